@@ -1,0 +1,113 @@
+"""Build a task's data from its upstream source: spec -> builder -> rows -> data folder (+ manifest, stats).
+
+Builders live in :mod:`medeval.builders` (one module per upstream) and are named by the YAML's
+``construction.builder`` (``"<module>.<name>"``). A builder gets the spec and a :class:`BuildContext` and returns a
+:class:`BuiltTask`: the tables and what the manifest must record (source record ids and versions).
+
+    >>> from medeval.build import build_task
+    >>> build_task(medeval.catalog.get_spec("ICD10CMChapterClustering"))
+    'a1b2c3d4e5f60718'
+"""
+
+from __future__ import annotations
+
+import importlib
+import importlib.metadata
+import platform
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from medeval import data as datamod
+from medeval import paths
+from medeval.errors import MedEvalError, SpecError
+from medeval.spec import TaskSpec
+
+
+@dataclass
+class BuildContext:
+    """Inputs a build may need beyond the spec."""
+
+    source_dir: Path | None = None  # local copies of upstream records (the datakit layout)
+    mimic_dir: Path | None = None  # the user's credentialed MIMIC-IV folder
+    llm_base_url: str | None = None
+    llm_model: str | None = None
+    offline: bool = False
+    show_progress: bool = True
+
+
+@dataclass
+class BuiltTask:
+    """What a builder returns."""
+
+    tables: dict[str, list[dict[str, Any]]]
+    sources: dict[str, Any] = field(default_factory=dict)  # record ids, versions, releases (never text)
+    packages: list[str] = field(default_factory=list)  # distributions whose versions the data depends on
+
+
+Builder = Callable[[TaskSpec, BuildContext], BuiltTask]
+_BUILDERS: dict[str, Builder] = {}
+
+
+def builder(name: str) -> Callable[[Builder], Builder]:
+    """Decorator registering a builder under ``"<module>.<name>"``."""
+
+    def deco(fn: Builder) -> Builder:
+        _BUILDERS[name] = fn
+        return fn
+
+    return deco
+
+
+def get_builder(spec: TaskSpec) -> Builder:
+    if spec.construction is None:
+        raise SpecError(f"task {spec.name}: its YAML has no 'construction' section; medeval cannot build it")
+    name = spec.construction.builder
+    module = name.split(".", 1)[0]
+    try:
+        importlib.import_module(f"medeval.builders.{module}")
+    except ModuleNotFoundError as err:
+        if err.name and err.name.startswith("medeval.builders"):
+            raise SpecError(f"task {spec.name}: field 'construction.builder': no builder module for {name!r}") from None
+        raise MedEvalError(
+            f"task {spec.name}: builder {name!r} needs the package {err.name!r}; install it (e.g. pip install 'medeval[terms]')"
+        ) from None
+    if name not in _BUILDERS:
+        raise SpecError(f"task {spec.name}: field 'construction.builder': unknown builder {name!r}")
+    return _BUILDERS[name]
+
+
+def can_build_without_inputs(spec: TaskSpec) -> bool:
+    """True for tasks whose builder reads only installed packages (MedEval-Terms)."""
+    return spec.construction is not None and spec.construction.builder.startswith("terms.")
+
+
+def _versions(dists: list[str]) -> dict[str, str]:
+    out = {}
+    for d in sorted(set(dists)):
+        try:
+            out[d] = importlib.metadata.version(d)
+        except importlib.metadata.PackageNotFoundError:
+            out[d] = "not installed"
+    return out
+
+
+def build_task(spec: TaskSpec, ctx: BuildContext | None = None, folder: Path | None = None) -> str:
+    """Run the task's builder and write its data atomically; returns the content-hash revision."""
+    ctx = ctx or BuildContext()
+    fn = get_builder(spec)
+    built = fn(spec, ctx)
+    folder = folder or paths.task_data_dir(spec.name)
+    datamod.check_columns(folder, spec.type, built.tables)
+    for name, rows in built.tables.items():
+        if not rows:
+            raise MedEvalError(f"task {spec.name}: the build produced an empty table {name!r}; check the source inputs")
+    assert spec.construction is not None
+    manifest = {
+        "builder": spec.construction.builder,
+        "parameters": spec.construction.model_dump(mode="json"),
+        "source": {"name": spec.source.name, "version": spec.source.version, **built.sources},
+        "tools": {"medeval": _versions(["medeval"])["medeval"], **_versions(built.packages + ["pyarrow"]), "python": platform.python_version()},
+    }
+    return datamod.write_task_data(folder, built.tables, manifest=manifest, stats=datamod.describe(spec.type, built.tables))

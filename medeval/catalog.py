@@ -1,0 +1,283 @@
+"""The task catalogue: every task YAML, turned into an mteb task class and registered with mteb.
+
+    >>> import medeval
+    >>> medeval.get_tasks(benchmark="MedEval(v1)", types=["Retrieval"])       # mteb task objects
+    >>> medeval.get_task("WikiSyndromesClassification").metadata.main_score
+    'f1'
+    >>> medeval.get_task("my_tasks/MyNotesRetrieval.yaml")                     # a user task, by its YAML path
+"""
+
+from __future__ import annotations
+
+import difflib
+import importlib
+import os
+from collections.abc import Iterable, Sequence
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+from mteb.abstasks import AbsTask
+from mteb.abstasks.task_metadata import TaskMetadata
+from pydantic import ValidationError
+
+from medeval import paths
+from medeval._mteb_registry import register_benchmark, register_task
+from medeval.errors import SpecError, TaskNotFoundError
+from medeval.loaders import LOADERS, MedEvalTaskMixin
+from medeval.spec import TaskSpec, load_spec
+
+BENCHMARK_NAMES = ("MedEval(v1)", "MedEval-Terms(v1)")
+ENV_INCLUDE = "MEDEVAL_INCLUDE_PATH"
+
+_CATEGORY = {"Classification": "t2c", "Clustering": "t2c", "PairClassification": "t2t", "Retrieval": "t2t"}
+
+
+class MedEvalTaskMetadata(TaskMetadata):
+    """mteb's TaskMetadata, with descriptive statistics kept beside the built data, not inside mteb's package."""
+
+    @property
+    def descriptive_stat_path(self) -> Path:  # type: ignore[override]
+        cls = _CLASSES.get(self.name)
+        if cls is not None:
+            return cls.descriptive_stats_path()
+        return paths.task_data_dir(self.name) / "stats.json"
+
+
+def to_mteb_metadata(spec: TaskSpec, path: Path | str) -> MedEvalTaskMetadata:
+    """Translate a spec into mteb metadata; mteb's own validation errors become SpecErrors naming the file."""
+    description = spec.description.strip()
+    try:
+        md = MedEvalTaskMetadata(
+            name=spec.name,
+            description=description,
+            reference=spec.reference,
+            dataset={"path": spec.dataset.path or f"medeval/{spec.name}", "revision": spec.dataset.revision or "unbuilt"},
+            type=spec.type,
+            category=_CATEGORY[spec.type],
+            modalities=["text"],
+            eval_splits=list(spec.evaluation.eval_splits),
+            eval_langs=list(spec.languages),
+            main_score=spec.evaluation.main_score,
+            date=spec.date,
+            domains=list(spec.domains),
+            task_subtypes=spec.task_subtypes,
+            license=spec.license,
+            annotations_creators=spec.annotations_creators,
+            dialect=[],
+            sample_creation=spec.sample_creation,
+            bibtex_citation=spec.source.bibtex.strip(),
+            is_public=spec.source.access != "credentialed",
+            contributed_by="medeval",
+        )
+        md._validate_metadata()
+    except ValidationError as err:
+        lines = []
+        for e in err.errors():
+            loc = ".".join(str(p) for p in e["loc"])
+            lines.append(f"{path}: mteb rejects field '{loc}': {e['msg']}")
+        raise SpecError("\n".join(lines)) from None
+    except ValueError as err:
+        raise SpecError(f"{path}: mteb rejects the metadata: {err}") from None
+    return md
+
+
+_CLASSES: dict[str, type[MedEvalTaskMixin]] = {}
+
+
+def _resolve_loader(spec: TaskSpec, path: Path | str) -> type[MedEvalTaskMixin]:
+    module_name, _, cls_name = spec.loader_path.rpartition(".")
+    try:
+        loader = getattr(importlib.import_module(module_name), cls_name)
+    except (ImportError, AttributeError, ValueError):
+        raise SpecError(
+            f"{path}: field 'loader': cannot import {spec.loader_path!r}; use one of "
+            + ", ".join(f"medeval.loaders.{c.__name__}" for c in LOADERS.values())
+        ) from None
+    expected = LOADERS[spec.type]
+    if not (isinstance(loader, type) and issubclass(loader, expected)):
+        raise SpecError(f"{path}: field 'loader': {spec.loader_path} is not a {spec.type} loader (subclass of {expected.__module__}.{expected.__name__})")
+    return loader
+
+
+def make_task_class(spec: TaskSpec, path: Path | str) -> type[MedEvalTaskMixin]:
+    """One small mteb task class for a spec: the loader class with the spec's metadata and protocol."""
+    loader = _resolve_loader(spec, path)
+    attrs: dict[str, Any] = {
+        "metadata": to_mteb_metadata(spec, path),
+        "spec": spec,
+        "spec_path": Path(path).resolve() if Path(path).exists() else None,
+        "__module__": "medeval.tasks",
+        "__doc__": spec.description.strip(),
+    }
+    ev = spec.evaluation
+    if ev.samples_per_label is not None:
+        attrs["samples_per_label"] = ev.samples_per_label
+    if ev.n_experiments is not None:
+        attrs["n_experiments"] = ev.n_experiments
+    if ev.clustering is not None:
+        attrs["max_fraction_of_documents_to_embed"] = ev.clustering.embed_fraction
+        attrs["max_document_to_embed"] = None
+        attrs["n_clusters"] = ev.clustering.n_experiments
+        attrs["max_documents_per_cluster"] = ev.clustering.sample_size
+    if ev.k_values is not None:
+        attrs["k_values"] = tuple(ev.k_values)
+    return type(spec.name, (loader,), attrs)
+
+
+def _load_dir(folder: Path) -> dict[str, type[MedEvalTaskMixin]]:
+    out: dict[str, type[MedEvalTaskMixin]] = {}
+    for p in sorted(folder.glob("*.yaml")):
+        spec = load_spec(p)
+        out[spec.name] = make_task_class(spec, p)
+    return out
+
+
+def add_task_file(path: str | Path) -> type[MedEvalTaskMixin]:
+    """Load a user task YAML (any folder), register it with mteb and return its class."""
+    path = Path(path)
+    spec = load_spec(path)
+    existing = _all_classes().get(spec.name)
+    if existing is not None and existing.spec_path != path.resolve():
+        raise SpecError(f"{path}: field 'name': task {spec.name!r} already exists ({existing.spec_path}); choose another name")
+    cls = make_task_class(spec, path)
+    _CLASSES[spec.name] = cls
+    register_task(cls)
+    return cls
+
+
+def add_include_path(folder: str | Path) -> list[str]:
+    """Register every task YAML in ``folder`` (as ``--include-path`` does); returns their names."""
+    folder = Path(folder)
+    if not folder.is_dir():
+        raise SpecError(f"{folder}: --include-path must be a folder of task YAML files")
+    _all_classes()
+    return [add_task_file(p).spec.name for p in sorted(folder.glob("*.yaml"))]
+
+
+@lru_cache(maxsize=1)
+def _packaged() -> dict[str, type[MedEvalTaskMixin]]:
+    classes = _load_dir(paths.packaged_specs_dir())
+    for cls in classes.values():
+        register_task(cls)
+    return classes
+
+
+def _all_classes() -> dict[str, type[MedEvalTaskMixin]]:
+    if not _CLASSES:
+        _CLASSES.update(_packaged())
+        for extra in filter(None, os.environ.get(ENV_INCLUDE, "").split(os.pathsep)):
+            for p in sorted(Path(extra).glob("*.yaml")):
+                cls = add_task_file(p)
+                _CLASSES[cls.spec.name] = cls
+        _register_benchmarks()
+    return _CLASSES
+
+
+def task_classes() -> dict[str, type[MedEvalTaskMixin]]:
+    """All known task classes by name (packaged and user tasks)."""
+    return dict(_all_classes())
+
+
+def get_spec(name: str) -> TaskSpec:
+    return get_task_class(name).spec
+
+
+def get_task_class(name: str) -> type[MedEvalTaskMixin]:
+    classes = _all_classes()
+    if name.endswith((".yaml", ".yml")):
+        return add_task_file(name)
+    if name in classes:
+        return classes[name]
+    by_paper_id = {c.spec.paper_id: c for c in classes.values() if c.spec.paper_id}
+    if name in by_paper_id:
+        return by_paper_id[name]
+    close = difflib.get_close_matches(name, list(classes), n=3)
+    hint = f"; did you mean {', '.join(close)}?" if close else "; `medeval tasks` lists them"
+    raise TaskNotFoundError(f"unknown task {name!r}{hint}")
+
+
+def get_task(name: str) -> AbsTask:
+    """A fresh mteb task object, by task name, paper id (e.g. 'retrieval_medquad_dataset') or YAML path."""
+    return get_task_class(name)()  # type: ignore[return-value]
+
+
+def get_tasks(
+    benchmark: str | None = None,
+    types: Sequence[str] | None = None,
+    names: Sequence[str] | None = None,
+) -> list[AbsTask]:
+    """mteb task objects, filtered by benchmark, task types and/or names (all filters combine)."""
+    classes = _all_classes()
+    if names:
+        selected = [get_task_class(n) for n in names]
+    else:
+        selected = list(classes.values())
+    if benchmark is not None:
+        canonical = _canonical_benchmark(benchmark)
+        selected = [c for c in selected if c.spec.benchmark == canonical]
+    if types:
+        bad = [t for t in types if t not in LOADERS]
+        if bad:
+            raise TaskNotFoundError(f"unknown task type(s) {', '.join(bad)}; choose from {', '.join(LOADERS)}")
+        selected = [c for c in selected if c.spec.type in types]
+    return [c() for c in selected]  # type: ignore[misc]
+
+
+def _canonical_benchmark(name: str) -> str:
+    lowered = {b.lower(): b for b in BENCHMARK_NAMES}
+    aliases = {"medeval": "MedEval(v1)", "v1": "MedEval(v1)", "terms": "MedEval-Terms(v1)", "medeval-terms": "MedEval-Terms(v1)"}
+    key = name.strip().lower()
+    if key in lowered:
+        return lowered[key]
+    if key in aliases:
+        return aliases[key]
+    close = difflib.get_close_matches(name, BENCHMARK_NAMES, n=1)
+    hint = f"; did you mean {close[0]!r}?" if close else ""
+    raise TaskNotFoundError(f"unknown benchmark {name!r}{hint} (benchmarks: {', '.join(BENCHMARK_NAMES)})")
+
+
+_BENCHMARK_INFO = {
+    "MedEval(v1)": dict(
+        description=(
+            "MedEval v1: the 51-task medical embedding benchmark of the MedTE paper (Khodadad et al., 2025), "
+            "rebuilt reproducibly from its upstream sources (MIMIC-IV-Note, Wikipedia, PubMed/PMC, ClinicalTrials.gov, "
+            "bioRxiv/medRxiv, MedMCQA, MedQA, MedQuAD) with seeded, content-hashed builders."
+        ),
+        reference="https://arxiv.org/abs/2507.19407",
+    ),
+    "MedEval-Terms(v1)": dict(
+        description=(
+            "MedEval-Terms: 11 open tasks built offline from clinical terminologies shipped in pinned PyPI packages "
+            "(ICD-10-CM, CMS titles, AHRQ CCS, HPO, drug names, medical abbreviations): coding, clinical shorthand, "
+            "layperson language and organ-system grouping."
+        ),
+        reference="https://github.com/medeval/medeval",
+    ),
+}
+
+
+def _register_benchmarks() -> None:
+    from mteb import Benchmark
+
+    from medeval.cite import PAPER_BIBTEX
+
+    for name in BENCHMARK_NAMES:
+        tasks = [c() for c in _CLASSES.values() if c.spec.benchmark == name]
+        bench = Benchmark(name=name, tasks=tasks, citation=PAPER_BIBTEX, contacts=["medeval"], **_BENCHMARK_INFO[name])
+        register_benchmark(bench)
+        _BENCHMARKS[name] = bench
+
+
+_BENCHMARKS: dict[str, Any] = {}
+
+
+def get_benchmark(name: str) -> Any:
+    """The mteb.Benchmark 'MedEval(v1)' or 'MedEval-Terms(v1)' (short aliases: 'v1', 'terms')."""
+    _all_classes()
+    return _BENCHMARKS[_canonical_benchmark(name)]
+
+
+def resolve_task_names(names: Iterable[str]) -> list[str]:
+    """Canonical task names for names, paper ids or YAML paths."""
+    return [get_task_class(n).spec.name for n in names]

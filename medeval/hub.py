@@ -1,0 +1,52 @@
+"""Built task data on the Hugging Face Hub: download a task's folder at its pinned revision.
+
+A task YAML may name ``dataset: {path: org/name, revision: <hash or commit>}``; loading then fetches that
+dataset repo (same layout as the local data folder, see :mod:`medeval.data`) instead of building.
+"""
+
+from __future__ import annotations
+
+import shutil
+import tempfile
+from pathlib import Path
+
+from medeval import data as datamod
+from medeval.errors import DataNotBuiltError
+from medeval.spec import TaskSpec
+
+
+def download_task_data(spec: TaskSpec, folder: Path) -> Path:
+    """Download the task's Hub dataset repo into ``folder`` (atomically); raise a clear error when offline."""
+    from huggingface_hub import snapshot_download
+    from huggingface_hub.errors import HfHubHTTPError, LocalEntryNotFoundError
+
+    repo = spec.dataset.path
+    revision = spec.dataset.revision
+    folder.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{folder.name}.", dir=folder.parent))
+    try:
+        snapshot_download(repo_id=repo, repo_type="dataset", revision=None if _is_hash(revision) else revision, local_dir=tmp)
+    except (HfHubHTTPError, LocalEntryNotFoundError, OSError, ValueError) as err:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise DataNotBuiltError(
+            f"task {spec.name}: cannot download its data from the Hub repo {repo!r} ({type(err).__name__}); "
+            f"check the network / HF_TOKEN, or build it locally with `medeval build -t {spec.name}`"
+        ) from None
+    manifest = datamod.read_manifest(tmp)
+    if manifest is None:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise DataNotBuiltError(f"Hub repo {repo!r} has no manifest.json; it is not a medeval task folder")
+    if _is_hash(revision) and manifest.get("revision") != revision:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise DataNotBuiltError(
+            f"Hub repo {repo!r} holds revision {manifest.get('revision')} but task {spec.name} pins {revision}; "
+            "update dataset.revision in the YAML or push the right data"
+        )
+    if folder.exists():
+        shutil.rmtree(folder)
+    tmp.rename(folder)
+    return folder
+
+
+def _is_hash(revision: str | None) -> bool:
+    return bool(revision) and len(revision) == 16 and all(c in "0123456789abcdef" for c in revision)  # type: ignore[arg-type]

@@ -1,0 +1,189 @@
+"""mteb task classes that load medeval's built data.
+
+One loader class per task type; each task YAML names its loader, and :mod:`medeval.catalog` makes one small
+subclass per task whose ``metadata`` comes from the YAML. The data layout each loader reads is documented in
+:mod:`medeval.data`. Data is found, in order: the YAML's ``data:`` folder (user tasks); the data folder
+(``<MEDEVAL_HOME>/tasks/<TaskName>``); the Hub dataset repo the YAML names (downloaded at its pinned revision into
+the data folder); a lazy build for tasks whose builder needs no user input (MedEval-Terms). Otherwise loading
+fails with :class:`~medeval.errors.DataNotBuiltError` saying how to build it.
+
+    >>> import medeval
+    >>> task = medeval.get_task("ICD10CMChapterClassification")
+    >>> task.load_data()            # builds the data on first use
+    >>> task.dataset["default"]["test"][0]
+"""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+from typing import Any, ClassVar
+
+from datasets import Dataset, DatasetDict
+from mteb.abstasks import (
+    AbsTaskClassification,
+    AbsTaskClustering,
+    AbsTaskPairClassification,
+    AbsTaskRetrieval,
+)
+
+from medeval import data as datamod
+from medeval import paths
+from medeval.errors import DataNotBuiltError
+from medeval.spec import TaskSpec
+
+logger = logging.getLogger(__name__)
+
+
+def how_to_build(spec: TaskSpec) -> str:
+    """The command that builds a task's data, with the inputs its source needs."""
+    if spec.data is not None:
+        return f"put the task's tables in {spec.data} (layout: see `medeval.data`)"
+    access = spec.source.access
+    group = spec.source.group
+    extra = ""
+    if group == "MIMIC-IV":
+        extra = " --mimic-dir /path/to/your/mimic-iv (needs PhysioNet credentials)"
+    elif access == "needs-llm":
+        extra = " --llm-base-url URL --llm-model MODEL (an OpenAI-compatible endpoint)"
+    elif spec.benchmark != "MedEval-Terms(v1)":
+        extra = " [--source-dir DIR with the upstream records, or network access]"
+    return f"medeval build -t {spec.name}{extra}"
+
+
+class MedEvalTaskMixin:
+    """Shared loading logic: find or build the data folder, then hand rows to the mteb base class."""
+
+    spec: ClassVar[TaskSpec]
+    spec_path: ClassVar[Path | None] = None
+    metadata: Any
+
+    # -- where the data is -------------------------------------------------------------------------------
+    @classmethod
+    def data_folder(cls) -> Path:
+        if cls.spec.data is not None:
+            base = cls.spec_path.parent if cls.spec_path is not None else Path.cwd()
+            return (base / cls.spec.data).resolve()
+        return paths.task_data_dir(cls.spec.name)
+
+    @classmethod
+    def is_built(cls) -> bool:
+        folder = cls.data_folder()
+        if cls.spec.data is not None:
+            return folder.is_dir()
+        return datamod.read_manifest(folder) is not None
+
+    @classmethod
+    def ensure_data(cls) -> Path:
+        """Return the folder with the task's data, downloading or building it if that needs no user input."""
+        folder = cls.data_folder()
+        if cls.is_built():
+            return folder
+        if cls.spec.data is not None:
+            raise DataNotBuiltError(
+                f"{cls.spec_path}: field 'data': folder {folder} does not exist; create it with the task's tables "
+                "(see the layout in medeval.data) or fix the path"
+            )
+        if cls.spec.dataset.path:
+            from medeval.hub import download_task_data
+
+            download_task_data(cls.spec, folder)
+            return folder
+        from medeval.build import can_build_without_inputs, build_task
+
+        if can_build_without_inputs(cls.spec):
+            logger.info("Building %s (first use)...", cls.spec.name)
+            build_task(cls.spec)
+            return folder
+        raise DataNotBuiltError(
+            f"task {cls.spec.name}: no built data in {folder}; build it with `{how_to_build(cls.spec)}`"
+        )
+
+    # -- loading --------------------------------------------------------------------------------------------
+    def _read_tables(self, folder: Path) -> dict[str, list[dict[str, Any]]]:
+        raise NotImplementedError
+
+    def load_data(self, num_proc: int | None = None, **kwargs: Any) -> None:  # noqa: ARG002 - mteb signature
+        if self.data_loaded:
+            return
+        folder = self.ensure_data()
+        tables = self._read_tables(folder)
+        datamod.check_columns(folder, self.spec.type, tables)
+        manifest = datamod.read_manifest(folder)
+        revision = manifest["revision"] if manifest else datamod.content_hash(tables)
+        pinned = self.spec.dataset.revision
+        if pinned and pinned != revision:
+            logger.warning(
+                "%s: built data has revision %s but the task spec pins %s (different upstream or package versions); "
+                "results will record %s",
+                self.spec.name, revision, pinned, revision,
+            )
+        self.metadata.dataset["revision"] = revision
+        self._set_dataset(tables)
+        self.data_loaded = True
+
+    def _set_dataset(self, tables: dict[str, list[dict[str, Any]]]) -> None:
+        splits = {name.split("/")[1]: Dataset.from_list(rows) for name, rows in tables.items()}
+        self.dataset = {"default": DatasetDict(splits)}
+
+    def _split_tables(self, folder: Path, config: str, splits: list[str]) -> dict[str, list[dict[str, Any]]]:
+        return {f"{config}/{s}": datamod.read_table(folder, f"{config}/{s}") for s in splits}
+
+    @classmethod
+    def descriptive_stats_path(cls) -> Path:
+        return cls.data_folder() / datamod.STATS
+
+
+class Classification(MedEvalTaskMixin, AbsTaskClassification):
+    """Logistic regression on embeddings; tables ``data/train`` and ``data/test`` with ``text``, ``label``."""
+
+    def _read_tables(self, folder: Path) -> dict[str, list[dict[str, Any]]]:
+        return self._split_tables(folder, "data", [self.train_split, *self.metadata.eval_splits])
+
+
+class Clustering(MedEvalTaskMixin, AbsTaskClustering):
+    """k-means with k = number of labels; table ``data/test`` with ``sentences``, ``labels``."""
+
+    def _read_tables(self, folder: Path) -> dict[str, list[dict[str, Any]]]:
+        return self._split_tables(folder, "data", list(self.metadata.eval_splits))
+
+
+class PairClassification(MedEvalTaskMixin, AbsTaskPairClassification):
+    """Best-threshold similarity F1; table ``data/test`` with ``sentence1``, ``sentence2``, ``labels`` (0/1)."""
+
+    def _read_tables(self, folder: Path) -> dict[str, list[dict[str, Any]]]:
+        return self._split_tables(folder, "data", list(self.metadata.eval_splits))
+
+
+class Retrieval(MedEvalTaskMixin, AbsTaskRetrieval):
+    """nDCG@10; tables ``corpus/<split>`` (id, text), ``queries/<split>`` (id, text), ``qrels/<split>``."""
+
+    def _read_tables(self, folder: Path) -> dict[str, list[dict[str, Any]]]:
+        tables: dict[str, list[dict[str, Any]]] = {}
+        for split in self.metadata.eval_splits:
+            for config in ("corpus", "queries", "qrels"):
+                tables[f"{config}/{split}"] = datamod.read_table(folder, f"{config}/{split}")
+        return tables
+
+    def _set_dataset(self, tables: dict[str, list[dict[str, Any]]]) -> None:
+        self.dataset = {"default": {}}
+        for split in self.metadata.eval_splits:
+            qrels: dict[str, dict[str, int]] = {}
+            for r in tables[f"qrels/{split}"]:
+                qrels.setdefault(str(r["query-id"]), {})[str(r["corpus-id"])] = int(r["score"])
+            corpus = [{**r, "id": str(r["id"])} for r in tables[f"corpus/{split}"]]
+            queries = [{**r, "id": str(r["id"])} for r in tables[f"queries/{split}"]]
+            self.dataset["default"][split] = {
+                "corpus": Dataset.from_list(corpus),
+                "queries": Dataset.from_list(queries),
+                "relevant_docs": qrels,
+                "top_ranked": None,
+            }
+
+
+LOADERS: dict[str, type[MedEvalTaskMixin]] = {
+    "Classification": Classification,
+    "Clustering": Clustering,
+    "PairClassification": PairClassification,
+    "Retrieval": Retrieval,
+}

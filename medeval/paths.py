@@ -1,0 +1,46 @@
+"""Where medeval keeps things.
+
+* data folder (built task data): ``--data-dir`` > ``$MEDEVAL_HOME`` > ``~/.cache/medeval``
+* task specs shipped with the package: ``medeval/_tasks`` in a wheel, the repository's ``tasks/`` when editable.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+ENV_HOME = "MEDEVAL_HOME"
+
+
+def data_dir() -> Path:
+    """The folder built task data lives in (not created here)."""
+    env = os.environ.get(ENV_HOME)
+    if env:
+        return Path(env).expanduser().resolve()
+    return (Path.home() / ".cache" / "medeval").resolve()
+
+
+def set_data_dir(path: str | os.PathLike[str]) -> Path:
+    """Point this process (and its children) at another data folder, as ``--data-dir`` does."""
+    resolved = Path(path).expanduser().resolve()
+    os.environ[ENV_HOME] = str(resolved)
+    return resolved
+
+
+def task_data_dir(task_name: str) -> Path:
+    """The folder holding one task's built data: ``<data folder>/tasks/<TaskName>``."""
+    return data_dir() / "tasks" / task_name
+
+
+def packaged_specs_dir() -> Path:
+    """The folder of the YAML task specs that ship with medeval."""
+    here = Path(__file__).resolve().parent
+    wheel_dir = here / "_tasks"
+    if wheel_dir.is_dir():
+        return wheel_dir
+    repo_dir = here.parent / "tasks"
+    if repo_dir.is_dir():
+        return repo_dir
+    raise FileNotFoundError(
+        f"medeval's task specs are missing: neither {wheel_dir} nor {repo_dir} exists; reinstall medeval"
+    )

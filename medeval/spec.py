@@ -1,0 +1,292 @@
+"""The task spec: the schema every ``tasks/*.yaml`` file follows, and its loader.
+
+A task YAML is the citable description of one task: what it is, where its data comes from (upstream, version,
+licence, access), how it is built (labels, sections, hard negatives, caps, seed, split) and how it is scored.
+``load_spec(path)`` validates a file and raises :class:`~medeval.errors.SpecError` naming the file, the field
+and what is allowed::
+
+    >>> from medeval.spec import load_spec
+    >>> spec = load_spec("tasks/WikiSyndromesClassification.yaml")
+    >>> spec.evaluation.main_score
+    'f1'
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+from medeval.errors import SpecError
+
+TaskType = Literal["Classification", "Clustering", "PairClassification", "Retrieval"]
+Access = Literal["open", "credentialed", "needs-llm"]
+
+#: Main scores allowed per task type (names as mteb writes them in result files).
+MAIN_SCORES: dict[str, tuple[str, ...]] = {
+    "Classification": ("f1", "accuracy", "f1_weighted"),
+    "Clustering": ("v_measure",),
+    "PairClassification": ("similarity_f1", "similarity_ap", "max_f1", "max_ap", "cosine_f1", "cosine_ap"),
+    "Retrieval": ("ndcg_at_10", "map_at_10", "mrr_at_10", "recall_at_10", "recall_at_1"),
+}
+
+#: The loader class each type uses when a YAML does not name one.
+DEFAULT_LOADERS: dict[str, str] = {
+    "Classification": "medeval.loaders.Classification",
+    "Clustering": "medeval.loaders.Clustering",
+    "PairClassification": "medeval.loaders.PairClassification",
+    "Retrieval": "medeval.loaders.Retrieval",
+}
+
+_NAME_RE = re.compile(r"^[A-Z][A-Za-z0-9]+$")
+_BIBTEX_HEAD = re.compile(r"^\s*@[A-Za-z]+\s*\{\s*[^,\s{}]+\s*,", re.S)
+
+
+def check_bibtex(text: str) -> str:
+    """Raise ValueError unless ``text`` is one or more BibTeX entries with balanced braces."""
+    text = text.strip()
+    if not text:
+        raise ValueError("empty BibTeX; give an entry such as '@misc{key, title={...}}'")
+    entries = re.split(r"\n(?=\s*@)", text)
+    for entry in entries:
+        if not _BIBTEX_HEAD.match(entry):
+            raise ValueError(f"not a BibTeX entry (expected '@type{{key, ...'): {entry[:40]!r}")
+        depth = 0
+        for ch in entry:
+            depth += ch == "{"
+            depth -= ch == "}"
+            if depth < 0:
+                break
+        if depth != 0:
+            raise ValueError(f"unbalanced braces in BibTeX entry {entry.split(',')[0].strip()}")
+    return text + "\n"
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Source(_Strict):
+    """Where the task's data comes from."""
+
+    name: str = Field(description="upstream, e.g. 'MIMIC-IV-Note' or 'ICD-10-CM (simple-icd-10-cm 1.5.0)'")
+    group: str = Field(description="the source group leaderboard means are taken over, e.g. 'MIMIC-IV', 'Wikipedia'")
+    upstream: str = Field(description="what the builder reads: an API endpoint, dataset or package file")
+    version: str = Field(description="pinned version / revision / release of the upstream")
+    license: str
+    access: Access
+    url: str
+    bibtex: str
+
+    @field_validator("bibtex")
+    @classmethod
+    def _bibtex(cls, v: str) -> str:
+        return check_bibtex(v)
+
+    @field_validator("url")
+    @classmethod
+    def _url(cls, v: str) -> str:
+        if not re.match(r"^https?://\S+$", v):
+            raise ValueError("must be an http(s) URL")
+        return v
+
+
+class HardNegatives(_Strict):
+    """For each positive (a, b): a negative (a, b') with b' drawn from the top-k most similar other b texts."""
+
+    model: str = "sentence-transformers/all-MiniLM-L6-v2"
+    k: int = Field(gt=0)
+    restrict: str | None = Field(default=None, description="extra condition on b', e.g. 'different_diagnosis'")
+
+
+class LLMStep(_Strict):
+    """Text written by an instruction-tuned LLM from each source record (OpenAI-compatible chat endpoint)."""
+
+    purpose: str
+    prompt: str
+    temperature: float = Field(default=0.7, ge=0, le=2)
+    reference_model: str = Field(default="gpt-4o", description="the model the paper used")
+
+
+class Construction(_Strict):
+    """How the builder turns upstream records into task rows."""
+
+    builder: str = Field(description="builder id, e.g. 'terms.icd10cm_chapter' or 'mimic.section_retrieval'")
+    seed: int = 42
+    max_rows: int = Field(gt=0, description="size cap (rows, pairs or queries)")
+    split: dict[str, float] | None = Field(default=None, description="split fractions, e.g. {train: 0.7, test: 0.3}")
+    labels: dict[str, list[str]] | None = Field(
+        default=None, description="label -> the upstream strings (categories, search terms, diagnoses) mapped to it"
+    )
+    sections: list[str] | None = None
+    hard_negatives: HardNegatives | None = None
+    balance: Literal["none", "downsample"] = "none"
+    llm: LLMStep | None = None
+    params: dict[str, Any] = Field(default_factory=dict, description="builder-specific parameters")
+
+    @field_validator("split")
+    @classmethod
+    def _split(cls, v: dict[str, float] | None) -> dict[str, float] | None:
+        if v is None:
+            return v
+        if "test" not in v:
+            raise ValueError("must contain a 'test' fraction")
+        if abs(sum(v.values()) - 1.0) > 1e-9 or any(x <= 0 for x in v.values()):
+            raise ValueError(f"fractions must be positive and sum to 1 (got {dict(v)})")
+        return v
+
+
+class ClusteringSettings(_Strict):
+    """mteb clustering knobs. ``embed_fraction: null`` embeds every row (mteb's default embeds 4%)."""
+
+    embed_fraction: float | None = Field(default=None, gt=0, le=1)
+    n_experiments: int = Field(default=10, gt=0)
+    sample_size: int = Field(default=16_384, gt=0, description="rows drawn per experiment")
+
+
+class Evaluation(_Strict):
+    """How the task is scored."""
+
+    main_score: str
+    eval_splits: list[str] = ["test"]
+    samples_per_label: int | None = Field(default=None, gt=0)
+    n_experiments: int | None = Field(default=None, gt=0)
+    clustering: ClusteringSettings | None = None
+    k_values: list[int] | None = None
+
+
+class DatasetRef(_Strict):
+    """Where built data can be downloaded (a Hub dataset repo) and the content hash it must have."""
+
+    path: str | None = Field(default=None, description="Hub dataset repo 'org/name' holding the built data")
+    revision: str | None = Field(default=None, description="pinned content hash (or Hub revision) of the built data")
+
+
+class TaskSpec(_Strict):
+    """One task, as its YAML declares it."""
+
+    name: str
+    type: TaskType
+    description: str = Field(min_length=20)
+    benchmark: str | None = None
+    paper_id: str | None = Field(default=None, description="the task's identifier in the MedTE paper")
+    loader: str | None = Field(default=None, description="dotted path of the mteb task class that loads the data")
+    reference: str
+    languages: list[str] = ["eng-Latn"]
+    domains: list[str] = ["Medical"]
+    task_subtypes: list[str] | None = None
+    date: tuple[str, str]
+    license: str = Field(description="licence of the built data: an mteb licence id or a URL")
+    annotations_creators: str = "derived"
+    sample_creation: str = "found"
+    source: Source
+    construction: Construction | None = None
+    evaluation: Evaluation
+    dataset: DatasetRef = DatasetRef()
+    data: str | None = Field(default=None, description="user tasks: local data folder, relative to the YAML")
+    citation: str = Field(description="BibTeX of the paper / benchmark the task belongs to")
+
+    @field_validator("name")
+    @classmethod
+    def _name(cls, v: str) -> str:
+        if not _NAME_RE.match(v):
+            raise ValueError("must be CamelCase letters and digits, e.g. 'MyHospitalNotesClassification'")
+        return v
+
+    @field_validator("citation")
+    @classmethod
+    def _citation(cls, v: str) -> str:
+        return check_bibtex(v)
+
+    @field_validator("reference")
+    @classmethod
+    def _reference(cls, v: str) -> str:
+        if not re.match(r"^https?://\S+$", v):
+            raise ValueError("must be an http(s) URL")
+        return v
+
+    @field_validator("date")
+    @classmethod
+    def _date(cls, v: tuple[str, str]) -> tuple[str, str]:
+        for d in v:
+            if not re.match(r"^\d{4}-\d{2}-\d{2}$", d):
+                raise ValueError(f"dates must be YYYY-MM-DD (got {d!r})")
+        return v
+
+    @model_validator(mode="after")
+    def _consistent(self) -> TaskSpec:
+        allowed = MAIN_SCORES[self.type]
+        if self.evaluation.main_score not in allowed:
+            raise ValueError(
+                f"evaluation.main_score {self.evaluation.main_score!r} is not a {self.type} score; "
+                f"allowed: {', '.join(allowed)}"
+            )
+        if self.type == "Clustering" and self.evaluation.clustering is None:
+            raise ValueError("evaluation.clustering is required for Clustering tasks (use {} for the defaults)")
+        if self.type != "Clustering" and self.evaluation.clustering is not None:
+            raise ValueError(f"evaluation.clustering only applies to Clustering tasks, not {self.type}")
+        if self.construction is None and self.data is None and self.dataset.path is None:
+            raise ValueError("a task needs 'construction' (built by medeval), 'data' (a local folder) or 'dataset.path'")
+        return self
+
+    @property
+    def loader_path(self) -> str:
+        return self.loader or DEFAULT_LOADERS[self.type]
+
+    @property
+    def sample_creation_is_llm(self) -> bool:
+        return self.construction is not None and self.construction.llm is not None
+
+
+def _format_loc(loc: tuple[Any, ...]) -> str:
+    return ".".join(str(p) for p in loc) or "<top level>"
+
+
+def format_validation_error(path: Path | str, err: ValidationError) -> str:
+    """One line per problem: ``file: field 'a.b': what is wrong (allowed: ...)``."""
+    lines = []
+    for e in err.errors():
+        loc = _format_loc(e["loc"])
+        msg = e["msg"]
+        if e["type"] == "extra_forbidden":
+            fields = sorted(TaskSpec.model_fields) if len(e["loc"]) == 1 else None
+            msg = "unknown field" + (f" (allowed top-level fields: {', '.join(fields)})" if fields else "")
+        elif e["type"] == "missing":
+            msg = "required field is missing"
+        lines.append(f"{path}: field '{loc}': {msg}")
+    return "\n".join(lines)
+
+
+def parse_spec(data: Any, path: Path | str = "<string>") -> TaskSpec:
+    """Validate an already-parsed YAML mapping."""
+    if not isinstance(data, dict):
+        raise SpecError(f"{path}: expected a mapping of fields at the top level, got {type(data).__name__}")
+    try:
+        return TaskSpec.model_validate(data)
+    except ValidationError as err:
+        raise SpecError(format_validation_error(path, err)) from None
+
+
+def load_spec(path: str | Path) -> TaskSpec:
+    """Read and validate one task YAML; raise SpecError naming the file and field on any problem."""
+    path = Path(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise SpecError(f"{path}: no such task file") from None
+    except UnicodeDecodeError as err:
+        raise SpecError(f"{path}: not UTF-8 text ({err.reason} at byte {err.start}); save it as UTF-8") from None
+    try:
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as err:
+        mark = getattr(err, "problem_mark", None)
+        where = f" line {mark.line + 1}, column {mark.column + 1}" if mark else ""
+        problem = getattr(err, "problem", None) or str(err).splitlines()[0]
+        raise SpecError(f"{path}:{where}: invalid YAML: {problem}; fix the syntax (indentation, quotes, colons)") from None
+    spec = parse_spec(data, path)
+    if spec.name != path.stem:
+        raise SpecError(f"{path}: field 'name': {spec.name!r} must equal the file name {path.stem!r}; rename one of them")
+    return spec
