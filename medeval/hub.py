@@ -50,3 +50,29 @@ def download_task_data(spec: TaskSpec, folder: Path) -> Path:
 
 def _is_hash(revision: str | None) -> bool:
     return bool(revision) and len(revision) == 16 and all(c in "0123456789abcdef" for c in revision)  # type: ignore[arg-type]
+
+
+def push_task_data(task_name: str, repo: str, *, private: bool = False) -> str:
+    """Upload a built task folder to the Hub dataset repo ``repo``; returns the commit to pin in the YAML."""
+    from huggingface_hub import HfApi
+    from huggingface_hub.errors import HfHubHTTPError
+
+    from medeval import paths
+
+    folder = paths.task_data_dir(task_name)
+    manifest = datamod.read_manifest(folder)
+    if manifest is None:
+        raise DataNotBuiltError(f"task {task_name}: nothing built in {folder}; run `medeval build -t {task_name}` first")
+    if manifest.get("source", {}).get("name") == "MIMIC-IV-Note":
+        from medeval.errors import MedEvalError
+
+        raise MedEvalError(f"task {task_name}: MIMIC-IV data must never be redistributed; push-data refuses it")
+    api = HfApi()
+    try:
+        api.create_repo(repo, repo_type="dataset", private=private, exist_ok=True)
+        info = api.upload_folder(folder_path=str(folder), repo_id=repo, repo_type="dataset",
+                                 commit_message=f"medeval {task_name} revision {manifest['revision']}")
+    except (HfHubHTTPError, OSError) as err:
+        raise DataNotBuiltError(f"cannot push {task_name} to {repo!r}: {err}; check HF_TOKEN and the network") from None
+    return (f"pushed {task_name} (revision {manifest['revision']}) to {repo} at commit {info.oid}; "
+            f"set in tasks/{task_name}.yaml: dataset: {{path: {repo}, revision: {manifest['revision']}}}")

@@ -1,0 +1,74 @@
+"""``medeval build``: build many tasks, report one line per task, never stop at the first failure."""
+
+from __future__ import annotations
+
+import logging
+import time
+from pathlib import Path
+
+import typer
+
+from medeval.build import BuildContext, build_task
+from medeval.catalog import get_task_class, get_tasks
+from medeval.errors import MedEvalError
+
+logger = logging.getLogger(__name__)
+
+
+def select_specs(tasks: list[str] | None, benchmark: str | None) -> list:
+    if tasks:
+        specs = [get_task_class(t).spec for t in tasks]
+        if benchmark:
+            specs = [s for s in specs if s.benchmark == get_tasks(benchmark=benchmark)[0].spec.benchmark]  # type: ignore[attr-defined]
+        return specs
+    if not benchmark:
+        raise MedEvalError('name tasks with -t TASK or a benchmark with -b "MedEval(v1)" / -b "MedEval-Terms(v1)"')
+    return [t.spec for t in get_tasks(benchmark=benchmark)]  # type: ignore[attr-defined]
+
+
+def skip_reason(spec, ctx: BuildContext) -> str | None:
+    """Why a task cannot be built with these inputs (None if it can)."""
+    if spec.construction is None:
+        return "has no construction section (a user task with its own data)"
+    if spec.source.group == "MIMIC-IV" and ctx.mimic_dir is None:
+        return "needs your MIMIC-IV copy: add --mimic-dir DIR"
+    if spec.construction.llm is not None and not (ctx.llm_base_url and ctx.llm_model):
+        return "needs an LLM: add --llm-base-url URL --llm-model MODEL (OpenAI-compatible; key in OPENAI_API_KEY)"
+    return None
+
+
+def run_build(
+    *,
+    tasks: list[str] | None,
+    benchmark: str | None,
+    source_dir: Path | None = None,
+    mimic_dir: Path | None = None,
+    llm_base_url: str | None = None,
+    llm_model: str | None = None,
+    from_manifest: Path | None = None,
+    offline: bool = False,
+) -> int:
+    """Build the selected tasks; returns the exit code (0 if every task that could be built was built)."""
+    if from_manifest is not None:
+        from medeval.manifest import rebuild_from_manifest
+
+        revision = rebuild_from_manifest(from_manifest, source_dir=source_dir, mimic_dir=mimic_dir, offline=offline)
+        typer.echo(f"rebuilt from {from_manifest}: revision {revision} (matches the manifest)")
+        return 0
+    ctx = BuildContext(source_dir=source_dir, mimic_dir=mimic_dir, llm_base_url=llm_base_url, llm_model=llm_model, offline=offline)
+    specs = select_specs(tasks, benchmark)
+    failed = 0
+    for spec in specs:
+        reason = skip_reason(spec, ctx)
+        if reason:
+            typer.echo(f"skip   {spec.name}: {reason}")
+            continue
+        t0 = time.perf_counter()
+        try:
+            revision = build_task(spec, ctx)
+        except MedEvalError as err:
+            failed += 1
+            typer.echo(f"FAILED {spec.name}: {err}", err=True)
+            continue
+        typer.echo(f"built  {spec.name}: revision {revision} ({time.perf_counter() - t0:.1f}s)")
+    return 1 if failed else 0
