@@ -1,0 +1,123 @@
+"""HTTP for the source clients: polite retries with back-off, Retry-After on 429, resumable downloads, and a clear
+error when offline. Built on ``requests`` + urllib3.
+
+    >>> from medeval.sources.http import HttpClient
+    >>> client = HttpClient("https://clinicaltrials.gov/api/v2", min_interval=0.2)
+    >>> page = client.get_json("/studies", params={"pageSize": 100})
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from pathlib import Path
+from typing import Any
+
+import requests
+
+from medeval.errors import SourceError
+
+USER_AGENT = "medeval (+https://github.com/medeval/medeval)"
+RETRY_STATUS = {429, 500, 502, 503, 504}
+
+
+class HttpClient:
+    """A session bound to one base URL, with rate limiting and retries.
+
+    ``min_interval`` is the minimum gap between requests (NCBI: 0.34 s without an API key, 0.1 s with one).
+    ``offline=True`` (or ``HF_HUB_OFFLINE``/``MEDEVAL_OFFLINE`` set) refuses to touch the network.
+    """
+
+    def __init__(
+        self,
+        base_url: str,
+        *,
+        min_interval: float = 0.0,
+        retries: int = 4,
+        backoff: float = 1.0,
+        timeout: float = 60.0,
+        offline: bool | None = None,
+        headers: dict[str, str] | None = None,
+    ) -> None:
+        self.base_url = base_url.rstrip("/")
+        self.min_interval = min_interval
+        self.retries = retries
+        self.backoff = backoff
+        self.timeout = timeout
+        self.offline = offline if offline is not None else bool(os.environ.get("MEDEVAL_OFFLINE"))
+        self.session = requests.Session()
+        self.session.headers["User-Agent"] = USER_AGENT
+        if headers:
+            self.session.headers.update(headers)
+        self._last = 0.0
+
+    def _url(self, path: str) -> str:
+        return path if path.startswith(("http://", "https://")) else f"{self.base_url}/{path.lstrip('/')}"
+
+    def _wait(self) -> None:
+        gap = time.monotonic() - self._last
+        if gap < self.min_interval:
+            time.sleep(self.min_interval - gap)
+        self._last = time.monotonic()
+
+    def request(self, method: str, path: str, **kwargs: Any) -> requests.Response:
+        """One request with retries on connection errors, 429 (honouring Retry-After) and 5xx."""
+        url = self._url(path)
+        if self.offline:
+            raise SourceError(f"{url}: offline mode; use --source-dir with local copies of the records, or drop --offline")
+        last_problem = ""
+        for attempt in range(self.retries + 1):
+            self._wait()
+            try:
+                resp = self.session.request(method, url, timeout=self.timeout, **kwargs)
+            except requests.ConnectionError as err:
+                last_problem = f"cannot connect ({type(err).__name__})"
+            except requests.Timeout:
+                last_problem = f"no answer within {self.timeout:.0f}s"
+            else:
+                if resp.status_code < 400:
+                    return resp
+                last_problem = f"HTTP {resp.status_code}"
+                if resp.status_code not in RETRY_STATUS:
+                    raise SourceError(f"{url}: {last_problem} {resp.reason}; check the request parameters")
+                if resp.status_code == 429 and attempt < self.retries:
+                    time.sleep(_retry_after(resp, self.backoff * 2**attempt))
+                    continue
+            if attempt < self.retries:
+                time.sleep(self.backoff * 2**attempt)
+        raise SourceError(
+            f"{url}: gave up after {self.retries + 1} attempts ({last_problem}); check the network or use --source-dir"
+        )
+
+    def get_json(self, path: str, params: dict[str, Any] | None = None) -> Any:
+        resp = self.request("GET", path, params=params)
+        try:
+            return resp.json()
+        except ValueError:
+            raise SourceError(f"{resp.url}: answer is not JSON (starts {resp.text[:60]!r})") from None
+
+    def get_text(self, path: str, params: dict[str, Any] | None = None) -> str:
+        return self.request("GET", path, params=params).text
+
+    def download(self, path: str, dest: Path) -> Path:
+        """Download to ``dest``, resuming a partial ``dest.part`` with a Range request; atomic rename at the end."""
+        dest = Path(dest)
+        part = dest.with_name(dest.name + ".part")
+        dest.parent.mkdir(parents=True, exist_ok=True)
+        have = part.stat().st_size if part.exists() else 0
+        headers = {"Range": f"bytes={have}-"} if have else {}
+        resp = self.request("GET", path, headers=headers, stream=True)
+        mode = "ab" if have and resp.status_code == 206 else "wb"
+        with part.open(mode) as f:
+            for chunk in resp.iter_content(chunk_size=1 << 20):
+                f.write(chunk)
+        os.replace(part, dest)
+        return dest
+
+
+def _retry_after(resp: requests.Response, default: float) -> float:
+    value = resp.headers.get("Retry-After")
+    try:
+        return min(float(value), 120.0) if value is not None else default
+    except ValueError:
+        return default
