@@ -1,0 +1,225 @@
+"""``medeval run``: score models on tasks with mteb; results in mteb's layout; a summary table at the end.
+
+    >>> from medeval.run import RunOptions, run_models
+    >>> run_models(RunOptions(models=[], benchmark="MedEval-Terms(v1)", output_dir=Path("out")))  # MiniLM, offline
+    0
+
+Each task's result is written atomically as soon as the task finishes, so Ctrl-C loses at most the task in
+progress, and a second run skips every task whose result already covers the current data revision.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+import traceback
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from medeval import results as resmod
+from medeval.errors import DataNotBuiltError, MedEvalError, ModelLoadError
+
+logger = logging.getLogger(__name__)
+
+DEFAULT_BENCHMARK = "MedEval-Terms(v1)"
+
+
+@dataclass
+class RunOptions:
+    models: list[str] = field(default_factory=list)
+    benchmark: str | None = None
+    tasks: list[str] = field(default_factory=list)
+    output_dir: Path = Path(".")
+    batch_size: int = 32
+    device: str | None = None
+    devices: str | None = None
+    precision: str | None = None
+    use_cache: bool = True
+    trust_remote_code: bool = False
+    model_name: str | None = None
+    model_revision: str | None = None
+    co2: bool = False
+    overwrite: bool = False
+    show_progress: bool = True
+
+
+@dataclass
+class TaskOutcome:
+    task: str
+    task_type: str
+    status: str  # "ran", "cached", "failed", "not built"
+    score: float | None = None
+    seconds: float | None = None
+    message: str = ""
+
+
+def select_tasks(opts: RunOptions) -> list[Any]:
+    """mteb task objects for ``-t``/``-b`` (default: MedEval-Terms)."""
+    from medeval.catalog import get_tasks
+
+    if opts.tasks:
+        tasks = get_tasks(names=opts.tasks, benchmark=opts.benchmark)
+        if not tasks:
+            raise MedEvalError(f"none of the tasks {', '.join(opts.tasks)} is in benchmark {opts.benchmark!r}")
+        return tasks
+    return get_tasks(benchmark=opts.benchmark or DEFAULT_BENCHMARK)
+
+
+def current_revision(task: Any) -> str:
+    """The content hash of the task's data as it is now (building or downloading it if that needs no input)."""
+    from medeval import data as datamod
+
+    folder = task.ensure_data()
+    manifest = datamod.read_manifest(folder)
+    if manifest is not None:
+        return str(manifest["revision"])
+    task.load_data()
+    return str(task.metadata.revision)
+
+
+def _encode_kwargs(opts: RunOptions) -> dict[str, Any]:
+    return {"batch_size": opts.batch_size, "show_progress_bar": opts.show_progress}
+
+
+def evaluate_task(model: Any, task: Any, opts: RunOptions) -> Any:
+    """Plain ``mteb.evaluate`` on one task, no mteb cache (medeval writes the result itself, atomically)."""
+    import mteb
+
+    result = mteb.evaluate(
+        model,
+        task,
+        cache=None,
+        encode_kwargs=_encode_kwargs(opts),
+        co2_tracker=opts.co2,
+        raise_error=True,
+        show_progress_bar=opts.show_progress,
+    )
+    if not result.task_results:
+        raise MedEvalError(f"task {task.metadata.name}: mteb returned no result")
+    return result.task_results[0]
+
+
+def run_model(model: Any, meta: Any, tasks: list[Any], opts: RunOptions, echo: Any = print) -> list[TaskOutcome]:
+    """Run (or reuse) every task for one loaded model; returns one outcome per task."""
+    outcomes: list[TaskOutcome] = []
+    for i, task in enumerate(tasks, 1):
+        name, ttype = task.metadata.name, task.metadata.type
+        prefix = f"[{i}/{len(tasks)}] {name}"
+        try:
+            revision = current_revision(task)
+        except DataNotBuiltError as err:
+            outcomes.append(TaskOutcome(name, ttype, "not built", message=str(err)))
+            echo(f"{prefix}: not built: {err}")
+            continue
+        except MedEvalError as err:
+            outcomes.append(TaskOutcome(name, ttype, "failed", message=str(err)))
+            echo(f"{prefix}: failed: {err}")
+            continue
+        path = resmod.result_path(opts.output_dir, meta, name)
+        existing = resmod.load_result(path)
+        if not opts.overwrite and resmod.is_complete(existing, task, revision):
+            outcomes.append(TaskOutcome(name, ttype, "cached", resmod.main_score(existing), existing.evaluation_time))
+            echo(f"{prefix}: done earlier (data {revision}), skipped")
+            continue
+        echo(f"{prefix}: running ({ttype}, data {revision})")
+        t0 = time.perf_counter()
+        try:
+            task_result = evaluate_task(model, task, opts)
+        except KeyboardInterrupt:
+            raise
+        except MedEvalError as err:
+            outcomes.append(TaskOutcome(name, ttype, "failed", message=str(err)))
+            echo(f"{prefix}: failed: {err}")
+            continue
+        except Exception as err:  # noqa: BLE001 - one broken task must not end the run
+            logger.debug("task %s failed:\n%s", name, traceback.format_exc())
+            msg = f"{type(err).__name__}: {str(err).splitlines()[0] if str(err) else ''}"
+            outcomes.append(TaskOutcome(name, ttype, "failed", message=msg))
+            echo(f"{prefix}: failed: {msg}")
+            continue
+        finally:
+            task.unload_data()
+        seconds = time.perf_counter() - t0
+        run_info = {"encode_kwargs": {"batch_size": opts.batch_size}, "device": opts.device or "auto",
+                    "precision": opts.precision or "fp32", "data_revision": revision, "wall_seconds": round(seconds, 2)}
+        resmod.save_result(opts.output_dir, meta, task_result, run_info)
+        outcomes.append(TaskOutcome(name, ttype, "ran", resmod.main_score(task_result), seconds))
+    return outcomes
+
+
+def summary_table(model_label: str, outcomes: list[TaskOutcome]) -> Any:
+    """A rich Table: score per task, mean per type, mean over tasks, time per task."""
+    from rich.table import Table
+
+    table = Table(title=f"{model_label}", show_footer=False)
+    for col, justify in (("Task", "left"), ("Type", "left"), ("Score", "right"), ("Time (s)", "right"), ("Status", "left")):
+        table.add_column(col, justify=justify)  # type: ignore[arg-type]
+    for o in sorted(outcomes, key=lambda o: (o.task_type, o.task)):
+        score = "-" if o.score is None else f"{o.score:.4f}"
+        secs = "-" if o.seconds is None else f"{o.seconds:.1f}"
+        table.add_row(o.task, o.task_type, score, secs, o.status)
+    scored = [o for o in outcomes if o.score is not None]
+    by_type: dict[str, list[float]] = {}
+    for o in scored:
+        by_type.setdefault(o.task_type, []).append(o.score)  # type: ignore[arg-type]
+    table.add_section()
+    for ttype in sorted(by_type):
+        vals = by_type[ttype]
+        table.add_row(f"Mean {ttype}", f"{len(vals)} tasks", f"{sum(vals) / len(vals):.4f}", "", "")
+    if scored:
+        mean = sum(o.score for o in scored) / len(scored)  # type: ignore[misc]
+        type_mean = sum(sum(v) / len(v) for v in by_type.values()) / len(by_type)
+        total = sum(o.seconds or 0 for o in outcomes if o.status == "ran")
+        table.add_row("Mean (Task)", f"{len(scored)}/{len(outcomes)}", f"{mean:.4f}", f"{total:.1f}", "")
+        table.add_row("Mean (TaskType)", f"{len(by_type)} types", f"{type_mean:.4f}", "", "")
+    return table
+
+
+def run_models(opts: RunOptions) -> int:
+    """Run every model on the selected tasks; returns the exit code (0 ok, 1 some task failed, 2 a model failed)."""
+    from rich.console import Console
+
+    from medeval.models import load_model
+
+    import warnings
+
+    warnings.filterwarnings("ignore", category=FutureWarning)
+    console = Console(soft_wrap=True)
+    tasks = select_tasks(opts)
+    models = opts.models or [None]
+    if (opts.model_name or opts.model_revision) and len(models) > 1:
+        raise MedEvalError("--model-name/--model-revision name one local model; run several models one at a time")
+    code = 0
+    for model_id in models:
+        try:
+            loaded = load_model(
+                model_id, device=opts.device, trust_remote_code=opts.trust_remote_code,
+                model_name=opts.model_name, model_revision=opts.model_revision, precision=opts.precision,
+            )
+        except ModelLoadError as err:
+            console.print(f"error: {err}", style="red", markup=False, highlight=False)
+            code = 2
+            continue
+        model = loaded.model
+        if opts.use_cache:
+            model = _with_embedding_cache(model, loaded.meta)
+        label = f"{loaded.meta.name} @ {loaded.meta.revision}"
+        console.print(f"Scoring {label} on {len(tasks)} tasks -> {resmod.revision_folder(opts.output_dir, loaded.meta)}", markup=False, highlight=False)
+        outcomes = run_model(model, loaded.meta, tasks, opts, echo=lambda s: console.print(s, markup=False, highlight=False))
+        console.print(summary_table(label, outcomes))
+        problems = [o for o in outcomes if o.status in ("failed", "not built")]
+        for o in problems:
+            console.print(f"error: {o.task}: {o.message}", style="red", markup=False, highlight=False)
+        if problems and code == 0:
+            code = 1
+    return code
+
+
+def _with_embedding_cache(model: Any, meta: Any) -> Any:
+    """Wrap the encoder with the embedding cache when medeval.embedding_cache is available."""
+    try:
+        from medeval.embedding_cache import cached_encoder
+    except ImportError:
+        return model
+    return cached_encoder(model, meta)
