@@ -35,6 +35,9 @@ class BuildContext:
     llm_model: str | None = None
     offline: bool = False
     show_progress: bool = True
+    # rebuild from a manifest: use exactly these source record ids (None = sample from the whole source).
+    # Builders filter their source to them before sampling; see medeval.manifest.
+    record_ids: frozenset[str] | None = None
 
 
 @dataclass

@@ -52,7 +52,8 @@ def run_build(
     if from_manifest is not None:
         from medeval.manifest import rebuild_from_manifest
 
-        revision = rebuild_from_manifest(from_manifest, source_dir=source_dir, mimic_dir=mimic_dir, offline=offline)
+        revision = rebuild_from_manifest(from_manifest, source_dir=source_dir, mimic_dir=mimic_dir, offline=offline,
+                                         llm_base_url=llm_base_url)
         typer.echo(f"rebuilt from {from_manifest}: revision {revision} (matches the manifest)")
         return 0
     ctx = BuildContext(source_dir=source_dir, mimic_dir=mimic_dir, llm_base_url=llm_base_url, llm_model=llm_model, offline=offline)

@@ -1,0 +1,368 @@
+"""The LLM step: text written by an instruction-tuned LLM from each source record, cached so a rebuild never asks again.
+
+Six MedEval v1 tasks contain LLM-written text (questions for retrieval, paraphrases, sentence pairs). The prompt and
+temperature live in the task YAML (``construction.llm``); the endpoint is any OpenAI-compatible chat API
+(``POST {base_url}/chat/completions``), given on the command line (``--llm-base-url``, ``--llm-model``) with the
+key in ``MEDEVAL_LLM_API_KEY`` or ``OPENAI_API_KEY`` (optional: local servers such as vLLM or Ollama need none).
+
+Builders call :func:`run_llm_step` once with all their records and get one text per record id::
+
+    >>> from medeval.llm import run_llm_step
+    >>> result = run_llm_step(spec, ctx, [("7_SeniorHealth_QA/0000001-1", {"question": q, "answer": a}), ...])
+    >>> result.texts["7_SeniorHealth_QA/0000001-1"]        # the LLM's answer, stripped
+    'Age-related macular degeneration is ...'
+    >>> built = BuiltTask(tables, sources={"records": [...], "llm": result.manifest})
+
+* ``records`` are ``(record_id, fields)`` pairs; ``fields`` fill the ``{placeholders}`` of the YAML prompt
+  (``str.format`` syntax; a placeholder with no field is a :class:`~medeval.errors.SpecError`).
+* Cache: sqlite at ``<MEDEVAL_HOME>/llm_cache/llm_cache.sqlite``, keyed by (model, prompt template, temperature,
+  record id, sha256 of the rendered prompt). Every answer is stored as soon as it arrives, so an interrupted build
+  resumes where it stopped and a rebuild of the same records asks the endpoint zero times. A rebuild without
+  ``--llm-base-url`` works from the cache alone; a record missing from it is a clear :class:`LLMError`.
+* Requests run in a small thread pool (``max_workers``, default 4) with retries and back-off on 429/5xx and
+  connection errors (:class:`medeval.sources.http.HttpClient`); the request carries the task's seed, which
+  servers that support it use for repeatable sampling.
+* ``result.manifest`` (model, prompt, temperature, purpose, the paper's reference model) goes into the build
+  manifest under ``source.llm``. It never holds record text or the API key; errors name record ids, never text.
+
+Lower level: :class:`LLMClient` (one endpoint + model, ``generate(template, records, temperature)``) and
+:class:`LLMCache`.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import os
+import sqlite3
+import string
+import threading
+import time
+from collections.abc import Mapping, Sequence
+from concurrent.futures import FIRST_EXCEPTION, ThreadPoolExecutor, wait
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from medeval import paths
+from medeval.errors import MedEvalError, SourceError, SpecError
+
+if TYPE_CHECKING:
+    from medeval.build import BuildContext
+    from medeval.spec import TaskSpec
+
+logger = logging.getLogger(__name__)
+
+#: Environment variables read for the endpoint's API key, in this order.
+API_KEY_ENV = ("MEDEVAL_LLM_API_KEY", "OPENAI_API_KEY")
+CACHE_FILE = "llm_cache.sqlite"
+
+Record = tuple[str, Mapping[str, Any]]
+
+
+class LLMError(MedEvalError):
+    """The LLM endpoint failed, answered badly, or a needed text is not cached."""
+
+
+# ----------------------------------------------------------------------------------------------- prompt templates
+def template_fields(template: str) -> list[str]:
+    """The ``{placeholder}`` names of a prompt template, in order of first use."""
+    names: list[str] = []
+    for _, name, _, _ in string.Formatter().parse(template):
+        if name is not None and name != "" and name not in names:
+            names.append(name)
+    return names
+
+
+def render(template: str, fields: Mapping[str, Any]) -> str:
+    """Fill the template; raise KeyError naming the first placeholder ``fields`` lacks."""
+    missing = [n for n in template_fields(template) if n not in fields]
+    if missing:
+        raise KeyError(missing[0])
+    return template.format(**{k: ("" if v is None else str(v)) for k, v in fields.items()})
+
+
+def _sha256(text: str) -> str:
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+def cache_key(model: str, template: str, temperature: float, record_id: str, prompt: str) -> str:
+    """The cache key of one generation: (model, template, temperature, record id, hash of the rendered prompt)."""
+    parts = [model, template, f"{float(temperature):.6g}", record_id, _sha256(prompt)]
+    return _sha256(json.dumps(parts, ensure_ascii=False))
+
+
+# ----------------------------------------------------------------------------------------------------- the cache
+class LLMCache:
+    """Append-only sqlite store of generated texts; safe across threads and processes.
+
+    >>> cache = LLMCache()                       # <MEDEVAL_HOME>/llm_cache/llm_cache.sqlite
+    >>> cache.get(key) is None
+    True
+    """
+
+    def __init__(self, path: str | os.PathLike[str] | None = None) -> None:
+        self.path = Path(path) if path is not None else paths.data_dir() / "llm_cache" / CACHE_FILE
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self._lock = threading.Lock()
+        try:
+            self._db = sqlite3.connect(self.path, timeout=60, check_same_thread=False, isolation_level=None)
+            self._db.execute("PRAGMA journal_mode=WAL")
+            self._db.execute(
+                "CREATE TABLE IF NOT EXISTS generations (key TEXT PRIMARY KEY, model TEXT NOT NULL, "
+                "record_id TEXT NOT NULL, text TEXT NOT NULL, created REAL NOT NULL)"
+            )
+        except sqlite3.DatabaseError as err:
+            raise LLMError(f"{self.path}: unusable LLM cache ({err}); move it away and rebuild (texts will be asked again)") from None
+
+    def get(self, key: str) -> str | None:
+        with self._lock:
+            row = self._db.execute("SELECT text FROM generations WHERE key = ?", (key,)).fetchone()
+        return row[0] if row else None
+
+    def put(self, key: str, model: str, record_id: str, text: str) -> None:
+        """Store a text; an existing entry for the key is kept (first answer wins, so rebuilds stay stable)."""
+        with self._lock:
+            self._db.execute(
+                "INSERT OR IGNORE INTO generations (key, model, record_id, text, created) VALUES (?, ?, ?, ?, ?)",
+                (key, model, record_id, text, time.time()),
+            )
+
+    def __len__(self) -> int:
+        with self._lock:
+            return int(self._db.execute("SELECT COUNT(*) FROM generations").fetchone()[0])
+
+    def close(self) -> None:
+        with self._lock:
+            self._db.close()
+
+
+# ---------------------------------------------------------------------------------------------------- the client
+def api_key_from_env() -> str | None:
+    for name in API_KEY_ENV:
+        value = os.environ.get(name)
+        if value:
+            return value
+    return None
+
+
+class LLMClient:
+    """One OpenAI-compatible endpoint and model, with a cache, a thread pool and retries.
+
+    ``base_url=None`` means cache only: every text must already be cached. ``backoff`` is the first retry delay
+    in seconds (doubling each retry); tests set it small.
+
+    >>> client = LLMClient("http://127.0.0.1:8000/v1", "llama-3.1-8b-instruct")
+    >>> texts = client.generate("Paraphrase: {answer}", [("r1", {"answer": "..."})], temperature=0.7)
+    """
+
+    def __init__(
+        self,
+        base_url: str | None,
+        model: str,
+        *,
+        api_key: str | None = None,
+        cache: LLMCache | None = None,
+        max_workers: int = 4,
+        retries: int = 4,
+        backoff: float = 2.0,
+        timeout: float = 120.0,
+        offline: bool = False,
+        seed: int | None = None,
+        max_tokens: int | None = None,
+    ) -> None:
+        if not model:
+            raise LLMError("no LLM model given; add --llm-model MODEL")
+        self.base_url = base_url.rstrip("/") if base_url else None
+        self.model = model
+        self.api_key = api_key if api_key is not None else api_key_from_env()
+        self.cache = cache if cache is not None else LLMCache()
+        self.max_workers = max(1, int(max_workers))
+        self.retries = retries
+        self.backoff = backoff
+        self.timeout = timeout
+        self.offline = offline
+        self.seed = seed
+        self.max_tokens = max_tokens
+        self.requests_made = 0  # answers received from the endpoint (not cache hits)
+        self.cache_hits = 0
+        self._local = threading.local()
+        self._count_lock = threading.Lock()
+
+    # -- one request ------------------------------------------------------------------------------------------
+    def _http(self) -> Any:
+        client = getattr(self._local, "http", None)
+        if client is None:
+            from medeval.sources.http import HttpClient
+
+            headers = {"Authorization": f"Bearer {self.api_key}"} if self.api_key else None
+            client = HttpClient(self.base_url or "", retries=self.retries, backoff=self.backoff, timeout=self.timeout,
+                                offline=False, headers=headers)
+            self._local.http = client
+        return client
+
+    def chat(self, prompt: str, temperature: float, *, record_id: str = "?") -> str:
+        """Ask the endpoint once (with retries); return the answer text, stripped. No cache."""
+        if self.base_url is None:
+            raise LLMError("no LLM endpoint; add --llm-base-url URL (an OpenAI-compatible API, e.g. http://host:8000/v1)")
+        body: dict[str, Any] = {
+            "model": self.model,
+            "messages": [{"role": "user", "content": prompt}],
+            "temperature": float(temperature),
+        }
+        if self.seed is not None:
+            body["seed"] = int(self.seed)
+        if self.max_tokens is not None:
+            body["max_tokens"] = int(self.max_tokens)
+        try:
+            resp = self._http().request("POST", "chat/completions", json=body)
+        except SourceError as err:
+            raise LLMError(
+                f"LLM endpoint {self.base_url} (model {self.model!r}), record {record_id}: {err}; check --llm-base-url, "
+                f"--llm-model and the key in {' or '.join(API_KEY_ENV)}"
+            ) from None
+        try:
+            data = resp.json()
+            text = data["choices"][0]["message"]["content"]
+        except (ValueError, KeyError, IndexError, TypeError):
+            raise LLMError(
+                f"LLM endpoint {self.base_url}: record {record_id}: the answer is not an OpenAI chat completion "
+                "(expected choices[0].message.content); is --llm-base-url the API root (usually ending in /v1)?"
+            ) from None
+        if not isinstance(text, str) or not text.strip():
+            raise LLMError(f"LLM endpoint {self.base_url} (model {self.model!r}) gave an empty answer for record {record_id}; run the build again to retry it")
+        with self._count_lock:
+            self.requests_made += 1
+        return text.strip()
+
+    # -- many records, cached -----------------------------------------------------------------------------------
+    def generate(
+        self,
+        template: str,
+        records: Sequence[Record],
+        temperature: float,
+        *,
+        show_progress: bool = False,
+    ) -> dict[str, str]:
+        """One text per record id: from the cache, else from the endpoint (stored at once). Order-independent."""
+        prompts: dict[str, tuple[str, str]] = {}
+        for record_id, fields in records:
+            try:
+                prompt = render(template, fields)
+            except KeyError as err:
+                raise SpecError(
+                    f"field 'construction.llm.prompt': placeholder {{{err.args[0]}}} is not a field of the records "
+                    f"(they have: {', '.join(sorted(fields)) or 'none'})"
+                ) from None
+            prompts[record_id] = (prompt, cache_key(self.model, template, temperature, record_id, prompt))
+
+        out: dict[str, str] = {}
+        todo: list[tuple[str, str, str]] = []
+        for record_id, (prompt, key) in prompts.items():
+            cached = self.cache.get(key)
+            if cached is not None:
+                out[record_id] = cached
+            else:
+                todo.append((record_id, prompt, key))
+        self.cache_hits += len(out)
+        if not todo:
+            return out
+        if self.offline:
+            raise LLMError(
+                f"{len(todo)} of {len(prompts)} LLM texts (model {self.model!r}) are not in the cache {self.cache.path}, "
+                f"and --offline forbids asking; first missing record: {todo[0][0]}"
+            )
+        if self.base_url is None:
+            raise LLMError(
+                f"{len(todo)} of {len(prompts)} LLM texts (model {self.model!r}) are not in the cache {self.cache.path}; "
+                f"add --llm-base-url URL to generate them (first missing record: {todo[0][0]})"
+            )
+        logger.info("asking %s for %d texts (%d cached)", self.model, len(todo), len(out))
+        progress = _progress(len(todo), show_progress, f"LLM {self.model}")
+
+        def one(item: tuple[str, str, str]) -> tuple[str, str]:
+            record_id, prompt, key = item
+            text = self.chat(prompt, temperature, record_id=record_id)
+            self.cache.put(key, self.model, record_id, text)
+            return record_id, text
+
+        with ThreadPoolExecutor(max_workers=self.max_workers, thread_name_prefix="medeval-llm") as pool:
+            futures = [pool.submit(one, item) for item in todo]
+            done, pending = wait(futures, return_when=FIRST_EXCEPTION)
+            failed = [f for f in done if f.exception() is not None]
+            if failed:
+                for f in pending:
+                    f.cancel()
+                wait(pending)
+                asked = sum(1 for f in futures if f.done() and not f.cancelled() and f.exception() is None)
+                err = failed[0].exception()
+                raise LLMError(f"{err} ({asked} answers of this run are cached; run the build again to resume)") from None
+            for f in done:
+                record_id, text = f.result()
+                out[record_id] = text
+                progress(1)
+        return out
+
+
+def _progress(total: int, show: bool, desc: str) -> Any:
+    if not show:
+        return lambda n: None
+    try:
+        from tqdm.auto import tqdm
+    except ImportError:
+        return lambda n: None
+    bar = tqdm(total=total, desc=desc, unit="text")
+    return bar.update
+
+
+# -------------------------------------------------------------------------------------------- the builder entry
+@dataclass
+class LLMResult:
+    """What :func:`run_llm_step` returns: one text per record id, and the block for the build manifest."""
+
+    texts: dict[str, str]
+    manifest: dict[str, Any] = field(default_factory=dict)
+    asked: int = 0  # texts generated in this run (the rest came from the cache)
+
+
+def run_llm_step(
+    spec: TaskSpec,
+    ctx: BuildContext,
+    records: Sequence[Record],
+    *,
+    client: LLMClient | None = None,
+) -> LLMResult:
+    """Generate (or read from the cache) one text per record with the task's prompt and temperature.
+
+    The endpoint and model come from ``ctx.llm_base_url`` / ``ctx.llm_model`` (a rebuild from a manifest passes
+    the manifest's model and may leave the URL empty to work from the cache only).
+    """
+    if spec.construction is None or spec.construction.llm is None:
+        raise SpecError(f"task {spec.name}: its YAML has no 'construction.llm' section, so it has no LLM step")
+    step = spec.construction.llm
+    if client is None:
+        if not ctx.llm_model:
+            raise LLMError(f"task {spec.name} needs an LLM: add --llm-base-url URL --llm-model MODEL (OpenAI-compatible)")
+        client = LLMClient(ctx.llm_base_url, ctx.llm_model, offline=ctx.offline, seed=spec.construction.seed)
+    ids = [r for r, _ in records]
+    if len(set(ids)) != len(ids):
+        dup = next(r for r in ids if ids.count(r) > 1)
+        raise ValueError(f"task {spec.name}: record id {dup!r} appears twice in the LLM step's input")
+    before = client.requests_made
+    try:
+        texts = client.generate(step.prompt, records, step.temperature, show_progress=ctx.show_progress)
+    except LLMError as err:
+        raise LLMError(f"task {spec.name}: {err}") from None
+    except SpecError as err:
+        raise SpecError(f"task {spec.name}: {err}") from None
+    manifest = {
+        "model": client.model,
+        "prompt": step.prompt,
+        "temperature": step.temperature,
+        "purpose": step.purpose,
+        "reference_model": step.reference_model,
+        "seed": spec.construction.seed,
+        "texts": len(texts),
+    }
+    return LLMResult(texts=texts, manifest=manifest, asked=client.requests_made - before)
