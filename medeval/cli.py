@@ -286,7 +286,9 @@ def train_cmd(
 def main(argv: list[str] | None = None) -> int:
     """Entry point: run the app, turning medeval's errors into one clear line and a non-zero exit."""
     try:
-        app(args=argv, standalone_mode=False)
+        code = app(args=argv, standalone_mode=False)  # non-standalone click returns typer.Exit's code
+        if isinstance(code, int) and code:
+            return code
     except MedEvalError as err:
         for line in str(err).splitlines() or [type(err).__name__]:
             typer.echo(f"error: {line}", err=True)
