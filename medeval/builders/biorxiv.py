@@ -1,0 +1,76 @@
+"""bioRxiv / medRxiv builder: an LLM-written question per preprint -> the preprint's abstract.
+
+``biorxiv.llm_question_retrieval`` (``params.server``: ``biorxiv`` or ``medrxiv``; ``params.from`` / ``params.to``)
+    Lists every preprint version the server posted in the date range (api.biorxiv.org ``details``), keeps only
+    Creative-Commons-licensed ones (``cc_by``, ``cc_by_nc``, ``cc_by_nd``, ``cc_by_nc_nd``, ``cc0``, ...; never
+    ``cc_no``), not withdrawn, with title and abstract; one record per DOI (its highest version in the range);
+    abstracts cleaned of the API's markup-flattening tokens and de-duplicated; at most ``max_rows`` preprints drawn
+    (seeded, from the DOI-sorted list). An LLM writes one question per preprint; the corpus is the abstracts of
+    all preprints in the task, and the abstract the question was written from is the relevant document.
+
+The manifest records every preprint used: DOI, version, licence, date.
+
+    $ medeval build -t MedrxivQuestionRetrieval --llm-base-url URL --llm-model MODEL
+    $ medeval build -t MedrxivQuestionRetrieval --source-dir DIR ...    # DIR/biorxiv_medrxiv/ (medeval.sources.biorxiv)
+"""
+
+from __future__ import annotations
+
+from medeval.build import BuildContext, BuiltTask, builder
+from medeval.builders.common import sample
+from medeval.builders.shapes import clean_question, retrieval_tables
+from medeval.errors import SourceError, SpecError
+from medeval.sources.biorxiv import SERVERS, BiorxivClient, clean_abstract, is_cc_licensed, latest_versions
+from medeval.spec import TaskSpec
+
+
+@builder("biorxiv.llm_question_retrieval")
+def llm_question_retrieval(spec: TaskSpec, ctx: BuildContext) -> BuiltTask:
+    """An LLM-written question per CC-licensed preprint -> the preprint's abstract."""
+    from medeval.llm import run_llm_step
+
+    c = spec.construction
+    assert c is not None
+    server = str(c.params.get("server", "")).lower()
+    if server not in SERVERS:
+        raise SpecError(f"task {spec.name}: field 'construction.params.server' must be one of {', '.join(SERVERS)}, not {server!r}")
+    start, end = str(c.params.get("from", spec.date[0])), str(c.params.get("to", spec.date[1]))
+    client = BiorxivClient.from_context(ctx)
+    listed = client.details(server, start, end)
+    eligible = [r for r in listed if is_cc_licensed(r) and str(r.get("type", "")).lower() != "withdrawn"]
+    latest = latest_versions(eligible)
+    seen: set[str] = set()
+    docs = []
+    for r in latest:
+        title, abstract = " ".join(str(r.get("title", "")).split()), clean_abstract(str(r.get("abstract", "")))
+        if title and abstract and abstract not in seen:
+            seen.add(abstract)
+            docs.append((r, title, abstract))
+    if not docs:
+        raise SourceError(
+            f"task {spec.name}: no CC-licensed {server} preprint with an abstract between {start} and {end} "
+            f"({client.where}; {len(listed)} versions listed)"
+        )
+    docs = sample(docs, c.max_rows, c.seed, "biorxiv", server)
+    ids = [str(r["doi"]).strip().lower() for r, _, _ in docs]
+    result = run_llm_step(spec, ctx, [(i, {"title": t, "text": a}) for i, (_, t, a) in zip(ids, docs, strict=True)])
+    questions = {i: clean_question(result.texts.get(i, "")) for i in ids}
+    tables = retrieval_tables(spec, [(i, a) for i, (_, _, a) in zip(ids, docs, strict=True)], questions)
+    used = {r["id"] for r in tables["corpus/test"]}
+    return BuiltTask(
+        tables=tables,
+        sources={
+            "retrieved_from": client.where,
+            "server": server,
+            "from": start,
+            "to": end,
+            "versions_listed": len(listed),
+            "cc_licensed_versions": len(eligible),
+            "preprints": [
+                {"doi": i, "version": str(r.get("version")), "license": r.get("license"), "date": r.get("date")}
+                for i, (r, _, _) in zip(ids, docs, strict=True)
+                if i in used
+            ],
+            "llm": {**result.manifest, "empty_questions": sum(1 for q in questions.values() if not q)},
+        },
+    )

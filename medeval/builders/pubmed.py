@@ -1,0 +1,130 @@
+"""PubMed builders: LLM-written sentence pairs and questions from the abstracts a search term retrieves.
+
+Both builders run esearch (db=pubmed) for ``params.search_term`` (default: the first term of the first label),
+fetch the records with efetch, keep articles with a title and an abstract, de-duplicate abstracts and draw
+(seeded, from the PMID-sorted list) as many as the task needs; the search asks for 25 % more ids than that, since
+some articles have no abstract.
+
+``pubmed.llm_pairs``
+    At most ``max_rows // 2`` articles; an LLM writes two related sentences from each abstract (positive pair);
+    each negative pairs the first sentence with a hard-negative second sentence (all-MiniLM-L6-v2, top k=64).
+``pubmed.llm_question_retrieval``
+    At most ``max_rows`` articles; an LLM writes one question per article (the query); the corpus is the
+    abstracts of all articles in the task, the abstract of the article the question was written from is relevant.
+
+The manifest records the query and every article used: PMID (with its version) and DOI.
+
+    $ medeval build -t PubMedQuestionRetrieval --llm-base-url URL --llm-model MODEL
+    $ medeval build -t PubMedQuestionRetrieval --source-dir DIR ...          # DIR/pubmed/ (see medeval.sources.eutils)
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+from medeval.build import BuildContext, BuiltTask, builder
+from medeval.builders.common import sample
+from medeval.builders.shapes import clean_question, pair_tables, parse_sentence_pair, retrieval_tables
+from medeval.errors import SourceError, SpecError
+from medeval.sources.eutils import EutilsClient, PubmedArticle
+from medeval.spec import TaskSpec
+
+OVERSAMPLE = 1.25
+
+
+def _search_term(spec: TaskSpec) -> str:
+    c = spec.construction
+    assert c is not None
+    term = c.params.get("search_term")
+    if term is None and c.labels:
+        term = next(iter(c.labels.values()))[0]
+    if not term:
+        raise SpecError(f"task {spec.name}: field 'construction.params.search_term' is required (e.g. 'medicine')")
+    return str(term)
+
+
+def _key(pmid: str) -> str:
+    return f"{int(pmid):012d}"
+
+
+def _articles(spec: TaskSpec, ctx: BuildContext, n: int) -> tuple[EutilsClient, str, list[PubmedArticle]]:
+    """Up to ``n`` articles with title and abstract (distinct abstracts), drawn seeded; sorted by PMID."""
+    c = spec.construction
+    assert c is not None
+    term = _search_term(spec)
+    pubmed = EutilsClient.from_context(ctx, "pubmed")
+    min_year = int(str(c.params.get("from", spec.date[0]))[:4])
+    ids = pubmed.search(term, math.ceil(n * OVERSAMPLE), min_year=min_year)
+    records = pubmed.fetch(ids)
+    seen: set[str] = set()
+    usable: list[PubmedArticle] = []
+    for pmid in sorted(records, key=int):
+        a = records[pmid]
+        if a.title and a.abstract and a.abstract not in seen:
+            seen.add(a.abstract)
+            usable.append(a)
+    if not usable:
+        raise SourceError(f"task {spec.name}: none of the {len(records)} articles the term {term!r} retrieved has an abstract ({pubmed.where})")
+    return pubmed, term, sample(usable, n, c.seed, "pubmed", term)
+
+
+def _record(a: PubmedArticle) -> dict[str, Any]:
+    return {"pmid": a.pmid, "version": a.version, "doi": a.doi}
+
+
+@builder("pubmed.llm_pairs")
+def llm_pairs(spec: TaskSpec, ctx: BuildContext) -> BuiltTask:
+    """Two related sentences an LLM writes from each abstract (positive), plus one hard negative each."""
+    from medeval.llm import run_llm_step
+
+    c = spec.construction
+    assert c is not None
+    pubmed, term, arts = _articles(spec, ctx, c.max_rows // 2)
+    result = run_llm_step(spec, ctx, [(a.pmid, {"title": a.title, "text": a.abstract}) for a in arts])
+    positives, unparsed = [], 0
+    for a in arts:
+        pair = parse_sentence_pair(result.texts.get(a.pmid, ""))
+        if pair is None:
+            unparsed += 1
+        else:
+            positives.append((_key(a.pmid), *pair))
+    tables, pair_info, used = pair_tables(spec, positives, show_progress=ctx.show_progress)
+    by_key = {_key(a.pmid): a for a in arts}
+    return BuiltTask(
+        tables=tables,
+        sources={
+            "retrieved_from": pubmed.where,
+            "database": "pubmed",
+            "query": pubmed.query_for(term),
+            "articles": [_record(by_key[k]) for k in used],
+            "llm": {**result.manifest, "answers_not_parsed": unparsed},
+            "pairs": pair_info,
+        },
+        packages=["sentence-transformers", "torch"],
+    )
+
+
+@builder("pubmed.llm_question_retrieval")
+def llm_question_retrieval(spec: TaskSpec, ctx: BuildContext) -> BuiltTask:
+    """An LLM-written question per article -> the article's abstract."""
+    from medeval.llm import run_llm_step
+
+    c = spec.construction
+    assert c is not None
+    pubmed, term, arts = _articles(spec, ctx, c.max_rows)
+    result = run_llm_step(spec, ctx, [(a.pmid, {"title": a.title, "text": a.abstract}) for a in arts])
+    questions = {a.pmid: clean_question(result.texts.get(a.pmid, "")) for a in arts}
+    tables = retrieval_tables(spec, [(a.pmid, a.abstract) for a in arts], questions)
+    used = {r["id"] for r in tables["corpus/test"]}
+    return BuiltTask(
+        tables=tables,
+        sources={
+            "retrieved_from": pubmed.where,
+            "database": "pubmed",
+            "query": pubmed.query_for(term),
+            "articles": [_record(a) for a in arts if a.pmid in used],
+            "llm": {**result.manifest, "empty_questions": sum(1 for q in questions.values() if not q)},
+        },
+    )
+

@@ -1,0 +1,158 @@
+"""Wikipedia builders: category classification / clustering, and LLM-written sentence pairs.
+
+``wikipedia.category_classification`` / ``wikipedia.category_clustering``
+    Each label's categories (``construction.labels``) are walked down to ``params.depth`` (1 = the category and its
+    direct sub-categories); articles found under several labels are dropped (judged on the full membership);
+    at most ``params.max_pages_per_category`` articles per label are drawn (seeded, from the pageid-sorted list);
+    the text is the article's lead section as plain text; empty leads and texts shared by several labels are
+    dropped; the rows are capped at ``max_rows`` keeping label proportions and (classification) split 70/30
+    stratified by label.
+
+``wikipedia.llm_pairs``
+    Articles under the label's category (``params.depth``, default 2) are drawn (seeded) up to
+    ``min(params.max_pages, max_rows // 2)``; an LLM writes two related sentences from each lead section (the
+    positive pair); each negative pairs the first sentence with a hard negative second sentence
+    (all-MiniLM-L6-v2, top ``hard_negatives.k``).
+
+The manifest records every page used: pageid, revision id, title and label (never text).
+
+    $ medeval build -t WikiSyndromesClassification                       # MediaWiki API
+    $ medeval build -t WikiSyndromesClassification --source-dir DIR      # DIR/wikipedia/ (see medeval.sources.mediawiki)
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from medeval.build import BuildContext, BuiltTask, builder
+from medeval.builders.common import sample
+from medeval.builders.shapes import Item, drop_multi_label, labelled_tables, pair_tables, parse_sentence_pair
+from medeval.errors import SourceError, SpecError
+from medeval.sources.mediawiki import MediaWikiClient, Page
+from medeval.spec import TaskSpec
+
+
+def _labels(spec: TaskSpec) -> dict[str, list[str]]:
+    c = spec.construction
+    if c is None or not c.labels:
+        raise SpecError(f"task {spec.name}: field 'construction.labels' must map each label to its Wikipedia categories")
+    return {label: list(cats) for label, cats in c.labels.items()}
+
+
+def _intro_only(spec: TaskSpec) -> bool:
+    assert spec.construction is not None
+    text = str(spec.construction.params.get("text", "lead section, plain text")).lower()
+    if not text.startswith("lead section"):
+        raise SpecError(f"task {spec.name}: field 'construction.params.text': only 'lead section, plain text' is supported, not {text!r}")
+    return True
+
+
+def _members(wiki: MediaWikiClient, labels: dict[str, list[str]], depth: int) -> tuple[dict[str, list[str]], dict[str, int]]:
+    """label -> pageids (as strings, sorted numerically) of the articles under its categories."""
+    members: dict[str, list[str]] = {}
+    counts: dict[str, int] = {}
+    for label, cats in labels.items():
+        ids: dict[int, None] = {}
+        for cat in cats:
+            for m in wiki.pages_in_category(cat, depth):
+                ids.setdefault(m.pageid, None)
+        members[label] = [str(p) for p in sorted(ids)]
+        counts[label] = len(ids)
+    return members, counts
+
+
+def _key(pageid: int) -> str:
+    """A record id that sorts like the pageid."""
+    return f"{pageid:012d}"
+
+
+def _page_record(page: Page, label: str) -> dict[str, Any]:
+    return {"pageid": page.pageid, "revid": page.revid, "title": page.title, "label": label}
+
+
+def _category_task(spec: TaskSpec, ctx: BuildContext) -> BuiltTask:
+    c = spec.construction
+    assert c is not None
+    labels = _labels(spec)
+    depth = int(c.params.get("depth", 1))
+    per_label = int(c.params.get("max_pages_per_category", c.max_rows))
+    wiki = MediaWikiClient.from_context(ctx)
+    members, found = _members(wiki, labels, depth)
+    members, dropped = drop_multi_label(members)
+    chosen = {label: sample(ids, per_label, c.seed, "wikipedia", label) for label, ids in members.items()}
+    pages = wiki.pages([int(i) for ids in chosen.values() for i in ids], intro_only=_intro_only(spec))
+    items: list[Item] = []
+    for label, ids in chosen.items():
+        for i in ids:
+            page = pages.get(int(i))
+            if page is not None and page.lead:
+                items.append(Item(_key(page.pageid), page.lead, label))
+    tables, used = labelled_tables(spec, items)
+    return BuiltTask(
+        tables=tables,
+        sources={
+            "retrieved_from": wiki.where,
+            "categories": labels,
+            "depth": depth,
+            "pages_found_per_label": found,
+            "pages_in_several_labels_dropped": len(dropped),
+            "pages": [_page_record(pages[int(it.id)], it.label) for it in used],
+        },
+    )
+
+
+@builder("wikipedia.category_classification")
+def category_classification(spec: TaskSpec, ctx: BuildContext) -> BuiltTask:
+    """Articles of a few categories, labelled by category; 70/30 train/test."""
+    return _category_task(spec, ctx)
+
+
+@builder("wikipedia.category_clustering")
+def category_clustering(spec: TaskSpec, ctx: BuildContext) -> BuiltTask:
+    """Articles of a few categories, clustered by category; one test set."""
+    return _category_task(spec, ctx)
+
+
+@builder("wikipedia.llm_pairs")
+def llm_pairs(spec: TaskSpec, ctx: BuildContext) -> BuiltTask:
+    """Two related sentences an LLM writes from each article's lead (positive), plus one hard negative each."""
+    from medeval.llm import run_llm_step
+
+    c = spec.construction
+    assert c is not None
+    labels = _labels(spec)
+    depth = int(c.params.get("depth", 2))
+    max_pages = min(int(c.params.get("max_pages", c.max_rows)), c.max_rows // 2)
+    wiki = MediaWikiClient.from_context(ctx)
+    members, found = _members(wiki, labels, depth)
+    all_ids = sorted({int(i) for ids in members.values() for i in ids})
+    chosen = sample(all_ids, max_pages, c.seed, "wikipedia", "llm_pairs")
+    pages = wiki.pages(chosen, intro_only=True)
+    usable = [pages[p] for p in chosen if p in pages and pages[p].lead]
+    if not usable:
+        raise SourceError(f"task {spec.name}: no article with a lead section found under {labels} ({wiki.where})")
+    result = run_llm_step(spec, ctx, [(str(p.pageid), {"title": p.title, "text": p.lead}) for p in usable])
+    positives = []
+    unparsed = 0
+    for p in usable:
+        pair = parse_sentence_pair(result.texts.get(str(p.pageid), ""))
+        if pair is None:
+            unparsed += 1
+            continue
+        positives.append((_key(p.pageid), *pair))
+    tables, pair_info, used_ids = pair_tables(spec, positives, show_progress=ctx.show_progress)
+    label = next(iter(labels))
+    used = [pages[int(i)] for i in used_ids]
+    return BuiltTask(
+        tables=tables,
+        sources={
+            "retrieved_from": wiki.where,
+            "categories": labels,
+            "depth": depth,
+            "pages_found_per_label": found,
+            "pages": [_page_record(p, label) for p in used],
+            "llm": {**result.manifest, "answers_not_parsed": unparsed},
+            "pairs": pair_info,
+        },
+        packages=["sentence-transformers", "torch"],
+    )

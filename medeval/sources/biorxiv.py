@@ -1,0 +1,160 @@
+"""api.biorxiv.org ``details`` client for bioRxiv and medRxiv preprints, paged by cursor over a date range.
+
+Request (https://api.biorxiv.org/)::
+
+    GET https://api.biorxiv.org/details/{biorxiv|medrxiv}/{YYYY-MM-DD}/{YYYY-MM-DD}/{cursor}/json
+        -> {"messages": [{"status": "ok", "interval": "...", "cursor": 0, "count": 100, "total": "15523", ...}],
+            "collection": [{"doi": "10.1101/...", "version": "2", "title": "...", "abstract": "...",
+                            "license": "cc_by", "date": "2024-01-01", "category": "...", "type": "...",
+                            "server": "medRxiv", ...}, ...]}
+
+Pages are read until ``cursor + count`` reaches ``total`` (``total`` is a string, ``count`` the page size the
+server reports, which can exceed the records actually in ``collection``). A message status other than "ok"
+(e.g. "no posts found") ends the listing.
+
+``--source-dir`` layout (``<source dir>/biorxiv_medrxiv/``): any number of raw ``details`` JSON answers, anywhere in
+the folder (``**/*.json``, e.g. the datakit's ``details_api_json/medrxiv_details_..._cursor0_....json``). Records
+are selected by their own ``server`` field and their ``date`` (inside the requested range). Online builds store
+each page as ``details/<server>_<from>_<to>_<cursor>.json`` under ``<data folder>/sources/biorxiv_medrxiv/``, so an
+interrupted listing resumes at the first page not stored.
+
+    >>> from medeval.sources.biorxiv import BiorxivClient
+    >>> client = BiorxivClient.from_context(ctx)
+    >>> records = client.details("medrxiv", "2018-01-01", "2022-12-20")
+    >>> latest = latest_versions(r for r in records if is_cc_licensed(r))
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import re
+from collections.abc import Iterable
+from typing import TYPE_CHECKING, Any
+
+from medeval.errors import SourceError
+from medeval.sources.http import HttpClient
+from medeval.sources.mirror import Mirror
+
+if TYPE_CHECKING:
+    from medeval.build import BuildContext
+
+logger = logging.getLogger(__name__)
+
+API_URL = "https://api.biorxiv.org"
+SUB = "biorxiv_medrxiv"
+SERVERS = ("biorxiv", "medrxiv")
+#: Creative Commons licence codes api.biorxiv.org uses ("cc_no" = no reuse without permission is not one).
+CC_LICENSES = frozenset({"cc_by", "cc_by_nc", "cc_by_nd", "cc_by_nc_nd", "cc_by_sa", "cc_by_nc_sa", "cc0", "cc0_ng"})
+_FLATTEN_TOKENS = re.compile(r"[OC]_(?:ST_ABS|LI|FIG|FLOATNO|TBL|TABLE|SCPLOW|LINKSMALLFIG)|[SM]_(?:FORMAT_FIGEXP|FIG)")
+
+
+def _date(value: str, what: str) -> dt.date:
+    try:
+        return dt.date.fromisoformat(value)
+    except (TypeError, ValueError):
+        raise SourceError(f"{what}: {value!r} is not a YYYY-MM-DD date") from None
+
+
+def is_cc_licensed(record: dict[str, Any]) -> bool:
+    """True if the preprint's ``license`` is a Creative Commons licence (``cc_no`` and empty are not)."""
+    return str(record.get("license", "")).strip().lower() in CC_LICENSES
+
+
+def clean_abstract(text: str) -> str:
+    """Drop the markup-flattening tokens the API leaves in abstracts (``O_ST_ABS``, ``C_LIO_LI``, ...)."""
+    return " ".join(_FLATTEN_TOKENS.sub(" ", text or "").split())
+
+
+def _version(record: dict[str, Any]) -> int:
+    try:
+        return int(str(record.get("version", "1")).strip() or 1)
+    except ValueError:
+        return 1
+
+
+def latest_versions(records: Iterable[dict[str, Any]]) -> list[dict[str, Any]]:
+    """One record per DOI (the highest version; a DOI appears once per version), sorted by DOI."""
+    best: dict[str, dict[str, Any]] = {}
+    for r in records:
+        doi = str(r.get("doi", "")).strip().lower()
+        if doi and (doi not in best or _version(r) > _version(best[doi])):
+            best[doi] = r
+    return [best[d] for d in sorted(best)]
+
+
+class BiorxivClient:
+    """The ``details`` endpoint, online (paged, cached) or from a folder of recorded answers."""
+
+    def __init__(self, mirror: Mirror, http: HttpClient | None = None) -> None:
+        if http is None and not mirror.local_only:
+            raise ValueError("an online BiorxivClient needs an HttpClient")
+        self.mirror = mirror
+        self.http = None if mirror.local_only else http
+
+    @classmethod
+    def from_context(cls, ctx: BuildContext, *, base_url: str | None = None, backoff: float = 1.0, retries: int = 4) -> BiorxivClient:
+        mirror = Mirror.for_context(ctx, SUB)
+        http = None if mirror.local_only else HttpClient(base_url or API_URL, min_interval=0.2, retries=retries, backoff=backoff, offline=ctx.offline or None)
+        return cls(mirror, http)
+
+    @property
+    def where(self) -> str:
+        return f"source-dir {self.mirror.root}" if self.mirror.local_only else (self.http.base_url if self.http else "?")
+
+    def details(self, server: str, start: str, end: str) -> list[dict[str, Any]]:
+        """Every record (all versions) the server lists for dates ``start``..``end`` (inclusive)."""
+        server = server.lower()
+        if server not in SERVERS:
+            raise SourceError(f"server must be one of {', '.join(SERVERS)}, not {server!r}")
+        d0, d1 = _date(start, "from"), _date(end, "to")
+        if self.mirror.local_only:
+            answers = [(p, self.mirror.read_json(p)) for p in self.mirror.files(".json")]
+            if not answers:
+                raise SourceError(f"{self.mirror.root}: no details JSON answers (*.json) in this --source-dir folder")
+        else:
+            answers = self._pages_online(server, start, end)
+        out = []
+        for where, answer in answers:
+            for r in _collection(answer, where):
+                if str(r.get("server", server)).lower() != server:
+                    continue
+                if not (d0 <= _date(str(r.get("date")), f"{where}: record {r.get('doi')} field 'date'") <= d1):
+                    continue
+                out.append(r)
+        return out
+
+    def _pages_online(self, server: str, start: str, end: str) -> list[tuple[Any, dict[str, Any]]]:
+        assert self.http is not None
+        pages: list[tuple[Any, dict[str, Any]]] = []
+        cursor = 0
+        while True:
+            rel = f"details/{server}_{start}_{end}_{cursor}.json"
+            path = self.mirror.path(rel)
+            if path.is_file():
+                answer = self.mirror.read_json(path)
+            else:
+                answer = self.http.get_json(f"details/{server}/{start}/{end}/{cursor}/json")
+                _collection(answer, rel)
+                self.mirror.write_json(rel, answer)
+            pages.append((path, answer))
+            msg = (answer.get("messages") or [{}])[0]
+            if str(msg.get("status", "")).lower() != "ok":
+                break
+            try:
+                count, total = int(msg.get("count", 0)), int(msg.get("total", 0))
+            except (TypeError, ValueError):
+                raise SourceError(f"{path}: messages[0] count/total are not numbers: {msg!r}") from None
+            if count <= 0 or cursor + count >= total:
+                break
+            cursor += count
+        return pages
+
+
+def _collection(answer: Any, where: Any) -> list[dict[str, Any]]:
+    if not isinstance(answer, dict) or not isinstance(answer.get("messages"), list):
+        raise SourceError(f"{where}: not an api.biorxiv.org details answer (no 'messages' list)")
+    coll = answer.get("collection", [])
+    if not isinstance(coll, list) or not all(isinstance(r, dict) for r in coll):
+        raise SourceError(f"{where}: 'collection' must be a list of records")
+    return coll
