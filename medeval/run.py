@@ -186,6 +186,7 @@ def run_models(opts: RunOptions) -> int:
 
     warnings.filterwarnings("ignore", category=FutureWarning)
     console = Console(soft_wrap=True)
+    errors = Console(soft_wrap=True, stderr=True)
     tasks = select_tasks(opts)
     models = opts.models or [None]
     if (opts.model_name or opts.model_revision) and len(models) > 1:
@@ -198,7 +199,7 @@ def run_models(opts: RunOptions) -> int:
                 model_name=opts.model_name, model_revision=opts.model_revision, precision=opts.precision,
             )
         except ModelLoadError as err:
-            console.print(f"error: {err}", style="red", markup=False, highlight=False)
+            errors.print(f"error: {err}", style="red", markup=False, highlight=False)
             code = 2
             continue
         model = loaded.model
@@ -210,7 +211,7 @@ def run_models(opts: RunOptions) -> int:
         console.print(summary_table(label, outcomes))
         problems = [o for o in outcomes if o.status in ("failed", "not built")]
         for o in problems:
-            console.print(f"error: {o.task}: {o.message}", style="red", markup=False, highlight=False)
+            errors.print(f"error: {o.task}: {o.message}", style="red", markup=False, highlight=False)
         if problems and code == 0:
             code = 1
     return code
