@@ -9,6 +9,7 @@ from pathlib import Path
 import typer
 
 from medeval.build import BuildContext, build_task
+from medeval.catalog import _canonical_benchmark as canonical_benchmark
 from medeval.catalog import get_task_class, get_tasks
 from medeval.errors import MedEvalError
 
@@ -19,7 +20,8 @@ def select_specs(tasks: list[str] | None, benchmark: str | None) -> list:
     if tasks:
         specs = [get_task_class(t).spec for t in tasks]
         if benchmark:
-            specs = [s for s in specs if s.benchmark == get_tasks(benchmark=benchmark)[0].spec.benchmark]  # type: ignore[attr-defined]
+            canonical = canonical_benchmark(benchmark)
+            specs = [s for s in specs if s.benchmark == canonical]
         return specs
     if not benchmark:
         raise MedEvalError('name tasks with -t TASK or a benchmark with -b "MedEval(v1)" / -b "MedEval-Terms(v1)"')

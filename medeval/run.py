@@ -107,6 +107,8 @@ def run_model(model: Any, meta: Any, tasks: list[Any], opts: RunOptions, echo: A
         name, ttype = task.metadata.name, task.metadata.type
         prefix = f"[{i}/{len(tasks)}] {name}"
         try:
+            if not task.is_built():
+                echo(f"{prefix}: building its data (first use)...")
             revision = current_revision(task)
         except DataNotBuiltError as err:
             outcomes.append(TaskOutcome(name, ttype, "not built", message=str(err)))
