@@ -7,6 +7,7 @@ parameters and tool versions, its ``source`` block lists the exact upstream reco
       "name": "ClinicalTrials.gov", "version": "...",
       "origin": "https://clinicaltrials.gov/api/v2" | "local:clinicaltrials",   # where the records were read
       "records": [{"id": "NCT00973089", "version": "2009-09-02", "sha": "3f1c0a9b2e4d"}, ...],
+      "pins": {"revision": "<commit>"},               # params a rebuild must use (e.g. a resolved dataset commit)
       "llm": {"model": ..., "prompt": ..., "temperature": ...}                  # LLM tasks only
     }
 
@@ -167,8 +168,12 @@ def rebuild_from_manifest(
     spec = get_spec(task)
     if spec.construction is None:
         raise MedEvalError(f"{path}: task {task} has no construction section in its YAML; it cannot be rebuilt")
+    parameters = dict(old["parameters"])
+    pins = old.get("source", {}).get("pins") or {}
+    if pins:  # e.g. the dataset commit a build resolved from 'main': rebuild from that commit
+        parameters["params"] = {**(parameters.get("params") or {}), **pins}
     try:
-        construction = Construction.model_validate(old["parameters"])
+        construction = Construction.model_validate(parameters)
     except ValueError as err:
         raise MedEvalError(f"{path}: field 'parameters' is not a valid construction section ({err})") from None
     if construction.builder != old["builder"]:

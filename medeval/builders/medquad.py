@@ -1,0 +1,52 @@
+"""MedQuAD builder: ``medquad.paraphrase_retrieval`` (MedQuADRetrieval). Source: :mod:`medeval.sources.medquad`.
+
+Query = a MedQuAD consumer-health question; its one relevant document = its answer *paraphrased by an LLM* so
+that it avoids the question's keywords (prompt and temperature in ``construction.llm``; see :mod:`medeval.llm`).
+The corpus is the paraphrased answers of all sampled questions.
+
+Pairs come from the collections in ``construction.params.collections`` (default 1-9: the others have no
+answers). A pair is skipped when its question or answer is empty, or when its question text repeats an earlier
+pair's (MedQuAD repeats e.g. "What is (are) X ?" with different answer parts; keeping one keeps a single right
+answer per query) or its answer repeats. At most ``max_rows`` questions are drawn (seeded); the LLM step runs on
+those only and is cached, so a rebuild asks the endpoint nothing. Without ``--llm-base-url``/``--llm-model`` the
+task is skipped by ``medeval build`` (it needs an LLM); a rebuild from a manifest reads the LLM cache.
+The manifest lists each pair's id (``<collection folder>/<qid>``), its file and a hash of question + answer.
+"""
+
+from __future__ import annotations
+
+from medeval.build import BuildContext, BuiltTask, builder
+from medeval.builders.common import sample
+from medeval.builders.shapes import retrieval_tables
+from medeval.errors import SourceError
+from medeval.llm import run_llm_step
+from medeval.manifest import restrict
+from medeval.sources.medquad import QAPair, load_pairs, parse_collections
+from medeval.spec import TaskSpec
+
+
+def _first(pairs: list[QAPair], key) -> list[QAPair]:  # type: ignore[no-untyped-def]
+    seen: set[str] = set()
+    out = []
+    for p in pairs:
+        if key(p) not in seen:
+            seen.add(key(p))
+            out.append(p)
+    return out
+
+
+@builder("medquad.paraphrase_retrieval")
+def paraphrase_retrieval(spec: TaskSpec, ctx: BuildContext) -> BuiltTask:
+    c = spec.construction
+    assert c is not None
+    pairs, origin = load_pairs(ctx, collections=parse_collections(c.params.get("collections")), commit=c.params.get("commit"))
+    pairs = restrict(pairs, ctx, lambda p: p.id, what="MedQuAD pairs")
+    usable = _first(_first([p for p in pairs if p.question and p.answer], lambda p: p.question), lambda p: p.answer)
+    if len(usable) < 2:
+        raise SourceError(f"task {spec.name}: only {len(usable)} MedQuAD pairs have a question and an answer; a task needs at least 2")
+    chosen = sample(usable, c.max_rows, c.seed, "MedQuAD", "paraphrase_retrieval")
+    llm = run_llm_step(spec, ctx, [(p.id, {"question": p.question, "answer": p.answer}) for p in chosen])
+    docs = [(p.id, " ".join(llm.texts[p.id].split())) for p in chosen]
+    tables = retrieval_tables(spec, docs, {p.id: p.question for p in chosen})
+    records = [{"id": p.id, "file": p.file, "sha": p.fingerprint(), **({"version": origin["commit"]} if "commit" in origin else {})} for p in chosen]
+    return BuiltTask(tables, sources={**origin, "records": records, "llm": llm.manifest})

@@ -1,0 +1,183 @@
+"""MedQuAD: consumer-health question-answer pairs from 12 NIH websites, read from its XML collection.
+
+Format (github abachaa/MedQuAD): one XML file per document, ``<Document id source url>`` with ``<Focus>`` and
+``<QAPairs>/<QAPair pid>/<Question qid qtype>`` + ``<Answer>``. Collections 10-12 (MedlinePlus A.D.A.M., drugs,
+herbs) have their answers removed upstream, so only collections 1-9 give pairs.
+
+Network (no ``--source-dir``): the repository archive at a pinned commit (default :data:`COMMIT`, or
+``construction.params.commit``) is downloaded from GitHub (resumable, retried) to
+``<data folder>/sources/medquad/<commit>.zip`` and unpacked next to it; offline, an unpacked copy is used.
+
+Local layout (``--source-dir DIR`` reads ``DIR/medquad/``, the datakit layout = the repository's top level)::
+
+    medquad/
+      1_CancerGov_QA/0000001_1.xml
+      2_GARD_QA/0000004.xml
+      ...
+      12_MPlusHerbsSupplements_QA/...
+
+A pair's id is ``<collection folder>/<qid>`` (e.g. ``7_SeniorHealth_QA/0000001-1``): qids repeat across
+collections, folder names do not. Pairs come in collection-number, file-name, document order.
+
+    >>> from medeval.sources.medquad import load_pairs
+    >>> pairs, origin = load_pairs(ctx, collections=range(1, 10))
+    >>> pairs[0].id, pairs[0].qtype
+    ('1_CancerGov_QA/0000001_1-1', 'information')
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import xml.etree.ElementTree as ET
+import zipfile
+from collections.abc import Iterable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from medeval.errors import SourceError, SpecError
+from medeval.manifest import content_sha
+
+if TYPE_CHECKING:
+    from medeval.build import BuildContext
+
+logger = logging.getLogger(__name__)
+
+REPO = "abachaa/MedQuAD"
+#: The commit the datakit copy was taken from (2023-10-17); the collection has not changed since.
+COMMIT = "577bd37b96c02d1833b2c9eed2de9f96964e96cb"
+ANSWERED = tuple(range(1, 10))  # collections whose answers were not removed upstream
+_FOLDER = re.compile(r"^(\d+)_\w+$")
+
+
+@dataclass(frozen=True)
+class QAPair:
+    """One question-answer pair of the collection."""
+
+    id: str  # "<folder>/<qid>"
+    file: str  # "<folder>/<file>.xml"
+    qtype: str
+    focus: str
+    question: str
+    answer: str
+    source: str  # the NIH website (Document@source)
+
+    def fingerprint(self) -> str:
+        return content_sha([self.question, self.answer])
+
+
+def clean(text: Any) -> str:
+    return " ".join(str(text).split()) if text is not None else ""
+
+
+def collection_folders(root: Path) -> list[tuple[int, Path]]:
+    """``(number, folder)`` of the collection folders under ``root``, by number."""
+    out = []
+    for p in root.iterdir() if root.is_dir() else []:
+        m = _FOLDER.match(p.name)
+        if p.is_dir() and m:
+            out.append((int(m.group(1)), p))
+    return sorted(out)
+
+
+def parse_document(path: Path, folder: str) -> list[QAPair]:
+    """The QA pairs of one MedQuAD XML document (empty answers kept; the caller filters)."""
+    try:
+        doc = ET.parse(path).getroot()
+    except ET.ParseError as err:
+        raise SourceError(f"{path}: not valid XML ({err}); replace it with the file from {REPO}") from None
+    if doc.tag != "Document":
+        raise SourceError(f"{path}: root element is <{doc.tag}>, expected <Document> (a MedQuAD XML file)")
+    focus = clean(doc.findtext("Focus"))
+    source = doc.get("source", "")
+    out = []
+    for qa in doc.iter("QAPair"):
+        q = qa.find("Question")
+        if q is None:
+            continue
+        qid = q.get("qid") or f"{doc.get('id', path.stem)}-{qa.get('pid', '')}"
+        out.append(QAPair(
+            id=f"{folder}/{qid}", file=f"{folder}/{path.name}", qtype=q.get("qtype", ""), focus=focus,
+            question=clean(q.text), answer=clean(qa.findtext("Answer")), source=source,
+        ))
+    return out
+
+
+def read_collection(root: Path, collections: Iterable[int] = ANSWERED) -> list[QAPair]:
+    """Every QA pair of the chosen collections under ``root`` (the repository's top level)."""
+    wanted = set(collections)
+    folders = [(n, p) for n, p in collection_folders(root) if n in wanted]
+    if not folders:
+        raise SourceError(
+            f"{root}: no MedQuAD collection folders ({', '.join(str(n) for n in sorted(wanted))}_*_QA); "
+            f"--source-dir must hold a 'medquad/' folder laid out like github.com/{REPO}"
+        )
+    out: list[QAPair] = []
+    for _, folder in folders:
+        for path in sorted(folder.glob("*.xml")):
+            out += parse_document(path, folder.name)
+    return out
+
+
+def parse_collections(value: Any) -> tuple[int, ...]:
+    """``construction.params.collections``: a list of numbers or folder names, or text with a range like '1-9'."""
+    if value is None:
+        return ANSWERED
+    if isinstance(value, list):
+        nums = []
+        for v in value:
+            m = _FOLDER.match(str(v)) if not isinstance(v, int) else None
+            if isinstance(v, int):
+                nums.append(v)
+            elif m:
+                nums.append(int(m.group(1)))
+            else:
+                raise SpecError(f"field 'construction.params.collections': {v!r} is neither a collection number nor a folder like '2_GARD_QA'")
+        return tuple(sorted(set(nums)))
+    m = re.search(r"(\d+)\s*-\s*(\d+)", str(value))
+    if m:
+        return tuple(range(int(m.group(1)), int(m.group(2)) + 1))
+    raise SpecError(f"field 'construction.params.collections': {value!r}; give a list of collection numbers or a range such as 'sets 1-9'")
+
+
+def download(commit: str = COMMIT, *, offline: bool = False, base_url: str = "https://codeload.github.com") -> Path:
+    """The collection at ``commit``, downloaded and unpacked under the data folder; returns its top folder."""
+    from medeval import paths
+    from medeval.sources.http import HttpClient
+
+    if not re.fullmatch(r"[0-9a-f]{40}", commit):
+        raise SpecError(f"field 'construction.params.commit': {commit!r} is not a 40-hex git commit of {REPO}")
+    base = paths.data_dir() / "sources" / "medquad"
+    top = base / commit
+    if (top / ".complete").is_file():
+        return top
+    if offline:
+        raise SourceError(f"MedQuAD: --offline and no downloaded copy in {top}; give --source-dir DIR (with a medquad/ folder) or drop --offline")
+    archive = HttpClient(base_url, timeout=300).download(f"{REPO}/zip/{commit}", base / f"{commit}.zip")
+    try:
+        with zipfile.ZipFile(archive) as zf:
+            tmp = base / f".{commit}.unpack"
+            for info in zf.infolist():
+                parts = Path(info.filename).parts
+                # <repo>-<commit>/<N>_<Name>_QA/<file>.xml only: never write outside the target folder
+                if len(parts) == 3 and _FOLDER.match(parts[1]) and parts[2].endswith(".xml") and ".." not in parts:
+                    dest = tmp / parts[1] / parts[2]
+                    dest.parent.mkdir(parents=True, exist_ok=True)
+                    dest.write_bytes(zf.read(info))
+    except zipfile.BadZipFile:
+        archive.unlink(missing_ok=True)
+        raise SourceError(f"{archive}: damaged download; run the build again to fetch it anew") from None
+    (tmp / ".complete").write_text(f"{REPO}@{commit}\n")
+    tmp.rename(top)
+    return top
+
+
+def load_pairs(ctx: BuildContext, *, collections: Iterable[int] = ANSWERED, commit: str | None = None) -> tuple[list[QAPair], dict[str, Any]]:
+    """MedQuAD pairs (``--source-dir DIR/medquad`` or the pinned GitHub commit) and the manifest's origin block."""
+    if ctx.source_dir is not None:
+        root = Path(ctx.source_dir) / "medquad"
+        return read_collection(root, collections), {"origin": "local:medquad"}
+    commit = commit or COMMIT
+    root = download(commit, offline=ctx.offline)
+    return read_collection(root, collections), {"origin": f"github:{REPO}", "commit": commit, "pins": {"commit": commit}}
