@@ -10,7 +10,7 @@ pair's (MedQuAD repeats e.g. "What is (are) X ?" with different answer parts; ke
 answer per query) or its answer repeats. At most ``max_rows`` questions are drawn (seeded); the LLM step runs on
 those only and is cached, so a rebuild asks the endpoint nothing. Without ``--llm-base-url``/``--llm-model`` the
 task is skipped by ``medeval build`` (it needs an LLM); a rebuild from a manifest reads the LLM cache.
-The manifest lists each pair's id (``<collection folder>/<qid>``), its file and a hash of question + answer.
+The manifest lists each pair's id (``<collection folder>/<file>#<qid>``) and a hash of question + answer.
 """
 
 from __future__ import annotations
@@ -48,5 +48,5 @@ def paraphrase_retrieval(spec: TaskSpec, ctx: BuildContext) -> BuiltTask:
     llm = run_llm_step(spec, ctx, [(p.id, {"question": p.question, "answer": p.answer}) for p in chosen])
     docs = [(p.id, " ".join(llm.texts[p.id].split())) for p in chosen]
     tables = retrieval_tables(spec, docs, {p.id: p.question for p in chosen})
-    records = [{"id": p.id, "file": p.file, "sha": p.fingerprint(), **({"version": origin["commit"]} if "commit" in origin else {})} for p in chosen]
+    records = [{"id": p.id, "sha": p.fingerprint(), **({"version": origin["commit"]} if "commit" in origin else {})} for p in chosen]
     return BuiltTask(tables, sources={**origin, "records": records, "llm": llm.manifest})

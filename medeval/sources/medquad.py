@@ -16,13 +16,14 @@ Local layout (``--source-dir DIR`` reads ``DIR/medquad/``, the datakit layout = 
       ...
       12_MPlusHerbsSupplements_QA/...
 
-A pair's id is ``<collection folder>/<qid>`` (e.g. ``7_SeniorHealth_QA/0000001-1``): qids repeat across
-collections, folder names do not. Pairs come in collection-number, file-name, document order.
+A pair's id is ``<collection folder>/<file>#<qid>`` (e.g. ``7_SeniorHealth_QA/0000001.xml#0000001-1``): qids
+repeat across collections and even across files of one collection (CancerGov), the file path does not. Pairs
+come in collection-number, file-name, document order.
 
     >>> from medeval.sources.medquad import load_pairs
     >>> pairs, origin = load_pairs(ctx, collections=range(1, 10))
     >>> pairs[0].id, pairs[0].qtype
-    ('1_CancerGov_QA/0000001_1-1', 'information')
+    ('1_CancerGov_QA/0000001_1.xml#0000001_1-1', 'information')
 """
 
 from __future__ import annotations
@@ -55,7 +56,7 @@ _FOLDER = re.compile(r"^(\d+)_\w+$")
 class QAPair:
     """One question-answer pair of the collection."""
 
-    id: str  # "<folder>/<qid>"
+    id: str  # "<folder>/<file>#<qid>"
     file: str  # "<folder>/<file>.xml"
     qtype: str
     focus: str
@@ -81,25 +82,38 @@ def collection_folders(root: Path) -> list[tuple[int, Path]]:
     return sorted(out)
 
 
+def _child(el: ET.Element, *names: str) -> ET.Element | None:
+    for c in el:
+        if c.tag.lower() in names:
+            return c
+    return None
+
+
 def parse_document(path: Path, folder: str) -> list[QAPair]:
-    """The QA pairs of one MedQuAD XML document (empty answers kept; the caller filters)."""
+    """The QA pairs of one MedQuAD XML document (empty answers kept; the caller filters).
+
+    Most files are ``<Document id source>/<QAPairs>/<QAPair>/<Question>+<Answer>``; the collection also holds a
+    few ``<DiseaseFile fid>`` (CDC) and lower-case ``<doc docid corpus>/<qaPairs>/<pair>/<question>+<answer>``
+    (NINDS) files, read the same way.
+    """
     try:
         doc = ET.parse(path).getroot()
     except ET.ParseError as err:
         raise SourceError(f"{path}: not valid XML ({err}); replace it with the file from {REPO}") from None
-    if doc.tag != "Document":
-        raise SourceError(f"{path}: root element is <{doc.tag}>, expected <Document> (a MedQuAD XML file)")
-    focus = clean(doc.findtext("Focus"))
-    source = doc.get("source", "")
+    focus_el = next((e for e in doc.iter() if e.tag.lower() in ("focus", "doctitle-focus")), None)
+    focus = clean(focus_el.text if focus_el is not None else "")
+    doc_id = doc.get("id") or doc.get("fid") or doc.get("docid") or path.stem
+    source = doc.get("source") or doc.get("corpus") or ""
     out = []
-    for qa in doc.iter("QAPair"):
-        q = qa.find("Question")
+    for qa in (e for e in doc.iter() if e.tag.lower() in ("qapair", "pair")):
+        q = _child(qa, "question")
         if q is None:
             continue
-        qid = q.get("qid") or f"{doc.get('id', path.stem)}-{qa.get('pid', '')}"
+        a = _child(qa, "answer")
+        qid = q.get("qid") or f"{doc_id}-{qa.get('pid', '')}"
         out.append(QAPair(
-            id=f"{folder}/{qid}", file=f"{folder}/{path.name}", qtype=q.get("qtype", ""), focus=focus,
-            question=clean(q.text), answer=clean(qa.findtext("Answer")), source=source,
+            id=f"{folder}/{path.name}#{qid}", file=f"{folder}/{path.name}", qtype=q.get("qtype", ""), focus=focus,
+            question=clean(q.text), answer=clean(a.text if a is not None else ""), source=source,
         ))
     return out
 
