@@ -1,0 +1,534 @@
+"""Leaderboard -> the Markdown pages (and downloads) of the site, through the Jinja2 templates in ``templates/``.
+
+Pages are Markdown for MkDocs Material whose dynamic parts are raw HTML blocks. The Jinja environment passes every
+``{{ value }}`` through :func:`medeval.site.safe.text` (HTML- and Markdown-escaped, missing -> dash) unless the value is
+already :class:`~markupsafe.Markup` built here from escaped parts, so a template cannot forget to escape.
+
+    >>> from medeval.site.render import render_docs
+    >>> render_docs(leaderboard, docs_dir)          # writes index.md, tasks/*.md, models/*.md, downloads/, ...
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+import yaml
+from jinja2 import Environment, FileSystemLoader, StrictUndefined
+from markupsafe import Markup
+
+from medeval.leaderboard import REPORTED_SOURCE, TASK_TYPES, Leaderboard
+from medeval.site.safe import DASH, json_for_script, link, missing, plain_title, text
+
+TEMPLATES = Path(__file__).parent / "templates"
+BENCH_IDS = {"MedEval(v1)": "v1", "MedEval-Terms(v1)": "terms"}
+BENCH_TITLES = {"MedEval(v1)": "MedEval v1", "MedEval-Terms(v1)": "MedEval-Terms"}
+
+
+# ----------------------------------------------------------------------------------------------- formatting
+def fmt_score(v: Any, digits: int = 2) -> Markup:
+    """A score in [0, 1] shown x100 (as mteb's leaderboard does); missing -> dash."""
+    if missing(v):
+        return DASH
+    return Markup(f"{float(v) * 100:.{digits}f}")
+
+
+def fmt_params(v: Any) -> Markup:
+    if missing(v):
+        return DASH
+    v = float(v)
+    for div, unit in ((1e9, "B"), (1e6, "M"), (1e3, "K")):
+        if v >= div:
+            return Markup(f"{v / div:.3g}{unit}")
+    return Markup(f"{v:.0f}")
+
+
+def fmt_int(v: Any) -> Markup:
+    if missing(v):
+        return DASH
+    return Markup(f"{int(round(float(v))):,}")
+
+
+def fmt_bool(v: Any) -> Markup:
+    if isinstance(v, bool):
+        return Markup("yes" if v else "no")
+    return DASH
+
+
+def pre_text(v: Any) -> Markup:
+    """Escaped text for a <pre> block, with blank lines kept as character references (the page's raw HTML blocks
+    must not contain blank lines, which would end them for Markdown)."""
+    return Markup(re.sub(r"\n(?=\n)", "&#10;", str(text(v)).replace("\r\n", "\n")))
+
+
+def sort_value(v: Any) -> str:
+    """The ``data-v`` a cell sorts by: a number, or '' for missing (always sorted last)."""
+    if missing(v):
+        return ""
+    if isinstance(v, bool):
+        return "1" if v else "0"
+    if isinstance(v, (int, float)):
+        return repr(float(v))
+    return str(v)
+
+
+def slug(text_: str) -> str:
+    return re.sub(r"[^A-Za-z0-9]+", "-", text_).strip("-").lower()
+
+
+def model_slugs(names: Iterable[str]) -> dict[str, str]:
+    """File names for model pages: readable, safe on every file system, unique even ignoring case."""
+    out: dict[str, str] = {}
+    taken: set[str] = set()
+    for name in sorted(names):
+        plain = name.replace("/", "__")
+        base = re.sub(r"[^A-Za-z0-9._-]+", "-", plain).strip("-.")[:80] or "model"
+        s = base
+        if s != plain or s.lower() in taken:
+            s = f"{base}-{hashlib.sha1(name.encode('utf-8')).hexdigest()[:8]}"
+        taken.add(s.lower())
+        out[name] = s
+    return out
+
+
+@dataclass
+class Cell:
+    html: Any
+    v: str = ""
+    cls: str = ""
+    title: Any = None
+
+
+@dataclass
+class Column:
+    label: str
+    kind: str = "num"  # num (best = highest), rank (best = lowest), text
+    help: str = ""
+    cls: str = ""
+
+
+@dataclass
+class Table:
+    id: str
+    columns: list[Column]
+    rows: list[dict[str, Any]] = field(default_factory=list)  # {"cells": [...], "attrs": {...}, "cls": str}
+    caption: str = ""
+
+
+def _jinja() -> Environment:
+    env = Environment(
+        loader=FileSystemLoader(str(TEMPLATES)),
+        autoescape=True,
+        finalize=text,
+        undefined=StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+        keep_trailing_newline=True,
+    )
+    env.filters.update(score=fmt_score, params=fmt_params, int=fmt_int, yesno=fmt_bool, link=link, text=text, sv=sort_value)
+    env.filters["pre"] = pre_text
+    env.filters["nobl"] = lambda s: Markup("\n".join(line for line in str(s).splitlines() if line.strip()))
+    return env
+
+
+# ----------------------------------------------------------------------------------------------- site context
+class SiteData:
+    """Everything the templates need, computed once from a Leaderboard."""
+
+    def __init__(self, lb: Leaderboard, *, n_boot: int = 1000) -> None:
+        self.lb = lb
+        self.slugs = model_slugs(lb.models.index if len(lb.models) else [])
+        self.benchmarks = [b for b in lb.benchmarks if b in set(lb.tasks["benchmark"])]
+        self.summaries = {b: lb.summary(b, n_boot=n_boot) for b in self.benchmarks}
+        self.sources = {b: lb.group_means(b, by="source") for b in self.benchmarks}
+
+    def model_href(self, name: str, prefix: str = "") -> str | None:
+        s = self.slugs.get(name)
+        return f"{prefix}models/{s}.html" if s else None
+
+    def model_link(self, name: str, prefix: str = "") -> Markup:
+        href = self.model_href(name, prefix)
+        if href is None:
+            return text(name)
+        return Markup(f'<a href="{text(href)}">{text(name)}</a>')
+
+
+def _score_cell(v: Any, *, n: Any = None, size: int | None = None, reported: bool = False) -> Cell:
+    partial = size is not None and not missing(n) and not missing(v) and int(n) < size
+    title = f"{int(n)}/{size} tasks" if size is not None and not missing(n) else ("reported in the paper" if reported and not missing(v) else None)
+    cls = "num" + (" mv-partial" if partial else "") + (" mv-rep" if reported else "")
+    return Cell(fmt_score(v, 0 if reported else 2), sort_value(v), cls, title)
+
+
+def board_table(site: SiteData, bench: str, prefix: str = "") -> tuple[Table, Markup]:
+    """The home page leaderboard of one benchmark, and the JSON the filter script recomputes means from."""
+    s = site.summaries[bench]
+    lb = site.lb
+    types = [t for t in TASK_TYPES if t in s.columns]
+    tasks = lb.benchmark_tasks(bench)
+    n_tasks = len(tasks)
+    type_sizes = {t: int((lb.tasks.loc[tasks, "task_type"] == t).sum()) for t in types}
+    cols = [
+        Column("Rank (Borda)", "rank", "Borda count over tasks, as mteb ranks models (reported rows are not ranked)"),
+        Column("Model", "text"),
+        Column("Mean (Task)", "num", f"mean over all {n_tasks} tasks; empty unless the model ran every task (strict, as mteb)"),
+        Column("Mean (TaskType)", "num", "mean of the per-type means; empty unless the model ran every task (strict)"),
+        Column("Mean (Task, completed)", "num", "mean over the tasks the model ran"),
+        Column("Mean (TaskType, completed)", "num", "mean of the per-type means over the tasks the model ran"),
+        Column("Coverage", "num", "tasks with a result / tasks in the benchmark"),
+        Column("95% CI", "num", "bootstrap 95% interval of Mean (Task, completed), tasks resampled (1000 draws)"),
+        Column("Tied group", "rank", "adjacent models whose 95% interval overlaps the group leader's"),
+        *[Column(t, "num", f"mean over the {type_sizes[t]} {t} tasks the model ran") for t in types],
+        Column("Parameters", "num"),
+        Column("Embedding dim", "num"),
+        Column("Max tokens", "num"),
+        Column("Licence", "text"),
+        Column("Open weights", "text"),
+        Column("Release date", "text"),
+        Column("Mean (selection)", "num", "mean over the tasks of the selected types and sources the model ran", "mv-sel"),
+    ]
+    table = Table(id=f"board-{BENCH_IDS.get(bench, slug(bench))}", columns=cols)
+    wide = lb.wide(bench)
+    data_rows: list[list[float | None]] = []
+    for i, r in enumerate(s.to_dict("records")):
+        rep = bool(r.get("Reported"))
+        name = r["Model"]
+        model_html = text(name) if rep else site.model_link(name, prefix)
+        if rep:
+            model_html = Markup(f'{model_html} <span class="mv-badge" title="{text(REPORTED_SOURCE)}">reported</span>')
+        ci = DASH if missing(r.get("CI low")) else Markup(f"{fmt_score(r['CI low'])}&#8211;{fmt_score(r['CI high'])}")
+        cells = [
+            Cell(DASH if missing(r.get("Rank (Borda)")) else Markup(str(int(r["Rank (Borda)"]))), sort_value(r.get("Rank (Borda)")), "num"),
+            Cell(model_html, str(name).lower(), "mv-model"),
+            _score_cell(r.get("Mean (Task)"), reported=rep),
+            _score_cell(r.get("Mean (TaskType)"), reported=rep),
+            _score_cell(r.get("Mean (Task, completed)"), reported=rep),
+            _score_cell(r.get("Mean (TaskType, completed)"), reported=rep),
+            Cell(text(r.get("Coverage")), sort_value(r.get("Completed")), "num"),
+            Cell(ci, sort_value(r.get("CI low")), "num mv-ci"),
+            Cell(DASH if missing(r.get("Tied group")) else Markup(str(int(r["Tied group"]))), sort_value(r.get("Tied group")), "num"),
+            *[_score_cell(r.get(t), n=None if rep else r.get(f"{t} (n)"), size=None if rep else type_sizes[t], reported=rep) for t in types],
+            Cell(fmt_params(r.get("Parameters")), sort_value(r.get("Parameters")), "num"),
+            Cell(fmt_int(r.get("Embedding dim")), sort_value(r.get("Embedding dim")), "num"),
+            Cell(fmt_int(r.get("Max tokens")), sort_value(r.get("Max tokens")), "num"),
+            Cell(text(r.get("Licence")), "" if missing(r.get("Licence")) else str(r["Licence"]).lower()),
+            Cell(fmt_bool(r.get("Open weights")), sort_value(r.get("Open weights"))),
+            Cell(text(r.get("Release date")), "" if missing(r.get("Release date")) else str(r["Release date"])),
+            Cell(DASH, "", "num mv-sel"),
+        ]
+        group = r.get("Tied group")
+        row_cls = "mv-reported" if rep else f"mv-g{int(group) % 2}" if not missing(group) else ""
+        attrs = {
+            "data-row": str(i),
+            "data-params": sort_value(r.get("Parameters")),
+            "data-open": "" if not isinstance(r.get("Open weights"), bool) else ("1" if r["Open weights"] else "0"),
+            "data-reported": "1" if rep else "0",
+        }
+        table.rows.append({"cells": cells, "attrs": attrs, "cls": row_cls})
+        if rep or name not in wide.index:
+            data_rows.append(None)  # type: ignore[arg-type]
+        else:
+            data_rows.append([None if math.isnan(x) else round(float(x), 6) for x in wide.loc[name, tasks]])
+    info = [[t, lb.tasks.loc[t, "task_type"], lb.tasks.loc[t, "source"]] for t in tasks]
+    return table, json_for_script({"tasks": info, "rows": data_rows})
+
+
+def source_table(site: SiteData, bench: str, prefix: str = "") -> Table:
+    """Mean per upstream source over the tasks each model ran (the paper's second table), in leaderboard order."""
+    means, counts = site.sources[bench]
+    sizes = counts.attrs.get("sizes", {})
+    s = site.summaries[bench]
+    s = s[~s["Reported"].astype(bool)]
+    cols = [Column("Model", "text"), Column("Mean (Task, completed)", "num")]
+    cols += [Column(f"{g} ({sizes.get(g, 0)})", "num", f"mean over the {sizes.get(g, 0)} {g} tasks the model ran") for g in means.columns]
+    table = Table(id=f"sources-{BENCH_IDS.get(bench, slug(bench))}", columns=cols)
+    for r in s.to_dict("records"):
+        name = r["Model"]
+        cells = [Cell(site.model_link(name, prefix), str(name).lower(), "mv-model"), _score_cell(r.get("Mean (Task, completed)"))]
+        for g in means.columns:
+            cells.append(_score_cell(means.loc[name, g], n=counts.loc[name, g], size=sizes.get(g)))
+        table.rows.append({"cells": cells, "attrs": {}, "cls": ""})
+    return table
+
+
+# ----------------------------------------------------------------------------------------------- task pages
+def _kv(label: str, value: Any) -> tuple[str, Any]:
+    return (label, value)
+
+
+def task_card(spec: Any) -> dict[str, list[tuple[str, Any]]]:
+    """The task YAML as labelled sections (values are plain data: the template escapes them)."""
+    src = spec.source
+    ev = spec.evaluation
+    card: dict[str, list[tuple[str, Any]]] = {
+        "Task": [
+            _kv("Benchmark", spec.benchmark), _kv("Type", spec.type), _kv("Paper id", spec.paper_id),
+            _kv("Languages", ", ".join(spec.languages)), _kv("Domains", ", ".join(spec.domains)),
+            _kv("Reference", link(spec.reference)), _kv("Licence of the built data", link(spec.license)),
+            _kv("Dates covered", f"{spec.date[0]} to {spec.date[1]}"),
+            _kv("Pinned data revision", spec.dataset.revision), _kv("Hub dataset", spec.dataset.path),
+        ],
+        "Source": [
+            _kv("Name", src.name), _kv("Group", src.group), _kv("Builder reads", src.upstream), _kv("Version", src.version),
+            _kv("Licence", link(src.license)), _kv("Access", src.access), _kv("URL", link(src.url)),
+        ],
+    }
+    c = spec.construction
+    if c is not None:
+        rows = [_kv("Builder", c.builder), _kv("Seed", c.seed), _kv("Size cap", f"{c.max_rows:,}"),
+                _kv("Split", ", ".join(f"{k} {v:g}" for k, v in c.split.items()) if c.split else None),
+                _kv("Balance", c.balance), _kv("Sections", ", ".join(c.sections) if c.sections else None)]
+        if c.hard_negatives is not None:
+            hn = c.hard_negatives
+            rows.append(_kv("Hard negatives", f"top-{hn.k} by {hn.model}" + (f", {hn.restrict}" if hn.restrict else "")))
+        if c.llm is not None:
+            rows.append(_kv("LLM-written text", f"{c.llm.purpose} (paper: {c.llm.reference_model}, temperature {c.llm.temperature:g})"))
+        for k, v in sorted(c.params.items()):
+            rows.append(_kv(f"params.{k}", json.dumps(v, ensure_ascii=False) if not isinstance(v, str) else v))
+        card["Construction"] = rows
+    proto = [_kv("Main score", ev.main_score), _kv("Eval splits", ", ".join(ev.eval_splits))]
+    if ev.samples_per_label is not None:
+        proto.append(_kv("Training samples per label", ev.samples_per_label))
+    if ev.n_experiments is not None:
+        proto.append(_kv("Experiments", ev.n_experiments))
+    if ev.clustering is not None:
+        cl = ev.clustering
+        proto.append(_kv("Clustering", f"embed fraction {cl.embed_fraction if cl.embed_fraction is not None else 'all rows'}, "
+                                       f"{cl.n_experiments} experiments, sample size {cl.sample_size:,}"))
+    if ev.k_values:
+        proto.append(_kv("k values", ", ".join(str(k) for k in ev.k_values)))
+    card["Protocol"] = proto
+    return {k: [(lab, v) for lab, v in rows if not missing(v)] for k, rows in card.items()}
+
+
+def task_stats(cls: Any) -> dict[str, Any] | None:
+    """The built data's stats.json (if this machine has built the task), else None."""
+    try:
+        path = cls.descriptive_stats_path()
+        if path.is_file():
+            data = json.loads(path.read_text(encoding="utf-8"))
+            return data if isinstance(data, dict) else None
+    except (OSError, ValueError):
+        return None
+    return None
+
+
+def stats_rows(stats: dict[str, Any]) -> list[dict[str, Any]]:
+    """Per table: rows, text lengths and label counts (the 12 most frequent labels, then 'N more')."""
+    out = []
+    for name, entry in sorted(stats.items()):
+        if not isinstance(entry, dict):
+            continue
+        lengths = []
+        for k, v in entry.items():
+            if k.endswith("_length") and isinstance(v, dict):
+                lengths.append(f"{k[:-7]}: {v.get('min')}/{v.get('mean')}/{v.get('max')}")
+        labels = entry.get("label_counts") if isinstance(entry.get("label_counts"), dict) else {}
+        top = sorted(labels.items(), key=lambda kv: (-kv[1] if isinstance(kv[1], (int, float)) else 0, kv[0]))
+        shown = ", ".join(f"{k} ({v})" for k, v in top[:12]) + (f", {len(top) - 12} more" if len(top) > 12 else "")
+        out.append({"table": name, "rows": entry.get("num_rows"), "lengths": "; ".join(lengths) or None,
+                    "labels": shown or None, "n_labels": len(labels) or None,
+                    "queries": entry.get("num_queries_with_relevant")})
+    return out
+
+
+def task_scores_table(site: SiteData, task: str, prefix: str = "../") -> Table:
+    cols = [Column("Rank", "rank"), Column("Model", "text"), Column("Score", "num"), Column("Revision", "text"),
+            Column("Date", "text"), Column("mteb", "text")]
+    table = Table(id=f"task-{slug(task)}", columns=cols)
+    for r in site.lb.task_scores(task).to_dict("records"):
+        table.rows.append({"cells": [
+            Cell(DASH if missing(r["rank"]) else Markup(str(int(r["rank"]))), sort_value(r["rank"]), "num"),
+            Cell(site.model_link(r["model"], prefix), str(r["model"]).lower(), "mv-model"),
+            _score_cell(r["score"]),
+            Cell(text(r["revision"]), str(r["revision"])),
+            Cell(text(r["date"]), sort_value(r["date"])),
+            Cell(text(r["mteb_version"]), sort_value(r["mteb_version"])),
+        ], "attrs": {}, "cls": ""})
+    return table
+
+
+# ----------------------------------------------------------------------------------------------- model pages
+def model_scores_table(site: SiteData, model: str, bench: str) -> Table:
+    cols = [Column("Task", "text"), Column("Type", "text"), Column("Source", "text"), Column("Score", "num"),
+            Column("Rank on task", "rank"), Column("Date", "text")]
+    table = Table(id=f"scores-{BENCH_IDS.get(bench, slug(bench))}", columns=cols)
+    s = site.lb.model_scores(model)
+    for r in s[s["benchmark"] == bench].to_dict("records"):
+        rank = DASH if missing(r["rank"]) else Markup(f"{int(r['rank'])}/{int(r['of'])}")
+        table.rows.append({"cells": [
+            Cell(Markup(f'<a href="../tasks/{text(r["task"])}.html">{text(r["task"])}</a>'), r["task"].lower()),
+            Cell(text(r["task_type"]), r["task_type"]), Cell(text(r["source"]), r["source"]),
+            _score_cell(r["score"]),
+            Cell(rank, sort_value(r["rank"]), "num"),
+            Cell(text(r["date"]), sort_value(r["date"])),
+        ], "attrs": {}, "cls": ""})
+    return table
+
+
+def model_standing(site: SiteData, model: str) -> list[dict[str, Any]]:
+    out = []
+    for bench in site.benchmarks:
+        s = site.summaries[bench]
+        row = s[(s["Model"] == model) & ~s["Reported"].astype(bool)]
+        if len(row):
+            r = row.iloc[0].to_dict()
+            out.append({"bench": bench, "title": BENCH_TITLES.get(bench, bench), "n_models": int((~s["Reported"].astype(bool)).sum()), **r})
+    return out
+
+
+# ----------------------------------------------------------------------------------------------- writing
+def _front_matter(title: str, search: bool = True, hide: tuple[str, ...] = ("navigation",)) -> str:
+    meta: dict[str, Any] = {"title": title}
+    if hide:
+        meta["hide"] = list(hide)
+    if not search:
+        meta["search"] = {"exclude": True}
+    return "---\n" + yaml.safe_dump(meta, sort_keys=False, allow_unicode=False) + "---\n\n"
+
+
+def _write(path: Path, content: str) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(content, encoding="utf-8")
+
+
+def write_downloads(lb: Leaderboard, site: SiteData, folder: Path) -> list[tuple[str, str]]:
+    """CSV and JSON files of every score, each leaderboard and the model metadata; returns (file, description)."""
+    folder.mkdir(parents=True, exist_ok=True)
+    files: list[tuple[str, str]] = []
+    tidy = lb.scores.drop(columns=["path"])
+    tidy.to_csv(folder / "scores.csv", index=False)
+    (folder / "scores.json").write_text(tidy.to_json(orient="records", indent=1, force_ascii=False), encoding="utf-8")
+    files += [("scores.csv", "every score: one row per model x task (model, revision, task, benchmark, type, source, "
+                             "main score name, score, data revision, mteb version, date, evaluation time, batch size)"),
+              ("scores.json", "the same, as JSON records")]
+    for bench in site.benchmarks:
+        bid = BENCH_IDS.get(bench, slug(bench))
+        site.summaries[bench].to_csv(folder / f"leaderboard-{bid}.csv", index=False)
+        site.summaries[bench].to_json(folder / f"leaderboard-{bid}.json", orient="records", indent=1, force_ascii=False)
+        files += [(f"leaderboard-{bid}.csv", f"the {BENCH_TITLES.get(bench, bench)} leaderboard table (ranks, means, intervals, metadata)"),
+                  (f"leaderboard-{bid}.json", "the same, as JSON records")]
+    models = lb.models.drop(columns=["Folder"]) if "Folder" in lb.models else lb.models
+    models.to_csv(folder / "models.csv", index=False)
+    files.append(("models.csv", "model metadata (from each model_meta.json) and how each model was run"))
+    return files
+
+
+def render_docs(lb: Leaderboard, docs: Path, *, n_boot: int = 1000, results_root: Path | None = None) -> SiteData:
+    """Write every page of the site as Markdown into ``docs`` (plus downloads); returns the computed data."""
+    from medeval.catalog import task_classes
+    from medeval.cite import MEDEVAL_BIBTEX, MTEB_BIBTEX, PAPER_BIBTEX, cite_benchmark, cite_task
+    from medeval.site.plots import benchmark_figures
+
+    env = _jinja()
+    site = SiteData(lb, n_boot=n_boot)
+    classes = task_classes()
+    common = {"bench_titles": BENCH_TITLES, "bench_ids": BENCH_IDS, "warnings": lb.warnings}
+
+    boards = []
+    for bench in site.benchmarks:
+        table, data = board_table(site, bench)
+        s = site.summaries[bench]
+        boards.append({
+            "name": bench, "id": BENCH_IDS.get(bench, slug(bench)), "title": BENCH_TITLES.get(bench, bench),
+            "n_tasks": len(lb.benchmark_tasks(bench)), "n_models": int((~s["Reported"].astype(bool)).sum()),
+            "has_reported": bool(s["Reported"].astype(bool).any()), "table": table, "data": data,
+            "types": [t for t in TASK_TYPES if t in set(lb.tasks.loc[lb.benchmark_tasks(bench), "task_type"])],
+            "sources": list(site.sources[bench][0].columns), "source_table": source_table(site, bench),
+            "description": _bench_description(bench),
+        })
+    _write(docs / "index.md", _front_matter("Leaderboard", search=False, hide=("navigation", "toc")) + env.get_template("home.md.j2").render(
+        boards=boards, reported_source=REPORTED_SOURCE, **common))
+
+    # tasks
+    task_rows = []
+    for bench in site.benchmarks:
+        for t in lb.benchmark_tasks(bench):
+            ts = lb.task_scores(t)
+            best = ts.dropna(subset=["score"]).head(1)
+            task_rows.append({"bench": bench, "task": t, "type": lb.tasks.loc[t, "task_type"], "source": lb.tasks.loc[t, "source"],
+                              "main_score": lb.tasks.loc[t, "main_score"], "n": int(ts["score"].notna().sum()),
+                              "best": None if best.empty else best.iloc[0]["score"],
+                              "best_model": None if best.empty else site.model_link(best.iloc[0]["model"], "../"),
+                              "built": classes[t].is_built()})
+    _write(docs / "tasks" / "index.md", _front_matter("Tasks") + env.get_template("tasks_index.md.j2").render(rows=task_rows, **common))
+    tmpl = env.get_template("task.md.j2")
+    for name, cls in classes.items():
+        if name not in lb.tasks.index:
+            continue
+        stats = task_stats(cls)
+        _write(docs / "tasks" / f"{name}.md", _front_matter(name) + tmpl.render(
+            spec=cls.spec, card=task_card(cls.spec), stats=stats_rows(stats) if stats else None,
+            bibtex=cite_task(name), scores=task_scores_table(site, name), n_models=int(lb.task_scores(name)["score"].notna().sum()),
+            how_to_build=_how_to_build(cls.spec), **common))
+
+    # models
+    tmpl = env.get_template("model.md.j2")
+    model_rows = []
+    for name, s in site.slugs.items():
+        meta = lb.models.loc[name].to_dict()
+        folder = meta.get("Folder")
+        if folder and results_root is not None:
+            try:
+                folder = str(Path(folder).resolve().relative_to(results_root.resolve().parent))
+            except ValueError:
+                folder = Path(folder).name
+        tables = [(BENCH_TITLES.get(b, b), model_scores_table(site, name, b)) for b in site.benchmarks]
+        _write(docs / "models" / f"{s}.md", _front_matter(plain_title(name, f"Model {s}"), search=False, hide=("navigation", "toc")) + tmpl.render(
+            name=name, meta=meta, folder=folder, standing=model_standing(site, name),
+            tables=[(t, tb) for t, tb in tables if tb.rows], **common))
+        coverage = {b: next((x["Coverage"] for x in model_standing(site, name) if x["bench"] == b), None) for b in site.benchmarks}
+        model_rows.append({"link": site.model_link(name, "../"), "name": name, "meta": meta, "coverage": coverage})
+    _write(docs / "models" / "index.md", _front_matter("Models", search=False, hide=("navigation", "toc")) + env.get_template("models_index.md.j2").render(
+        rows=model_rows, benchmarks=site.benchmarks, **common))
+
+    # plots, downloads, static pages
+    figures = {b: benchmark_figures(site, b) for b in site.benchmarks}
+    _write(docs / "plots.md", _front_matter("Plots", search=False) + env.get_template("plots.md.j2").render(
+        figures=figures, **common))
+    files = write_downloads(lb, site, docs / "downloads")
+    _write(docs / "downloads.md", _front_matter("Downloads") + env.get_template("downloads.md.j2").render(files=files, **common))
+    bench_bib = {}
+    for b in site.benchmarks:
+        try:
+            bench_bib[b] = cite_benchmark(b)
+        except Exception:  # noqa: BLE001 - a user benchmark without tasks has nothing to cite
+            continue
+    _write(docs / "cite.md", _front_matter("Cite") + env.get_template("cite.md.j2").render(
+        paper=PAPER_BIBTEX, medeval=MEDEVAL_BIBTEX, mteb=MTEB_BIBTEX, bench_bib=bench_bib, **common))
+    _write(docs / "submit.md", _front_matter("How to submit") + env.get_template("submit.md.j2").render(**common))
+    _write(docs / "about.md", _front_matter("About") + env.get_template("about.md.j2").render(
+        reported_source=REPORTED_SOURCE, n_boot=n_boot, **common))
+    if lb.warnings:
+        _write(docs / "warnings.md", _front_matter("Warnings", search=False) + env.get_template("warnings.md.j2").render(**common))
+    return site
+
+
+def _bench_description(bench: str) -> str | None:
+    from medeval.catalog import get_benchmark
+
+    try:
+        return get_benchmark(bench).description
+    except Exception:  # noqa: BLE001 - a user task's benchmark is not registered
+        return None
+
+
+def _how_to_build(spec: Any) -> str:
+    from medeval.loaders import how_to_build
+
+    return how_to_build(spec)
+
+
+def nav(site: SiteData, has_warnings: bool) -> list[dict[str, str]]:
+    items = [{"Leaderboard": "index.md"}, {"Tasks": "tasks/index.md"}, {"Models": "models/index.md"}, {"Plots": "plots.md"},
+             {"Downloads": "downloads.md"}, {"How to submit": "submit.md"}, {"Cite": "cite.md"}, {"About": "about.md"}]
+    if has_warnings:
+        items.append({"Warnings": "warnings.md"})
+    return items

@@ -1,0 +1,83 @@
+"""Escaping for the site: text that ends up in Markdown pages with raw HTML inside.
+
+Everything a result file controls (model names, metadata, URLs, file names) is rendered through :func:`text`, which
+replaces HTML's special characters *and* Markdown's with numeric character references. Browsers show them as the
+original characters, while neither the HTML parser nor Python-Markdown (nor a Markdown extension) can read them as
+markup. Only http(s) URLs ever become links (:func:`link`). Missing values and NaN render as a dash.
+
+    >>> str(text("<b>*x*</b>"))
+    '&#60;b&#62;&#42;x&#42;&#60;/b&#62;'
+    >>> str(link("javascript:alert(1)"))
+    'javascript&#58;alert&#40;1&#41;'
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import re
+from typing import Any
+from urllib.parse import urlsplit
+
+from markupsafe import Markup
+
+DASH = Markup("&#8212;")  # an em dash
+
+#: characters with a meaning in HTML or in (Python-)Markdown and its common extensions
+_SPECIAL = "&<>\"'`*_{}[]()#+!|~:^$=@\\"
+_TABLE = {ord(c): f"&#{ord(c)};" for c in _SPECIAL}
+_SAFE_URL = re.compile(r"^https?://[^\s<>\"'`]+$", re.IGNORECASE)
+
+
+def missing(v: Any) -> bool:
+    """True for None, NaN, pandas NA and empty strings."""
+    if v is None:
+        return True
+    if isinstance(v, float) and math.isnan(v):
+        return True
+    if isinstance(v, str):
+        return not v.strip()
+    try:
+        import pandas as pd
+
+        return v is pd.NA or v is pd.NaT
+    except ImportError:  # pragma: no cover
+        return False
+
+
+def text(v: Any) -> Markup:
+    """Any value as inert text (HTML- and Markdown-escaped); missing values as a dash."""
+    if isinstance(v, Markup):
+        return v
+    if missing(v):
+        return DASH
+    return Markup(str(v).translate(_TABLE))
+
+
+def is_http_url(v: Any) -> bool:
+    if not isinstance(v, str) or not _SAFE_URL.match(v.strip()):
+        return False
+    parts = urlsplit(v.strip())
+    return parts.scheme.lower() in ("http", "https") and bool(parts.netloc)
+
+
+def link(url: Any, label: Any = None) -> Markup:
+    """``<a href>`` for an http(s) URL; anything else (javascript:, data:, relative) is shown as plain text."""
+    if not is_http_url(url):
+        return text(url if label is None else label)
+    shown = text(url if label is None else label)
+    return Markup(f'<a href="{text(url.strip())}" rel="nofollow noopener">{shown}</a>')
+
+
+def json_for_script(obj: Any) -> Markup:
+    """JSON to embed in ``<script type="application/json">``: ``<``, ``>``, ``&`` escaped so it cannot end the tag."""
+    s = json.dumps(obj, ensure_ascii=False, allow_nan=False, separators=(",", ":"))
+    s = s.replace("&", "\\u0026").replace("<", "\\u003c").replace(">", "\\u003e")
+    s = s.replace("\u2028", "\\u2028").replace("\u2029", "\\u2029")
+    return Markup(s)
+
+
+def plain_title(v: str, fallback: str) -> str:
+    """A page title made of harmless characters only (MkDocs puts titles into <title> and the nav unescaped)."""
+    cleaned = re.sub(r"[^A-Za-z0-9 ._/()+-]", "", v).strip()
+    return cleaned if cleaned and cleaned == v.strip() else fallback
