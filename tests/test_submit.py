@@ -7,10 +7,25 @@ import os
 from pathlib import Path
 
 import pytest
+from test_validate import (
+    FOLDER,
+    REV,
+    TASK,
+    TASK2,
+    build_manifest,
+    register_demo_tasks,
+    task_result,
+    write_json,
+    write_run,
+)
 
 from medeval.cli import main
 from medeval.submit import submit_cli, validate_paths
-from test_validate import FOLDER, REV, TASK, TASK2, build_manifest, task_result, write_json, write_run
+
+
+@pytest.fixture(autouse=True)
+def _demo_tasks(monkeypatch: pytest.MonkeyPatch) -> None:
+    register_demo_tasks(monkeypatch)
 
 
 @pytest.fixture
@@ -187,7 +202,7 @@ def test_missing_leaderboard_is_a_one_line_error(tmp_path: Path, built: Path, ca
 
 def test_a_failed_write_leaves_no_partial_file(tmp_path: Path, built: Path, leaderboard: Path,
                                                monkeypatch: pytest.MonkeyPatch) -> None:
-    import medeval.submit as submit
+    from medeval import submit
 
     write_run(tmp_path / "run")
     real_replace = os.replace

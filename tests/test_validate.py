@@ -1,8 +1,10 @@
 """`medeval validate`: real malformed result folders are rejected with a line naming the file; valid ones pass.
 
 Valid inputs are written the way a run writes them: result files by mteb's own ``TaskResult.from_task_results``
-+ ``to_disk``, ``model_meta.json`` from ``mteb.models.ModelMeta.to_dict()``. The current data revision of a task
-comes from a manifest written into a private MEDEVAL_HOME (the ``data_home`` fixture), as a local build leaves it.
+(``to_disk``'s content, NaN included), ``model_meta.json`` from ``mteb.models.ModelMeta.to_dict()``. The current
+data revision of a task comes from a manifest written into a private MEDEVAL_HOME (the ``data_home`` fixture), as a
+local build leaves it. The tasks are two test tasks made from packaged YAMLs (no pinned revision, fixed main
+score), added to the catalogue only for the duration of each test, so the tests do not depend on later YAML edits.
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import yaml
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
@@ -21,8 +24,8 @@ from medeval.cli import main
 from medeval.submit import MAX_FILE_BYTES, Problem, validate_cli, validate_paths
 
 REPO = Path(__file__).resolve().parents[1]
-TASK = "ICD10CMChapterClassification"  # Classification, main score f1, split test, subset default
-TASK2 = "HPOOrganSystemClustering"  # Clustering, main score v_measure
+TASK = "DemoChapterClassification"  # Classification, main score f1, split test, subset default
+TASK2 = "DemoOrganSystemClustering"  # Clustering, main score v_measure
 MODEL = "my-org/med-embed"
 FOLDER = "my-org__med-embed"
 REV = "1a2b3c4d"
@@ -30,6 +33,39 @@ DATA_REV = "0123456789abcdef"
 
 
 # --------------------------------------------------------------------------------------------------- builders
+def demo_spec(name: str, source: str, main_score: str, **changes: Any) -> dict[str, Any]:
+    """A packaged task YAML under another name, without a pinned data revision."""
+    from medeval.paths import packaged_specs_dir
+
+    spec = yaml.safe_load((packaged_specs_dir() / f"{source}.yaml").read_text(encoding="utf-8"))
+    for key in ("paper_id", "benchmark", "dataset"):
+        spec.pop(key, None)
+    spec["name"] = name
+    spec["evaluation"].update(main_score=main_score, eval_splits=["test"])
+    return {**spec, **changes}
+
+
+def register_tasks(monkeypatch: pytest.MonkeyPatch, *specs: dict[str, Any]) -> None:
+    """Add task classes to medeval's catalogue for one test (undone by monkeypatch afterwards)."""
+    from medeval import catalog
+    from medeval.spec import parse_spec
+
+    catalog.task_classes()
+    for raw in specs:
+        spec = parse_spec(raw, f"<test task {raw['name']}>")
+        monkeypatch.setitem(catalog._CLASSES, spec.name, catalog.make_task_class(spec, f"<test task {spec.name}>"))
+
+
+def register_demo_tasks(monkeypatch: pytest.MonkeyPatch) -> None:
+    register_tasks(monkeypatch, demo_spec(TASK, "ICD10CMChapterClassification", "f1"),
+                   demo_spec(TASK2, "HPOOrganSystemClustering", "v_measure"))
+
+
+@pytest.fixture(autouse=True)
+def _demo_tasks(monkeypatch: pytest.MonkeyPatch) -> None:
+    register_demo_tasks(monkeypatch)
+
+
 def model_meta(name: str | None = MODEL, revision: str | None = REV, **extra: Any) -> dict[str, Any]:
     """model_meta.json content, as mteb's ResultCache writes it (ModelMeta.to_dict())."""
     from mteb.models import ModelMeta
@@ -224,8 +260,8 @@ def test_main_score_disagreeing_with_its_metric(tmp_path: Path, built: Path) -> 
 def test_unknown_task(tmp_path: Path, built: Path) -> None:
     rev_dir = write_run(tmp_path)
     data = task_result()
-    data["task_name"] = "ICD10CMChapterClasification"
-    f = write_json(rev_dir / "ICD10CMChapterClasification.json", data)
+    data["task_name"] = "DemoChapterClasification"
+    f = write_json(rev_dir / "DemoChapterClasification.json", data)
     p = only_error(validate_paths([tmp_path]), f, "task_name")
     assert "unknown task" in p.message and f"did you mean {TASK}" in p.message
     assert "--include-path" in p.fix
@@ -245,25 +281,16 @@ def test_stale_revision(tmp_path: Path, built: Path) -> None:
     assert f"medeval build -t {TASK}" in p.fix
 
 
-def test_stale_against_revision_pinned_in_yaml(tmp_path: Path, data_home: Path) -> None:
+def test_stale_against_revision_pinned_in_yaml(tmp_path: Path, data_home: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """A pinned dataset.revision in the task YAML wins over (and works without) a local build."""
-    import yaml
-
-    from medeval.catalog import add_task_file
-
-    spec = yaml.safe_load((REPO / "tasks" / f"{TASK}.yaml").read_text())
-    spec.update(name="PinnedRevisionDemoClassification", dataset={"revision": "aaaaaaaaaaaaaaaa"})
-    spec.pop("paper_id", None)
-    yaml_path = tmp_path / "tasks" / "PinnedRevisionDemoClassification.yaml"
-    yaml_path.parent.mkdir()
-    yaml_path.write_text(yaml.safe_dump(spec))
-    add_task_file(yaml_path)
-    build_manifest(data_home, "PinnedRevisionDemoClassification", "bbbbbbbbbbbbbbbb")  # a different local build
-    rev_dir = write_run(tmp_path / "run", ("PinnedRevisionDemoClassification",), data_rev="aaaaaaaaaaaaaaaa")
+    name = "PinnedRevisionDemoClassification"
+    register_tasks(monkeypatch, demo_spec(name, "ICD10CMChapterClassification", "f1",
+                                          dataset={"revision": "aaaaaaaaaaaaaaaa"}))
+    build_manifest(data_home, name, "bbbbbbbbbbbbbbbb")  # a different local build
+    rev_dir = write_run(tmp_path / "run", (name,), data_rev="aaaaaaaaaaaaaaaa")
     assert validate_paths([tmp_path / "run"]) == []
-    write_json(rev_dir / "PinnedRevisionDemoClassification.json",
-               task_result("PinnedRevisionDemoClassification", data_rev="bbbbbbbbbbbbbbbb"))
-    p = only_error(validate_paths([tmp_path / "run"]), rev_dir / "PinnedRevisionDemoClassification.json", "dataset_revision")
+    write_json(rev_dir / f"{name}.json", task_result(name, data_rev="bbbbbbbbbbbbbbbb"))
+    p = only_error(validate_paths([tmp_path / "run"]), rev_dir / f"{name}.json", "dataset_revision")
     assert "pinned in the task YAML" in p.message and "aaaaaaaaaaaaaaaa" in p.message
 
 
