@@ -8,7 +8,8 @@
     (seeded, from the DOI-sorted list). An LLM writes one question per preprint; the corpus is the abstracts of
     all preprints in the task, and the abstract the question was written from is the relevant document.
 
-The manifest records every preprint used: DOI, version, licence, date.
+The manifest lists every preprint used (``source.records``): DOI, version, a fingerprint of title + abstract,
+licence, date. ``--from-manifest`` rebuilds use only those DOIs.
 
     $ medeval build -t MedrxivQuestionRetrieval --llm-base-url URL --llm-model MODEL
     $ medeval build -t MedrxivQuestionRetrieval --source-dir DIR ...    # DIR/biorxiv_medrxiv/ (medeval.sources.biorxiv)
@@ -20,8 +21,13 @@ from medeval.build import BuildContext, BuiltTask, builder
 from medeval.builders.common import sample
 from medeval.builders.shapes import clean_question, retrieval_tables
 from medeval.errors import SourceError, SpecError
+from medeval.manifest import record, restrict
 from medeval.sources.biorxiv import SERVERS, BiorxivClient, clean_abstract, is_cc_licensed, latest_versions
 from medeval.spec import TaskSpec
+
+
+def _doi(r: dict) -> str:
+    return str(r.get("doi", "")).strip().lower()
 
 
 @builder("biorxiv.llm_question_retrieval")
@@ -39,6 +45,8 @@ def llm_question_retrieval(spec: TaskSpec, ctx: BuildContext) -> BuiltTask:
     listed = client.details(server, start, end)
     eligible = [r for r in listed if is_cc_licensed(r) and str(r.get("type", "")).lower() != "withdrawn"]
     latest = latest_versions(eligible)
+    kept = set(restrict([_doi(r) for r in latest], ctx, str, what=f"{server} listing {start}..{end} ({client.where})"))
+    latest = [r for r in latest if _doi(r) in kept]
     seen: set[str] = set()
     docs = []
     for r in latest:
@@ -52,7 +60,7 @@ def llm_question_retrieval(spec: TaskSpec, ctx: BuildContext) -> BuiltTask:
             f"({client.where}; {len(listed)} versions listed)"
         )
     docs = sample(docs, c.max_rows, c.seed, "biorxiv", server)
-    ids = [str(r["doi"]).strip().lower() for r, _, _ in docs]
+    ids = [_doi(r) for r, _, _ in docs]
     result = run_llm_step(spec, ctx, [(i, {"title": t, "text": a}) for i, (_, t, a) in zip(ids, docs, strict=True)])
     questions = {i: clean_question(result.texts.get(i, "")) for i in ids}
     tables = retrieval_tables(spec, [(i, a) for i, (_, _, a) in zip(ids, docs, strict=True)], questions)
@@ -60,15 +68,15 @@ def llm_question_retrieval(spec: TaskSpec, ctx: BuildContext) -> BuiltTask:
     return BuiltTask(
         tables=tables,
         sources={
-            "retrieved_from": client.where,
+            "origin": client.where,
             "server": server,
             "from": start,
             "to": end,
             "versions_listed": len(listed),
             "cc_licensed_versions": len(eligible),
-            "preprints": [
-                {"doi": i, "version": str(r.get("version")), "license": r.get("license"), "date": r.get("date")}
-                for i, (r, _, _) in zip(ids, docs, strict=True)
+            "records": [
+                {**record(i, version=str(r.get("version")), content=[t, a]), "license": r.get("license"), "date": r.get("date")}
+                for i, (r, t, a) in zip(ids, docs, strict=True)
                 if i in used
             ],
             "llm": {**result.manifest, "empty_questions": sum(1 for q in questions.values() if not q)},

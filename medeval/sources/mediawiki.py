@@ -136,8 +136,8 @@ class MediaWikiClient:
 
     @property
     def where(self) -> str:
-        """What the records come from, for the build manifest."""
-        return f"source-dir {self.mirror.root}" if self.mirror.local_only else (self.http.base_url if self.http else "?")
+        """Where the records come from, for the build manifest's ``origin``: the API URL or ``local:<folder>``."""
+        return f"local:{SUB}" if self.mirror.local_only else (self.http.base_url if self.http else "?")
 
     # -- API plumbing ------------------------------------------------------------------------------------------------
     def _query(self, params: dict[str, Any]) -> list[dict[str, Any]]:
