@@ -182,6 +182,7 @@ def run_models(opts: RunOptions) -> int:
     """Run every model on the selected tasks; returns the exit code (0 ok, 1 some task failed, 2 a model failed)."""
     from rich.console import Console
 
+    from medeval.encoding import EncoderAdapter
     from medeval.models import load_model
 
     import warnings
@@ -204,12 +205,16 @@ def run_models(opts: RunOptions) -> int:
             errors.print(f"error: {err}", style="red", markup=False, highlight=False)
             code = 2
             continue
-        model = loaded.model
-        if opts.use_cache:
-            model = _with_embedding_cache(model, loaded.meta)
+        model = _prepare_encoder(loaded.model, loaded.meta, opts)
         label = f"{loaded.meta.name} @ {loaded.meta.revision}"
         console.print(f"Scoring {label} on {len(tasks)} tasks -> {resmod.revision_folder(opts.output_dir, loaded.meta)}", markup=False, highlight=False)
-        outcomes = run_model(model, loaded.meta, tasks, opts, echo=lambda s: console.print(s, markup=False, highlight=False))
+        try:
+            outcomes = run_model(model, loaded.meta, tasks, opts, echo=lambda s: console.print(s, markup=False, highlight=False))
+        finally:
+            if isinstance(model, EncoderAdapter):
+                model.close()  # stops the --devices worker pool
+        if hasattr(model, "summary"):
+            console.print(model.summary(), markup=False, highlight=False)
         console.print(summary_table(label, outcomes))
         problems = [o for o in outcomes if o.status in ("failed", "not built")]
         for o in problems:
@@ -219,10 +224,13 @@ def run_models(opts: RunOptions) -> int:
     return code
 
 
-def _with_embedding_cache(model: Any, meta: Any) -> Any:
-    """Wrap the encoder with the embedding cache when medeval.embedding_cache is available."""
-    try:
+def _prepare_encoder(model: Any, meta: Any, opts: RunOptions) -> Any:
+    """The encoder mteb calls: medeval.encoding's adapter (each text once per call, length-sorted chunks,
+    batch size halved on out-of-memory, ``--devices`` pool), inside the embedding cache unless ``--no-cache``."""
+    if opts.use_cache:
         from medeval.embedding_cache import cached_encoder
-    except ImportError:
-        return model
-    return cached_encoder(model, meta)
+
+        return cached_encoder(model, meta, devices=opts.devices)
+    from medeval.encoding import adapt_encoder
+
+    return adapt_encoder(model, devices=opts.devices)

@@ -1,0 +1,333 @@
+"""Encoding that uses the hardware well, for any mteb encoder ``medeval run`` scores.
+
+    >>> from medeval.encoding import EncoderAdapter
+    >>> model = EncoderAdapter(loaded.model)                      # wraps an mteb encoder; mteb calls .encode()
+    >>> model = EncoderAdapter(loaded.model, devices="cuda:0,cuda:1")   # or "cpu,cpu": one process per device
+    >>> mteb.evaluate(model, task)
+
+What the adapter adds around the wrapped encoder's ``encode``:
+
+* each distinct text of a call is encoded once (mteb's callers often pass duplicates);
+* texts are sorted longest first and encoded in chunks, so batches hold texts of similar length (little padding)
+  and a caller (the embedding cache) can store each chunk as soon as it is done;
+* when the accelerator runs out of memory (``torch.OutOfMemoryError`` or a ``RuntimeError`` saying
+  "out of memory"), the batch size is halved and the chunk retried, down to 1; the reduced size is kept;
+* ``devices`` runs sentence-transformers' own multi-process pool (``start_multi_process_pool``), passed to
+  ``SentenceTransformer.encode(..., pool=...)`` through mteb's wrapper, one worker per listed device.
+
+Precision (fp16/bf16) is chosen when the model is loaded (:mod:`medeval.models`), not here.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Sequence
+from typing import Any
+
+import numpy as np
+
+from medeval.errors import MedEvalError
+
+logger = logging.getLogger(__name__)
+
+#: Columns of an mteb dataloader that mean "not a plain text input": such calls pass through untouched.
+NON_TEXT_COLUMNS = frozenset({"image", "audio", "video", "conversation"})
+#: Encode kwargs that change how fast embeddings are computed, never what they are.
+SPEED_ONLY_KWARGS = frozenset({"batch_size", "show_progress_bar", "num_proc", "device", "pool", "chunk_size"})
+
+
+# ------------------------------------------------------------------------------------------------ out of memory
+def is_out_of_memory(err: BaseException) -> bool:
+    """True for an accelerator out-of-memory error (CUDA, ROCm, MPS, or one re-raised by a pool worker)."""
+    try:
+        import torch
+
+        if isinstance(err, torch.OutOfMemoryError):
+            return True
+    except (ImportError, AttributeError):  # pragma: no cover - torch always present in medeval[run]
+        pass
+    return isinstance(err, RuntimeError) and "out of memory" in str(err).lower()
+
+
+def _free_accelerator_memory() -> None:
+    import gc
+
+    gc.collect()
+    try:
+        import torch
+
+        if torch.cuda.is_available():
+            torch.cuda.empty_cache()
+        if hasattr(torch, "mps") and torch.backends.mps.is_available():
+            torch.mps.empty_cache()
+    except Exception:  # noqa: BLE001 - freeing memory is best effort
+        pass
+
+
+def call_with_batch_backoff(fn: Callable[[int], Any], batch_size: int) -> tuple[Any, int]:
+    """``fn(batch_size)``, halving ``batch_size`` after each out-of-memory error; returns (result, size used).
+
+    Any other error, or running out of memory at batch size 1, is raised unchanged.
+    """
+    size = max(1, int(batch_size))
+    while True:
+        try:
+            return fn(size), size
+        except Exception as err:  # noqa: BLE001 - filtered just below
+            if not is_out_of_memory(err) or size == 1:
+                raise
+            smaller = size // 2
+            logger.warning("out of memory at batch size %d; retrying with batch size %d", size, smaller)
+            del err
+            _free_accelerator_memory()
+            size = smaller
+
+
+# ------------------------------------------------------------------------------------------------ devices
+def parse_devices(spec: str | Sequence[str] | None) -> list[str] | None:
+    """``"cuda:0,cuda:1"`` or ``"cpu,cpu"`` -> a list for sentence-transformers' pool; None for no pool."""
+    if spec is None or spec == "":
+        return None
+    items = [d.strip() for d in (spec.split(",") if isinstance(spec, str) else spec)]
+    if any(not d for d in items) or len(items) < 2:
+        raise MedEvalError(
+            f"--devices {spec!r}: list two or more devices separated by commas, e.g. cuda:0,cuda:1 or cpu,cpu "
+            "(for one device use --device)"
+        )
+    for d in items:
+        if d != "cpu" and not (d == "cuda" or (d.startswith("cuda:") and d[5:].isdigit())):
+            raise MedEvalError(f"--devices {spec!r}: {d!r} is not cpu, cuda or cuda:N")
+    if any(d.startswith("cuda") for d in items):
+        import torch
+
+        if not torch.cuda.is_available():
+            raise MedEvalError(f"--devices {spec!r}: no CUDA GPU is visible to torch; use cpu,cpu")
+        n = torch.cuda.device_count()
+        for d in items:
+            if d.startswith("cuda:") and int(d[5:]) >= n:
+                raise MedEvalError(f"--devices {spec!r}: {d} does not exist (torch sees {n} GPU(s): cuda:0..cuda:{n - 1})")
+    return items
+
+
+# ------------------------------------------------------------------------------------------------ inputs
+def texts_of(inputs: Any) -> list[str] | None:
+    """The texts an mteb text dataloader holds, in order; None if it holds anything else (images, conversations)."""
+    dataset = getattr(inputs, "dataset", None)
+    columns = getattr(dataset, "column_names", None)
+    if columns is None or "text" not in columns or NON_TEXT_COLUMNS & set(columns):
+        return None
+    texts = list(dataset["text"])
+    if not all(isinstance(t, str) for t in texts):
+        return None
+    return texts
+
+
+def dedup(texts: Sequence[str]) -> tuple[list[str], np.ndarray]:
+    """(distinct texts in first-seen order, index of each input text in that list)."""
+    index: dict[str, int] = {}
+    inverse = np.fromiter((index.setdefault(t, len(index)) for t in texts), dtype=np.int64, count=len(texts))
+    return list(index), inverse
+
+
+def texts_dataloader(texts: Sequence[str], batch_size: int) -> Any:
+    """An mteb-style text dataloader (a ``datasets.Dataset`` with a ``text`` column) over ``texts``."""
+    from datasets import Dataset
+    from torch.utils.data import DataLoader
+
+    return DataLoader(Dataset.from_dict({"text": list(texts)}), batch_size=batch_size, shuffle=False)
+
+
+def to_numpy(embeddings: Any) -> np.ndarray:
+    """A dense numpy array of an encoder's output (torch tensors are moved to CPU; bf16 becomes float32)."""
+    try:
+        import torch
+
+        if isinstance(embeddings, torch.Tensor):
+            t = embeddings.detach().cpu()
+            if t.is_sparse:
+                t = t.to_dense()
+            if t.dtype not in (torch.float16, torch.float32, torch.float64):
+                t = t.float()
+            return t.numpy()
+    except ImportError:  # pragma: no cover
+        pass
+    return np.asarray(embeddings)
+
+
+# ------------------------------------------------------------------------------------------------ the adapter
+class EncoderAdapter:
+    """An mteb encoder around another one: dedup, length-sorted chunks, out-of-memory backoff, multi-process pool.
+
+    ``mteb_model_meta`` is the wrapped encoder's, so results are filed under the same model name and revision.
+    """
+
+    #: Texts per call to the wrapped encoder (at least this many; more with a pool so every worker is busy).
+    chunk_texts = 4096
+
+    def __init__(self, model: Any, devices: str | Sequence[str] | None = None) -> None:
+        if not hasattr(model, "encode"):
+            raise TypeError(f"{type(model).__name__} has no encode(); pass an mteb encoder")
+        self._model = model
+        self.devices = parse_devices(devices)
+        self._pool: dict[str, Any] | None = None
+        self._batch_size: int | None = None  # lowered for the rest of the run after an out-of-memory error
+        if self.devices and self.sentence_transformer is None:
+            raise MedEvalError(
+                f"--devices works with sentence-transformers models; {type(model).__name__} is not one (drop --devices)"
+            )
+
+    # -- the mteb encoder protocol ------------------------------------------------------------------------
+    @property
+    def mteb_model_meta(self) -> Any:
+        return self._model.mteb_model_meta
+
+    @property
+    def wrapped(self) -> Any:
+        """The encoder this adapter wraps."""
+        return self._model
+
+    @property
+    def sentence_transformer(self) -> Any | None:
+        """The SentenceTransformer inside mteb's wrapper, if that is what is wrapped."""
+        from sentence_transformers import SentenceTransformer
+
+        st = getattr(self._model, "model", None)
+        return st if isinstance(st, SentenceTransformer) else None
+
+    def encode(
+        self,
+        inputs: Any,
+        *,
+        task_metadata: Any,
+        hf_split: str,
+        hf_subset: str,
+        prompt_type: Any = None,
+        **kwargs: Any,
+    ) -> np.ndarray:
+        """mteb's ``encode``: the texts of ``inputs`` as a (n, dim) array, each distinct text encoded once."""
+        texts = texts_of(inputs)
+        if not texts:  # not plain text (or nothing to encode): the wrapped encoder's own path
+            return self._model.encode(
+                inputs, task_metadata=task_metadata, hf_split=hf_split, hf_subset=hf_subset, prompt_type=prompt_type, **kwargs
+            )
+        unique, inverse = dedup(texts)
+        vectors = self.encode_texts(
+            unique, task_metadata=task_metadata, hf_split=hf_split, hf_subset=hf_subset, prompt_type=prompt_type, **kwargs
+        )
+        return vectors[inverse]
+
+    def similarity(self, embeddings1: Any, embeddings2: Any) -> Any:
+        return self._model.similarity(embeddings1, embeddings2)
+
+    def similarity_pairwise(self, embeddings1: Any, embeddings2: Any) -> Any:
+        return self._model.similarity_pairwise(embeddings1, embeddings2)
+
+    # -- encoding -----------------------------------------------------------------------------------------
+    def encode_texts(
+        self,
+        texts: Sequence[str],
+        *,
+        task_metadata: Any,
+        hf_split: str,
+        hf_subset: str,
+        prompt_type: Any = None,
+        on_chunk: Callable[[np.ndarray, np.ndarray], None] | None = None,
+        **kwargs: Any,
+    ) -> np.ndarray:
+        """Encode ``texts`` (non-empty) longest first in chunks; ``on_chunk(positions, vectors)`` sees each chunk."""
+        order = sorted(range(len(texts)), key=lambda i: -len(texts[i]))
+        per_call = max(self.chunk_texts, int(kwargs.get("batch_size", 32)) * 64) * max(1, len(self.devices or ()))
+        out: np.ndarray | None = None
+        for start in range(0, len(order), per_call):
+            positions = np.asarray(order[start : start + per_call], dtype=np.int64)
+            chunk = [texts[i] for i in positions]
+            vectors = self._encode_chunk(chunk, task_metadata, hf_split, hf_subset, prompt_type, kwargs)
+            if vectors.ndim != 2 or len(vectors) != len(chunk):
+                raise MedEvalError(
+                    f"{type(self._model).__name__}.encode returned shape {vectors.shape} for {len(chunk)} texts"
+                )
+            if out is None:
+                out = np.empty((len(texts), vectors.shape[1]), dtype=vectors.dtype)
+            out[positions] = vectors
+            if on_chunk is not None:
+                on_chunk(positions, vectors)
+        assert out is not None
+        return out
+
+    def _encode_chunk(
+        self, chunk: list[str], task_metadata: Any, hf_split: str, hf_subset: str, prompt_type: Any, kwargs: dict[str, Any]
+    ) -> np.ndarray:
+        kwargs = dict(kwargs)
+        requested = int(kwargs.pop("batch_size", 32))
+        if self._batch_size is not None:
+            requested = min(requested, self._batch_size)
+        if self.devices:
+            kwargs["pool"] = self._ensure_pool()
+
+        def call(batch_size: int) -> np.ndarray:
+            out = self._model.encode(
+                texts_dataloader(chunk, batch_size),
+                task_metadata=task_metadata,
+                hf_split=hf_split,
+                hf_subset=hf_subset,
+                prompt_type=prompt_type,
+                batch_size=batch_size,
+                **kwargs,
+            )
+            return to_numpy(out)
+
+        vectors, used = call_with_batch_backoff(call, requested)
+        if used < requested:
+            self._batch_size = used
+        return vectors
+
+    # -- multi-process pool -------------------------------------------------------------------------------
+    def _ensure_pool(self) -> dict[str, Any]:
+        if self._pool is None:
+            st = self.sentence_transformer
+            assert st is not None and self.devices
+            logger.info("starting sentence-transformers' multi-process pool on %s", ", ".join(self.devices))
+            self._pool = st.start_multi_process_pool(target_devices=list(self.devices))
+        return self._pool
+
+    def close(self) -> None:
+        """Stop the multi-process pool, if one was started."""
+        pool, self._pool = self._pool, None
+        if pool is not None:
+            from sentence_transformers import SentenceTransformer
+
+            SentenceTransformer.stop_multi_process_pool(pool)
+
+    def __del__(self) -> None:
+        try:
+            self.close()
+        except Exception:  # noqa: BLE001 - interpreter shutdown
+            pass
+
+
+def adapt_encoder(model: Any, devices: str | Sequence[str] | None = None) -> Any:
+    """``model`` wrapped in :class:`EncoderAdapter` when it is a plain dense encoder; otherwise ``model`` itself.
+
+    Search models (their own ``search``/``index``), cross-encoders and sparse encoders keep their own path.
+    """
+    if not is_dense_encoder(model):
+        if devices:
+            raise MedEvalError(f"--devices does not work with {type(model).__name__}; drop --devices")
+        return model
+    return EncoderAdapter(model, devices=devices)
+
+
+def is_dense_encoder(model: Any) -> bool:
+    """True for an mteb encoder whose ``encode`` returns one dense vector per text (what the adapter handles)."""
+    from mteb.models.models_protocols import EncoderProtocol, SearchProtocol
+
+    if not isinstance(model, EncoderProtocol) or isinstance(model, SearchProtocol) or hasattr(model, "predict"):
+        return False
+    try:
+        from mteb.models.sentence_transformer_wrapper import SparseEncoderWrapper
+
+        if isinstance(model, SparseEncoderWrapper):
+            return False
+    except ImportError:  # pragma: no cover
+        pass
+    return True
