@@ -94,7 +94,7 @@ class BiorxivClient:
 
     @classmethod
     def from_context(cls, ctx: BuildContext, *, base_url: str | None = None, backoff: float = 1.0, retries: int = 4) -> BiorxivClient:
-        mirror = Mirror.for_context(ctx, SUB)
+        mirror = Mirror.for_context(ctx, SUB, __name__)
         http = None if mirror.local_only else HttpClient(base_url or API_URL, min_interval=0.2, retries=retries, backoff=backoff, offline=ctx.offline or None)
         return cls(mirror, http)
 

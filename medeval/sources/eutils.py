@@ -251,7 +251,7 @@ class EutilsClient:
     def from_context(
         cls, ctx: BuildContext, db: Db, *, base_url: str | None = None, backoff: float = 1.0, retries: int = 4
     ) -> EutilsClient:
-        mirror = Mirror.for_context(ctx, db)
+        mirror = Mirror.for_context(ctx, db, __name__)
         api_key = os.environ.get("NCBI_API_KEY") or None
         email = os.environ.get("NCBI_EMAIL") or None
         http = None

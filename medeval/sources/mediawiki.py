@@ -130,7 +130,7 @@ class MediaWikiClient:
 
     @classmethod
     def from_context(cls, ctx: BuildContext, *, api_url: str | None = None, backoff: float = 1.0, retries: int = 4) -> MediaWikiClient:
-        mirror = Mirror.for_context(ctx, SUB)
+        mirror = Mirror.for_context(ctx, SUB, __name__)
         http = None if mirror.local_only else HttpClient(api_url or API_URL, min_interval=0.1, retries=retries, backoff=backoff, offline=ctx.offline or None)
         return cls(mirror, http)
 

@@ -39,14 +39,17 @@ class Mirror:
         self.writable = writable
 
     @classmethod
-    def for_context(cls, ctx: BuildContext, sub: str) -> Mirror:
-        """``<source_dir>/<sub>`` (read-only; must exist) or the online cache ``<data folder>/sources/<sub>``."""
+    def for_context(cls, ctx: BuildContext, sub: str, layout: str = "medeval.sources") -> Mirror:
+        """``<source_dir>/<sub>`` (read-only; must exist) or the online cache ``<data folder>/sources/<sub>``.
+
+        ``layout`` names the module whose docstring documents the folder's layout (for error messages).
+        """
         if ctx.source_dir is not None:
             root = Path(ctx.source_dir) / sub
             if not root.is_dir():
                 raise SourceError(
                     f"{root}: no such folder; --source-dir {ctx.source_dir} must hold a '{sub}/' folder with the raw "
-                    f"records (see the layout in medeval.sources), or drop --source-dir to use the network"
+                    f"records (layout: see `python -m pydoc {layout}`), or drop --source-dir to use the network"
                 )
             return cls(root, writable=False)
         return cls(paths.data_dir() / "sources" / sub, writable=True)
