@@ -11,13 +11,13 @@ from collections import Counter
 from pathlib import Path
 
 import pytest
+from test_llm import FakeOpenAI  # tests/ is on sys.path (pytest rootdir conftest)
 
 from medeval import data as datamod
 from medeval.build import BuildContext, build_task
 from medeval.catalog import get_spec
 from medeval.cli import main
 from medeval.errors import SourceError
-from test_llm import FakeOpenAI  # tests/ is on sys.path (pytest rootdir conftest)
 
 
 def _build(name: str, source_dir: Path, **kw) -> tuple[str, dict]:

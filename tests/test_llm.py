@@ -10,7 +10,15 @@ from pathlib import Path
 
 import pytest
 
-from medeval.llm import LLMCache, LLMClient, LLMError, cache_key, render, run_llm_step, template_fields
+from medeval.llm import (
+    LLMCache,
+    LLMClient,
+    LLMError,
+    cache_key,
+    render,
+    run_llm_step,
+    template_fields,
+)
 
 
 class FakeOpenAI:

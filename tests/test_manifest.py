@@ -9,6 +9,7 @@ import shutil
 from pathlib import Path
 
 import pytest
+from test_llm import FakeOpenAI  # tests/ is on sys.path
 
 from medeval import data as datamod
 from medeval import paths
@@ -16,8 +17,13 @@ from medeval.build import BuildContext, build_task
 from medeval.catalog import get_spec
 from medeval.cli import main
 from medeval.errors import DataNotBuiltError, MedEvalError
-from medeval.manifest import compare_records, read_manifest_file, rebuild_from_manifest, record, restrict
-from test_llm import FakeOpenAI  # tests/ is on sys.path
+from medeval.manifest import (
+    compare_records,
+    read_manifest_file,
+    rebuild_from_manifest,
+    record,
+    restrict,
+)
 
 TRIALS = "TrialsTitleOutcomesRetrieval"
 

@@ -41,6 +41,7 @@ from typing import TYPE_CHECKING, Any
 from medeval.errors import SourceError, SpecError
 from medeval.manifest import content_sha
 from medeval.sources.http import HttpClient
+from medeval.sources.mirror import Mirror
 
 if TYPE_CHECKING:
     from medeval.build import BuildContext
@@ -280,8 +281,8 @@ class ClinicalTrialsClient:
                 self.requests += 1
                 if not isinstance(page, Mapping) or not isinstance(page.get("studies"), list):
                     raise SourceError(f"{self.http.base_url}/studies: page {n} is not an API v2 list page (no 'studies' list)")
-                if path is not None:
-                    _write_json_atomic(path, page)
+                if path is not None and self.store is not None:
+                    Mirror(self.store, writable=True).write_json(path.relative_to(self.store).as_posix(), page)
             yield page
             token = page.get("nextPageToken")
             if not token:
@@ -310,22 +311,6 @@ class ClinicalTrialsClient:
             for page in self.pages({"filter.ids": ",".join(part)}, kind="api_v2_studies_by_id"):
                 out += [s for s in (parse_v2_study(x) for x in page["studies"] if isinstance(x, Mapping)) if s]
         return out
-
-
-def _write_json_atomic(path: Path, obj: Any) -> None:
-    import json
-    import os
-    import tempfile
-
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as f:
-            json.dump(obj, f, ensure_ascii=False)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
 
 
 # ------------------------------------------------------------------------------------------------ for builders

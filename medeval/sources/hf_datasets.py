@@ -261,7 +261,11 @@ def hub_snapshot(repo: str, revision: str | None, *, offline: bool = False) -> t
         raise SourceError(f"Hugging Face dataset {repo}: --offline and no downloaded copy in {base}; give --source-dir DIR or drop --offline")
     try:
         from huggingface_hub import HfApi, snapshot_download
-        from huggingface_hub.errors import HfHubHTTPError, LocalEntryNotFoundError, OfflineModeIsEnabled
+        from huggingface_hub.errors import (
+            HfHubHTTPError,
+            LocalEntryNotFoundError,
+            OfflineModeIsEnabled,
+        )
     except ImportError:  # pragma: no cover - huggingface_hub is a dependency
         raise SourceError("huggingface_hub is not installed; pip install huggingface-hub") from None
     try:
