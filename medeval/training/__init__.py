@@ -1,0 +1,9 @@
+"""Training MedTE, medeval's reference submission, with sentence-transformers' trainer.
+
+* :mod:`medeval.training.config`  the YAML schema of a training run (``configs/medte.yaml``, ``configs/medte-mini.yaml``)
+* :mod:`medeval.training.pairs`   one positive-pair builder per training source, on the build pipeline's source clients
+* :mod:`medeval.training.leakage` the filter that drops every pair sharing a text with a benchmark task's data
+* :mod:`medeval.training.run`     model, loss, trainer arguments, the run itself and what it writes
+
+The command line entry is ``medeval train --config configs/medte-mini.yaml`` (:func:`medeval.train.train_from_config`).
+"""
