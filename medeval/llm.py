@@ -40,7 +40,7 @@ import string
 import threading
 import time
 from collections.abc import Mapping, Sequence
-from concurrent.futures import FIRST_EXCEPTION, ThreadPoolExecutor, wait
+from concurrent.futures import ThreadPoolExecutor, as_completed, wait
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -289,19 +289,17 @@ class LLMClient:
 
         with ThreadPoolExecutor(max_workers=self.max_workers, thread_name_prefix="medeval-llm") as pool:
             futures = [pool.submit(one, item) for item in todo]
-            done, pending = wait(futures, return_when=FIRST_EXCEPTION)
-            failed = [f for f in done if f.exception() is not None]
-            if failed:
-                for f in pending:
-                    f.cancel()
-                wait(pending)
-                asked = sum(1 for f in futures if f.done() and not f.cancelled() and f.exception() is None)
-                err = failed[0].exception()
-                raise LLMError(f"{err} ({asked} answers of this run are cached; run the build again to resume)") from None
-            for f in done:
-                record_id, text = f.result()
-                out[record_id] = text
-                progress(1)
+            try:
+                for f in as_completed(futures):
+                    record_id, text = f.result()
+                    out[record_id] = text
+                    progress(1)
+            except LLMError as err:
+                for other in futures:
+                    other.cancel()
+                wait(futures)
+                stored = sum(1 for f in futures if f.done() and not f.cancelled() and f.exception() is None)
+                raise LLMError(f"{err} ({stored} answers of this run are cached; run the build again to resume)") from None
         return out
 
 
