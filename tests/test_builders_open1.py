@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pytest
 from test_llm import FakeOpenAI  # tests/ is on sys.path (pytest rootdir conftest)
+from test_sources_open1 import FakeCTGov, recorded_studies  # noqa: F401 (a fixture)
 
 from medeval import data as datamod
 from medeval.build import BuildContext, build_task
@@ -159,6 +160,33 @@ def test_trials_pairs_hard_negatives_twice_same_hash(datakit: Path, data_home: P
         assert r["sentence2"] != positive_of[r["sentence1"]] and r["sentence2"] in outcomes
     assert manifest["source"]["pairs"]["k"] == 64
     assert "sentence-transformers" in manifest["tools"]
+
+
+def test_trials_online_build_and_manifest_rebuild(recorded_studies: list[dict], data_home: Path, tmp_path: Path, monkeypatch):
+    """No --source-dir: pages from a local API v2 server, stored under the data folder; the manifest rebuild asks
+    for exactly its NCT ids (filter.ids) and reproduces the hash."""
+    from medeval.manifest import rebuild_from_manifest
+    from medeval.sources import clinicaltrials as ct
+
+    fake = FakeCTGov([recorded_studies[:4], recorded_studies[4:]])
+    monkeypatch.setattr(ct, "API", fake.base_url)
+    try:
+        spec = get_spec("TrialsTitleOutcomesRetrieval")
+        small = spec.model_copy(update={"construction": spec.construction.model_copy(update={"max_rows": 5})})
+        rev = build_task(small, BuildContext(show_progress=False))
+        manifest = datamod.read_manifest(_folder(small.name))
+        src = manifest["source"]
+        assert src["origin"] == fake.base_url and src["query"] == ct.DEFAULT_QUERY
+        assert fake.requests[0]["sort"] == ["StudyFirstPostDate:desc"] and len(fake.requests) == 2
+        assert len(src["records"]) == 5 and all(r["version"] for r in src["records"])
+        assert len(list((data_home / "sources" / "clinicaltrials").rglob("page-*.json"))) == 2
+        saved = tmp_path / "manifest.json"
+        saved.write_text(json.dumps(manifest))
+        assert rebuild_from_manifest(saved) == rev
+        ids = sorted(fake.requests[-1]["filter.ids"][0].split(","))
+        assert ids == sorted(r["id"] for r in src["records"])
+    finally:
+        fake.close()
 
 
 # ------------------------------------------------------------------------------------------ MedQuAD + LLM

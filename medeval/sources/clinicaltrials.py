@@ -345,7 +345,7 @@ def load_studies(
     else:
         if ctx.offline:
             raise SourceError("ClinicalTrials.gov: --offline without --source-dir; give --source-dir DIR with a clinicaltrials/ folder of API v2 JSON")
-        client = client or ClinicalTrialsClient(store=paths.data_dir() / "sources" / SUB)
+        client = client or ClinicalTrialsClient(API, store=paths.data_dir() / "sources" / SUB)
         if ctx.record_ids is not None:
             studies = client.by_ids(sorted(ctx.record_ids))
             origin = {"origin": client.http.base_url, "query": {"filter.ids": "the manifest's records"}}
