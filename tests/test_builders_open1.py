@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 from test_llm import FakeOpenAI  # tests/ is on sys.path (pytest rootdir conftest)
-from test_sources_open1 import FakeCTGov, recorded_studies  # noqa: F401 (a fixture)
+from test_sources_open1 import FakeCTGov
 
 from medeval import data as datamod
 from medeval.build import BuildContext, build_task
@@ -162,13 +162,15 @@ def test_trials_pairs_hard_negatives_twice_same_hash(datakit: Path, data_home: P
     assert "sentence-transformers" in manifest["tools"]
 
 
-def test_trials_online_build_and_manifest_rebuild(recorded_studies: list[dict], data_home: Path, tmp_path: Path, monkeypatch):
+def test_trials_online_build_and_manifest_rebuild(datakit: Path, data_home: Path, tmp_path: Path, monkeypatch):
     """No --source-dir: pages from a local API v2 server, stored under the data folder; the manifest rebuild asks
     for exactly its NCT ids (filter.ids) and reproduces the hash."""
     from medeval.manifest import rebuild_from_manifest
     from medeval.sources import clinicaltrials as ct
 
-    fake = FakeCTGov([recorded_studies[:4], recorded_studies[4:]])
+    folder = datakit / "clinicaltrials" / "api_v2_single_study"
+    recorded = [json.loads(p.read_text()) for p in sorted(folder.glob("NCT*.json"))]
+    fake = FakeCTGov([recorded[:4], recorded[4:]])
     monkeypatch.setattr(ct, "API", fake.base_url)
     try:
         spec = get_spec("TrialsTitleOutcomesRetrieval")
