@@ -91,7 +91,11 @@ def split_of(path: Path) -> str:
 
 
 def _data_files(root: Path) -> list[Path]:
-    files = [p for p in root.rglob("*") if p.is_file() and p.suffix in (".parquet", ".jsonl", ".json") and not p.name.startswith(".")]
+    files = [
+        p for p in root.rglob("*")
+        if p.is_file() and p.suffix in (".parquet", ".jsonl", ".json")
+        and not any(part.startswith(".") for part in p.relative_to(root).parts)  # e.g. huggingface_hub's .cache/
+    ]
     return sorted(files, key=lambda p: p.relative_to(root).as_posix())
 
 
