@@ -3,7 +3,8 @@
 It writes ``note/discharge.csv.gz`` and ``hosp/admissions.csv.gz`` with the real column names (SCHEMA.md in
 ../shared/datakit/mimic-iv-note), discharge summaries laid out like the real template (``___`` de-identification
 marks, the header list, header variants such as ``CHIEF COMPLAINT:``, ``HPI:``, ``Discharge Diagnoses:``,
-content on the header line or below it, missing sections, an empty first header, addenda), the diagnosis string
+content on the header line or below it, missing sections, an empty first header, addenda, copy-forward notes that
+repeat the patient's previous Chief Complaint and HPI), the diagnosis string
 of every MIMIC label group in the task YAMLs (in random case and spacing), several admissions per patient with
 gaps at the exact 3- and 30-day boundaries (and one second either side), overlapping admissions, admissions
 without notes and a few without a discharge time.
@@ -171,7 +172,8 @@ class _NoteMaker:
             return f"{head} {body}\n \n"
         return f"{head}\n{body}\n \n"
 
-    def note(self) -> tuple[str, dict[str, str | None]]:
+    def note(self, copy: tuple[str, str] | None = None) -> tuple[str, dict[str, str | None], tuple[str, str]]:
+        """A note, its truth, and its raw (cc, hpi); ``copy`` reuses an earlier note's (copy-forward)."""
         rng = self.rng
         r = rng.random()
         if r < 0.75:
@@ -191,6 +193,8 @@ class _NoteMaker:
             f"{', '.join(rng.sample(PMH, 2))} who presents with {cc.lower()} for {rng.randint(1, 14)} days.\n"
             f"She reports \"it started after dinner\", denies fevers, chills.\n{self.para(self.filler)}"
         ).replace("She", "She" if sex == "F" else "He")
+        if copy is not None:
+            cc, hpi = copy
         di = (
             f"Dear {title} ___,\n\nIt was a pleasure taking care of you at ___. You were admitted for {diag}.\n"
             f"{self.para(self.filler)}\n\nWe wish you the best,\nYour ___ Care Team"
@@ -235,7 +239,7 @@ class _NoteMaker:
         if present["di"]:
             parts.append(self.section(DI_HEADERS, di))
         parts.append("Followup Instructions:\n___\n")
-        return "".join(parts), truth
+        return "".join(parts), truth, (cc, hpi)
 
 
 # gaps (seconds) between one discharge and the next admission, half the time one of these boundary cases
@@ -275,6 +279,7 @@ def generate(
             t = datetime(2110, 1, 1) + timedelta(seconds=rng.randint(0, 80 * 365 * 86400))
             seq = 0
             patient_adm = []
+            previous: tuple[str, str] | None = None
             for a in range(n_adm):
                 hadm = next(hadm_ids)
                 admit = t
@@ -293,7 +298,8 @@ def generate(
                 ])
                 if rng.random() < 0.05 or fx.n_notes >= n_notes:  # an admission without a discharge note
                     continue
-                text, truth = maker.note()
+                # copy-forward: now and then a note repeats the patient's previous CC and HPI word for word
+                text, truth, previous = maker.note(previous if previous is not None and rng.random() < 0.1 else None)
                 seq += 1
                 note_id = f"{subject}-DS-{seq}"
                 chart = disch.strftime(TS)

@@ -144,17 +144,13 @@ class MimicFiles:
 
 
 def _find(root: Path, rel: str) -> Path | None:
-    """``root/rel`` or, for PhysioNet's nested layout (``mimic-iv-note/2.2/note/...``), at most 3 levels deeper."""
+    """``root/rel`` or, for PhysioNet's nested layout (``mimic-iv-note/2.2/note/...``), one copy at most 3 levels deeper
+    (``.csv.gz`` or an unpacked ``.csv``); several copies -> SourceError asking which."""
     names = [rel, rel[: -len(".gz")]]
     for name in names:
         if (root / name).is_file():
             return root / name
-    found: list[Path] = []
-    for depth in (1, 2, 3):
-        for name in names:
-            found += sorted(p for p in root.glob("/".join(["*"] * depth + [name])) if p.is_file())
-        if found:
-            break
+    found = sorted(p for depth in (1, 2, 3) for name in names for p in root.glob("/".join(["*"] * depth + [name])) if p.is_file())
     if len(found) > 1:
         listing = ", ".join(str(p.relative_to(root)) for p in found[:4])
         raise SourceError(f"{root}: several copies of {rel} ({listing}); point --mimic-dir at the release you want")
@@ -410,8 +406,12 @@ def cache_key(files: MimicFiles) -> str:
     return hashlib.sha256(json.dumps(sig, sort_keys=True).encode()).hexdigest()[:16]
 
 
-def section_cache(files: MimicFiles, *, chunksize: int = CHUNK_ROWS, show_progress: bool = False) -> SectionCache:
-    """Parse the discharge notes once (or reuse the cache for the same file) and return the section table."""
+def section_cache(files: MimicFiles, *, chunksize: int | None = None, show_progress: bool = False) -> SectionCache:
+    """Parse the discharge notes once (or reuse the cache for the same file) and return the section table.
+
+    ``chunksize`` (default :data:`CHUNK_ROWS`) bounds memory: one chunk of raw notes is in memory at a time.
+    """
+    chunksize = chunksize or CHUNK_ROWS
     key = cache_key(files)
     folder = cache_dir()
     path = folder / f"sections-{key}.parquet"
