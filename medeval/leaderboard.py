@@ -39,6 +39,7 @@ import math
 import zlib
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
+from functools import cached_property
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
@@ -110,6 +111,7 @@ class _Run:
     folder: Path
     meta: dict[str, Any]
     rows: list[dict[str, Any]] = field(default_factory=list)
+    settings: list[dict[str, Any]] = field(default_factory=list)  # per result: device, precision, package versions
 
     @property
     def n_scored(self) -> int:
@@ -200,7 +202,7 @@ def _read_run_settings(folder: Path, warnings: list[str]) -> dict[str, dict[str,
     return out
 
 
-def _result_row(path: Path, tasks: pd.DataFrame, warnings: list[str]) -> dict[str, Any] | None:
+def _result_row(path: Path, tasks: Mapping[str, Mapping[str, Any]], warnings: list[str]) -> dict[str, Any] | None:
     from mteb import TaskResult
 
     try:
@@ -209,13 +211,13 @@ def _result_row(path: Path, tasks: pd.DataFrame, warnings: list[str]) -> dict[st
         warnings.append(f"{path}: not a readable mteb result ({_first_line(err)}); skipped")
         return None
     name = res.task_name
-    if name not in tasks.index:
+    if name not in tasks:
         warnings.append(f"{path}: task {name!r} is not a medeval task (see `medeval tasks`); skipped")
         return None
     if path.stem != name:
         warnings.append(f"{path}: holds task {name!r} but is named {path.stem!r}; rename it to {name}.json; skipped")
         return None
-    info = tasks.loc[name]
+    info = tasks[name]
     splits = [s for s in info["eval_splits"] if s in res.scores]
     if len(splits) != len(info["eval_splits"]):
         missing = sorted(set(info["eval_splits"]) - set(res.scores))
@@ -240,7 +242,7 @@ def _result_row(path: Path, tasks: pd.DataFrame, warnings: list[str]) -> dict[st
     }
 
 
-def _load_run(folder: Path, tasks: pd.DataFrame, warnings: list[str]) -> _Run | None:
+def _load_run(folder: Path, tasks: Mapping[str, Mapping[str, Any]], warnings: list[str]) -> _Run | None:
     meta = _read_meta(folder, warnings)
     fallback = folder.parent.name.replace("__", "/", 1)
     name = _text(meta.get("name")) or fallback
@@ -255,9 +257,14 @@ def _load_run(folder: Path, tasks: pd.DataFrame, warnings: list[str]) -> _Run | 
         row = _result_row(path, tasks, warnings)
         if row is None:
             continue
-        enc = settings.get(row["task"], {}).get("encode_kwargs")
+        entry = settings.get(row["task"], {})
+        enc = entry.get("encode_kwargs")
         bs = enc.get("batch_size") if isinstance(enc, dict) else None
         row.update(model=name, revision=revision, batch_size=bs if isinstance(bs, int) and not isinstance(bs, bool) else None)
+        versions = entry.get("version") if isinstance(entry.get("version"), dict) else {}
+        run.settings.append({"device": _text(entry.get("device")), "precision": _text(entry.get("precision")),
+                             "medeval": _text(versions.get("medeval")), "torch": _text(versions.get("torch")),
+                             "sentence-transformers": _text(versions.get("sentence-transformers"))})
         run.rows.append(row)
     return run
 
@@ -286,6 +293,9 @@ def _meta_row(run: _Run) -> dict[str, Any]:
         "Similarity": _text(m.get("similarity_fn_name")),
         "mteb version": ", ".join(versions) or None,
         "Batch size": ", ".join(str(b) for b in batch) or None,
+        **{label: ", ".join(sorted({s[key] for s in run.settings if s[key]})) or None
+           for label, key in (("Device", "device"), ("Precision", "precision"), ("medeval version", "medeval"),
+                              ("torch version", "torch"), ("sentence-transformers version", "sentence-transformers"))},
         "First result": dates[0] if dates else None,
         "Last result": dates[-1] if dates else None,
         "Evaluation time (s)": round(sum(times), 1) if times else None,
@@ -303,6 +313,7 @@ def load_leaderboard(results_dir: str | Path) -> Leaderboard:
 
     root = results_root(results_dir)
     tasks = task_table()
+    task_info = tasks.to_dict("index")
     warnings: list[str] = []
     runs: dict[str, list[_Run]] = {}
     for model_dir in sorted(p for p in root.iterdir() if p.is_dir() and not p.name.startswith(".")):
@@ -310,7 +321,7 @@ def load_leaderboard(results_dir: str | Path) -> Leaderboard:
         if not revisions:
             warnings.append(f"{model_dir}: no <revision>/ folders inside; expected <org>__<model>/<revision>/<Task>.json")
         for folder in revisions:
-            run = _load_run(folder, tasks, warnings)
+            run = _load_run(folder, task_info, warnings)
             if run is not None:
                 runs.setdefault(run.name, []).append(run)
     chosen: list[_Run] = []
@@ -327,6 +338,7 @@ def load_leaderboard(results_dir: str | Path) -> Leaderboard:
     scores["score"] = scores["score"].astype(float)
     models = pd.DataFrame([_meta_row(run) for run in chosen])
     if len(models):
+        models["Open weights"] = models["Open weights"].astype(object)  # True / False / None, never numpy bools
         models = models.sort_values("Model").set_index("Model", drop=False)
         models.index.name = None
     return Leaderboard(scores=scores.sort_values(["model", "task"], ignore_index=True), models=models, tasks=tasks, warnings=warnings)
@@ -503,10 +515,15 @@ class Leaderboard:
         s["rank"] = s["score"].rank(method="min", ascending=False).astype("Int64")
         return s.sort_values(["rank", "model"], na_position="last", ignore_index=True)
 
+    @cached_property
+    def ranked_scores(self) -> pd.DataFrame:
+        """``scores`` plus each model's ``rank`` on the task (ties share the lowest) and ``of`` (models scored)."""
+        ranked = self.scores.assign(rank=self.scores.groupby("task")["score"].rank(method="min", ascending=False))
+        ranked["rank"] = ranked["rank"].astype("Int64")
+        ranked["of"] = ranked.groupby("task")["score"].transform("count")
+        return ranked.sort_values(["model", "benchmark", "task_type", "task"], ignore_index=True)
+
     def model_scores(self, model: str) -> pd.DataFrame:
         """One model's score on every task it ran, with its rank among the models that ran the task."""
-        ranks = self.scores.assign(rank=self.scores.groupby("task")["score"].rank(method="min", ascending=False))
-        ranks["of"] = ranks.groupby("task")["score"].transform("count")
-        s = ranks[ranks["model"] == model].copy()
-        s["rank"] = s["rank"].astype("Int64")
-        return s.sort_values(["benchmark", "task_type", "task"], ignore_index=True)
+        r = self.ranked_scores
+        return r[r["model"] == model].reset_index(drop=True)

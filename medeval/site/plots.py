@@ -37,12 +37,14 @@ def _fig_json(fig: Any) -> Any:
 def size_figure(site: SiteData, bench: str) -> tuple[Any, str]:
     import plotly.graph_objects as go
 
+    from medeval.site.render import as_bool
+
     s = site.summaries[bench]
     s = s[~s["Reported"].astype(bool)]
     have = s[s["Parameters"].notna() & s["Mean (Task, completed)"].notna()]
     fig = go.Figure()
     for flag, label, symbol in ((True, "open weights", "circle"), (False, "closed weights", "diamond"), (None, "weights unknown", "x")):
-        sub = have[have["Open weights"].map(lambda v, f=flag: v is f if f is not None else not isinstance(v, bool))]
+        sub = have[have["Open weights"].map(lambda v, f=flag: as_bool(v) is f)]
         if sub.empty:
             continue
         fig.add_trace(go.Scatter(

@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pandas as pd
 import yaml
 from jinja2 import Environment, FileSystemLoader, StrictUndefined
@@ -56,8 +57,16 @@ def fmt_int(v: Any) -> Markup:
     return Markup(f"{int(round(float(v))):,}")
 
 
+def as_bool(v: Any) -> bool | None:
+    """True/False for Python and numpy booleans, None for anything else (missing, NaN, strings)."""
+    if isinstance(v, (bool, np.bool_)):
+        return bool(v)
+    return None
+
+
 def fmt_bool(v: Any) -> Markup:
-    if isinstance(v, bool):
+    v = as_bool(v)
+    if v is not None:
         return Markup("yes" if v else "no")
     return DASH
 
@@ -72,7 +81,7 @@ def sort_value(v: Any) -> str:
     """The ``data-v`` a cell sorts by: a number, or '' for missing (always sorted last)."""
     if missing(v):
         return ""
-    if isinstance(v, bool):
+    if isinstance(v, (bool, np.bool_)):
         return "1" if v else "0"
     if isinstance(v, (int, float)):
         return repr(float(v))
@@ -148,6 +157,14 @@ class SiteData:
         self.benchmarks = [b for b in lb.benchmarks if b in set(lb.tasks["benchmark"])]
         self.summaries = {b: lb.summary(b, n_boot=n_boot) for b in self.benchmarks}
         self.sources = {b: lb.group_means(b, by="source") for b in self.benchmarks}
+        self.by_model = {m: df for m, df in lb.ranked_scores.groupby("model", sort=False)}
+        self.standing: dict[str, list[dict[str, Any]]] = {}
+        for bench in self.benchmarks:
+            s = self.summaries[bench]
+            n_models = int((~s["Reported"].astype(bool)).sum())
+            for r in s[~s["Reported"].astype(bool)].to_dict("records"):
+                self.standing.setdefault(r["Model"], []).append(
+                    {"bench": bench, "title": BENCH_TITLES.get(bench, bench), "n_models": n_models, **r})
 
     def model_href(self, name: str, prefix: str = "") -> str | None:
         s = self.slugs.get(name)
@@ -228,7 +245,7 @@ def board_table(site: SiteData, bench: str, prefix: str = "") -> tuple[Table, Ma
         attrs = {
             "data-row": str(i),
             "data-params": sort_value(r.get("Parameters")),
-            "data-open": "" if not isinstance(r.get("Open weights"), bool) else ("1" if r["Open weights"] else "0"),
+            "data-open": {True: "1", False: "0", None: ""}[as_bool(r.get("Open weights"))],
             "data-reported": "1" if rep else "0",
         }
         table.rows.append({"cells": cells, "attrs": attrs, "cls": row_cls})
@@ -360,7 +377,9 @@ def model_scores_table(site: SiteData, model: str, bench: str) -> Table:
     cols = [Column("Task", "text"), Column("Type", "text"), Column("Source", "text"), Column("Score", "num"),
             Column("Rank on task", "rank"), Column("Date", "text")]
     table = Table(id=f"scores-{BENCH_IDS.get(bench, slug(bench))}", columns=cols)
-    s = site.lb.model_scores(model)
+    s = site.by_model.get(model)
+    if s is None:
+        return table
     for r in s[s["benchmark"] == bench].to_dict("records"):
         rank = DASH if missing(r["rank"]) else Markup(f"{int(r['rank'])}/{int(r['of'])}")
         table.rows.append({"cells": [
@@ -374,14 +393,8 @@ def model_scores_table(site: SiteData, model: str, bench: str) -> Table:
 
 
 def model_standing(site: SiteData, model: str) -> list[dict[str, Any]]:
-    out = []
-    for bench in site.benchmarks:
-        s = site.summaries[bench]
-        row = s[(s["Model"] == model) & ~s["Reported"].astype(bool)]
-        if len(row):
-            r = row.iloc[0].to_dict()
-            out.append({"bench": bench, "title": BENCH_TITLES.get(bench, bench), "n_models": int((~s["Reported"].astype(bool)).sum()), **r})
-    return out
+    """The model's row of each benchmark's leaderboard (benchmarks it has no score on are left out)."""
+    return site.standing.get(model, [])
 
 
 # ----------------------------------------------------------------------------------------------- writing
@@ -484,7 +497,8 @@ def render_docs(lb: Leaderboard, docs: Path, *, n_boot: int = 1000, results_root
         _write(docs / "models" / f"{s}.md", _front_matter(plain_title(name, f"Model {s}"), search=False, hide=("navigation", "toc")) + tmpl.render(
             name=name, meta=meta, folder=folder, standing=model_standing(site, name),
             tables=[(t, tb) for t, tb in tables if tb.rows], **common))
-        coverage = {b: next((x["Coverage"] for x in model_standing(site, name) if x["bench"] == b), None) for b in site.benchmarks}
+        coverage = {x["bench"]: x["Coverage"] for x in model_standing(site, name)}
+        coverage = {b: coverage.get(b) for b in site.benchmarks}
         model_rows.append({"link": site.model_link(name, "../"), "name": name, "meta": meta, "coverage": coverage})
     _write(docs / "models" / "index.md", _front_matter("Models", search=False, hide=("navigation", "toc")) + env.get_template("models_index.md.j2").render(
         rows=model_rows, benchmarks=site.benchmarks, **common))

@@ -19,7 +19,8 @@ import re
 from typing import Any
 from urllib.parse import urlsplit
 
-from markupsafe import Markup
+import pandas as pd
+from markupsafe import Markup, escape
 
 DASH = Markup("&#8212;")  # an em dash
 
@@ -37,12 +38,7 @@ def missing(v: Any) -> bool:
         return True
     if isinstance(v, str):
         return not v.strip()
-    try:
-        import pandas as pd
-
-        return v is pd.NA or v is pd.NaT
-    except ImportError:  # pragma: no cover
-        return False
+    return v is pd.NA or v is pd.NaT
 
 
 def text(v: Any) -> Markup:
@@ -66,7 +62,8 @@ def link(url: Any, label: Any = None) -> Markup:
     if not is_http_url(url):
         return text(url if label is None else label)
     shown = text(url if label is None else label)
-    return Markup(f'<a href="{text(url.strip())}" rel="nofollow noopener">{shown}</a>')
+    # the URL matched _SAFE_URL (no quotes, brackets, backticks or spaces); escape() covers '&'
+    return Markup(f'<a href="{escape(url.strip())}" rel="nofollow noopener">{shown}</a>')
 
 
 def json_for_script(obj: Any) -> Markup:

@@ -137,7 +137,9 @@
 
   function initCopy(button) {
     button.addEventListener("click", function () {
-      var target = document.getElementById(button.getAttribute("data-copy"));
+      // the text of the <pre> next to the button (Material renames ids of code blocks, so none are used)
+      var box = button.closest(".mv-bib");
+      var target = box && box.querySelector("pre");
       if (!target) return;
       var label = button.textContent;
       copyText(target.textContent, function () {
