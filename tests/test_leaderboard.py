@@ -15,8 +15,8 @@ from medeval.errors import ResultError
 from medeval.leaderboard import (
     REPORTED,
     Leaderboard,
-    borda_rank,
     bootstrap_ci,
+    borda_rank,
     load_leaderboard,
     task_table,
     tied_groups,

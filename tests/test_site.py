@@ -85,6 +85,13 @@ def test_build_writes_every_page(built):
     home = (out / "index.html").read_text()
     assert 'id="board-terms"' in home and 'id="board-v1"' in home and "reported" in home
     assert (out / ".medeval-site").is_file()
+    # hand-written pages (the repository's site/ folder) are copied in and listed in the navigation
+    from medeval.site.render import pages_dir
+
+    assert pages_dir() is not None and (pages_dir() / "submit.md").is_file()
+    submit = (out / "submit.html").read_text()
+    assert "medeval validate" in submit and "How to submit" in home
+    assert not (out / "README.html").exists()
 
 
 def test_broken_file_is_a_warning_on_the_site_and_in_the_message(built):
@@ -100,7 +107,7 @@ def test_everything_from_result_files_is_escaped(built):
         html = page.read_text()
         assert EVIL not in html, page
         assert "<img src=x" not in html and "onerror=alert" not in html.replace("onerror&#61;", ""), page
-        assert not re.search(r"""href=["']?\s*javascript:""", html, re.I), page
+        assert not re.search(r"""href=["']?\s*javascript:""", html, re.IGNORECASE), page
         assert 'href="https://evil.example' not in html, page  # a Markdown link in a name stays text
         assert not re.search(r"<(em|strong)>bold</(em|strong)>", html), page  # Markdown did not read the name
         assert "<code>code</code>" not in html, page

@@ -130,9 +130,9 @@ def build_site(results_dir: str | os.PathLike[str], out_dir: str | os.PathLike[s
         raise
     n_models = len(lb.models)
     lines = [
-        f"site built in {out} ({time.perf_counter() - started:.1f}s): {n_models} model(s), "
+        (f"site built in {out} ({time.perf_counter() - started:.1f}s): {n_models} model(s), "
         f"{len(lb.scores)} score(s), {len(site.benchmarks)} benchmark(s); open {out / 'index.html'} "
-        f"or run `medeval site serve`",
+        f"or run `medeval site serve`"),
     ]
     if lb.warnings:
         lines.append(f"{len(lb.warnings)} warning(s) (also on the site's Warnings page):")
@@ -149,7 +149,7 @@ def make_server(directory: str | os.PathLike[str], port: int = 8000):  # type: i
     from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 
     class Quiet(SimpleHTTPRequestHandler):
-        def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - stdlib signature
+        def log_message(self, format: str, *args: Any) -> None:
             pass
 
     handler = functools.partial(Quiet, directory=str(directory))

@@ -21,7 +21,7 @@ from typing import Any
 import numpy as np
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def _template(task: str) -> str:
     """mteb's own serialisation of a result for ``task`` (scores filled in by :func:`write_result`), as JSON."""
     from mteb import TaskResult
@@ -65,12 +65,12 @@ def write_model_meta(folder: str | Path, name: str, revision: str = "demo", **fi
     """Write ``folder/model_meta.json`` the way mteb's ResultCache does (``ModelMeta.to_dict()``)."""
     from mteb.models import ModelMeta
 
-    defaults: dict[str, Any] = dict(
-        release_date=None, languages=["eng-Latn"], n_parameters=None, memory_usage_mb=None, max_tokens=None,
-        embed_dim=None, license=None, open_weights=None, public_training_code=None, public_training_data=None,
-        framework=["Sentence Transformers"], similarity_fn_name="cosine", use_instructions=False,
-        training_datasets=None, loader=None, reference=None,
-    )
+    defaults: dict[str, Any] = {
+        "release_date": None, "languages": ["eng-Latn"], "n_parameters": None, "memory_usage_mb": None, "max_tokens": None,
+        "embed_dim": None, "license": None, "open_weights": None, "public_training_code": None, "public_training_data": None,
+        "framework": ["Sentence Transformers"], "similarity_fn_name": "cosine", "use_instructions": False,
+        "training_datasets": None, "loader": None, "reference": None,
+    }
     meta = ModelMeta(name=name, revision=revision, **{**defaults, **fields})
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)

@@ -21,7 +21,7 @@ if TYPE_CHECKING:
     from medeval.site.render import SiteData
 
 TOP_N = 10
-_LAYOUT = dict(template="plotly_white", height=460, margin=dict(l=60, r=20, t=40, b=60), legend=dict(font=dict(size=10)))
+_LAYOUT = {"template": "plotly_white", "height": 460, "margin": {"l": 60, "r": 20, "t": 40, "b": 60}, "legend": {"font": {"size": 10}}}
 
 
 def _label(name: str, reported: bool = False) -> str:
@@ -49,11 +49,11 @@ def size_figure(site: SiteData, bench: str) -> tuple[Any, str]:
             continue
         fig.add_trace(go.Scatter(
             x=sub["Parameters"].astype(float).tolist(), y=(sub["Mean (Task, completed)"] * 100).round(2).tolist(),
-            mode="markers", name=label, marker=dict(symbol=symbol, size=9),
+            mode="markers", name=label, marker={"symbol": symbol, "size": 9},
             text=[_label(m) for m in sub["Model"]], customdata=sub["Coverage"].tolist(),
             hovertemplate="%{text}<br>%{x:.3s} parameters<br>mean %{y:.2f} over %{customdata} tasks<extra></extra>",
         ))
-    fig.update_layout(**_LAYOUT, xaxis=dict(type="log", title="parameters"), yaxis=dict(title="Mean (Task, completed) x100"))
+    fig.update_layout(**_LAYOUT, xaxis={"type": "log", "title": "parameters"}, yaxis={"title": "Mean (Task, completed) x100"})
     skipped = len(s) - len(have)
     note = f"{skipped} model(s) without a parameter count are not shown." if skipped else ""
     return _fig_json(fig), note
@@ -72,9 +72,9 @@ def radar_figure(site: SiteData, bench: str) -> tuple[Any, str]:
             vals = [None if missing(r.get(t)) else round(float(r[t]) * 100, 2) for t in types]
             fig.add_trace(go.Scatterpolar(
                 r=[*vals, vals[0]] if vals else [], theta=[*types, types[0]] if types else [], name=_label(r["Model"], rep),
-                mode="lines+markers", line=dict(dash="dot" if rep else "solid"),
+                mode="lines+markers", line={"dash": "dot" if rep else "solid"},
             ))
-    fig.update_layout(**_LAYOUT, polar=dict(radialaxis=dict(range=[0, 100])))
+    fig.update_layout(**_LAYOUT, polar={"radialaxis": {"range": [0, 100]}})
     note = f"The top {min(TOP_N, len(computed))} models by Borda rank" + (", and the paper's reported rows (dotted)" if len(reported) else "")
     return _fig_json(fig), note + "; means over the tasks each model ran."
 
@@ -92,7 +92,7 @@ def source_figure(site: SiteData, bench: str) -> tuple[Any, str]:
             name=_label(m), customdata=[f"{n}/{counts.attrs['sizes'][g]}" for g, n in counts.loc[m].items()],
             hovertemplate="%{x}: %{y:.2f} (%{customdata} tasks)<extra>" + _label(m) + "</extra>",
         ))
-    fig.update_layout(**_LAYOUT, barmode="group", yaxis=dict(title="mean x100", range=[0, 100]))
+    fig.update_layout(**_LAYOUT, barmode="group", yaxis={"title": "mean x100", "range": [0, 100]})
     return _fig_json(fig), f"The top {len(top)} models by Borda rank; mean over the tasks of each source they ran."
 
 

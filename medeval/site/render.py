@@ -20,7 +20,6 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-import pandas as pd
 import yaml
 from jinja2 import Environment, FileSystemLoader, StrictUndefined
 from markupsafe import Markup
@@ -54,7 +53,7 @@ def fmt_params(v: Any) -> Markup:
 def fmt_int(v: Any) -> Markup:
     if missing(v):
         return DASH
-    return Markup(f"{int(round(float(v))):,}")
+    return Markup(f"{round(float(v)):,}")
 
 
 def as_bool(v: Any) -> bool | None:
@@ -157,6 +156,7 @@ class SiteData:
         self.benchmarks = [b for b in lb.benchmarks if b in set(lb.tasks["benchmark"])]
         self.summaries = {b: lb.summary(b, n_boot=n_boot) for b in self.benchmarks}
         self.sources = {b: lb.group_means(b, by="source") for b in self.benchmarks}
+        self.pages: list[tuple[str, str]] = []  # hand-written pages copied in: (title, file)
         self.by_model = {m: df for m, df in lb.ranked_scores.groupby("model", sort=False)}
         self.standing: dict[str, list[dict[str, Any]]] = {}
         for bench in self.benchmarks:
@@ -419,8 +419,8 @@ def write_downloads(lb: Leaderboard, site: SiteData, folder: Path) -> list[tuple
     tidy = lb.scores.drop(columns=["path"])
     tidy.to_csv(folder / "scores.csv", index=False)
     (folder / "scores.json").write_text(tidy.to_json(orient="records", indent=1, force_ascii=False), encoding="utf-8")
-    files += [("scores.csv", "every score: one row per model x task (model, revision, task, benchmark, type, source, "
-                             "main score name, score, data revision, mteb version, date, evaluation time, batch size)"),
+    files += [("scores.csv", ("every score: one row per model x task (model, revision, task, benchmark, type, source, "
+                             "main score name, score, data revision, mteb version, date, evaluation time, batch size)")),
               ("scores.json", "the same, as JSON records")]
     for bench in site.benchmarks:
         bid = BENCH_IDS.get(bench, slug(bench))
@@ -436,8 +436,14 @@ def write_downloads(lb: Leaderboard, site: SiteData, folder: Path) -> list[tuple
 
 def render_docs(lb: Leaderboard, docs: Path, *, n_boot: int = 1000, results_root: Path | None = None) -> SiteData:
     """Write every page of the site as Markdown into ``docs`` (plus downloads); returns the computed data."""
-    from medeval.catalog import task_classes
-    from medeval.cite import MEDEVAL_BIBTEX, MTEB_BIBTEX, PAPER_BIBTEX, cite_benchmark, cite_task
+    from medeval.catalog import BENCHMARK_NAMES, task_classes
+    from medeval.cite import (
+        MEDEVAL_BIBTEX,
+        MTEB_BIBTEX,
+        PAPER_BIBTEX,
+        cite_benchmark,
+        cite_task,
+    )
     from medeval.site.plots import benchmark_figures
 
     env = _jinja()
@@ -509,17 +515,10 @@ def render_docs(lb: Leaderboard, docs: Path, *, n_boot: int = 1000, results_root
         figures=figures, **common))
     files = write_downloads(lb, site, docs / "downloads")
     _write(docs / "downloads.md", _front_matter("Downloads") + env.get_template("downloads.md.j2").render(files=files, **common))
-    bench_bib = {}
-    for b in site.benchmarks:
-        try:
-            bench_bib[b] = cite_benchmark(b)
-        except Exception:  # noqa: BLE001 - a user benchmark without tasks has nothing to cite
-            continue
+    bench_bib = {b: cite_benchmark(b) for b in site.benchmarks if b in BENCHMARK_NAMES}  # user tasks' benchmarks are not registered
     _write(docs / "cite.md", _front_matter("Cite") + env.get_template("cite.md.j2").render(
         paper=PAPER_BIBTEX, medeval=MEDEVAL_BIBTEX, mteb=MTEB_BIBTEX, bench_bib=bench_bib, **common))
-    _write(docs / "submit.md", _front_matter("How to submit") + env.get_template("submit.md.j2").render(**common))
-    _write(docs / "about.md", _front_matter("About") + env.get_template("about.md.j2").render(
-        reported_source=REPORTED_SOURCE, n_boot=n_boot, **common))
+    site.pages = copy_pages(docs)
     if lb.warnings:
         _write(docs / "warnings.md", _front_matter("Warnings", search=False) + env.get_template("warnings.md.j2").render(**common))
     return site
@@ -540,9 +539,43 @@ def _how_to_build(spec: Any) -> str:
     return how_to_build(spec)
 
 
+GENERATED = ("index.md", "tasks", "models", "plots.md", "downloads.md", "downloads", "cite.md", "warnings.md", "assets")
+
+
+def pages_dir() -> Path | None:
+    """The hand-written pages: ``medeval/site/pages`` in a wheel, the repository's ``site/`` folder in a checkout."""
+    here = Path(__file__).resolve().parent
+    for cand in (here / "pages", here.parents[1] / "site"):
+        if cand.is_dir():
+            return cand
+    return None
+
+
+def copy_pages(docs: Path) -> list[tuple[str, str]]:
+    """Copy every hand-written ``*.md`` page (not README.md, not a generated page's name); returns (title, file)."""
+    folder = pages_dir()
+    out: list[tuple[str, str]] = []
+    if folder is None:
+        return out
+    for page in sorted(folder.glob("*.md")):
+        if page.name == "README.md" or page.name in GENERATED:
+            continue
+        text_ = page.read_text(encoding="utf-8")
+        title = next((line[2:].strip() for line in text_.splitlines() if line.startswith("# ")), page.stem.replace("-", " "))
+        (docs / page.name).write_text(text_, encoding="utf-8")
+        out.append((title, page.name))
+    return out
+
+
 def nav(site: SiteData, has_warnings: bool) -> list[dict[str, str]]:
+    """Leaderboard, Tasks, Models, Plots, Downloads, How to submit, Cite, the other hand-written pages, Warnings."""
+    pages = {file: title for title, file in site.pages}
     items = [{"Leaderboard": "index.md"}, {"Tasks": "tasks/index.md"}, {"Models": "models/index.md"}, {"Plots": "plots.md"},
-             {"Downloads": "downloads.md"}, {"How to submit": "submit.md"}, {"Cite": "cite.md"}, {"About": "about.md"}]
+             {"Downloads": "downloads.md"}]
+    if "submit.md" in pages:
+        items.append({pages.pop("submit.md"): "submit.md"})
+    items.append({"Cite": "cite.md"})
+    items += [{title: file} for file, title in pages.items()]
     if has_warnings:
         items.append({"Warnings": "warnings.md"})
     return items
