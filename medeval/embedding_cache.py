@@ -203,6 +203,7 @@ class ShardStore:
 
     def get(self, keys: Sequence[bytes]) -> tuple[np.ndarray, np.ndarray | None]:
         """(positions in ``keys`` that are cached, their vectors in that order) - vectors None if none is."""
+        self.refresh()
         while True:
             index = self._index
             locs = np.fromiter((index.get(k, -1) for k in keys), dtype=np.int64, count=len(keys))
@@ -417,7 +418,6 @@ class CachedEncoder(EncoderAdapter):
                                   prompt_type=prompt_type, **kwargs)
         unique, inverse = dedup(texts)
         keys = text_keys(self.namespace(task_metadata, prompt_type, hf_split, hf_subset, kwargs), unique)
-        self.store.refresh()
         found, cached = self.store.get(keys)
         missing = np.setdiff1d(np.arange(len(unique)), found, assume_unique=True)
         self.stats["texts"] += len(texts)

@@ -1,0 +1,190 @@
+"""medeval.encoding: dedup, longest-first chunks, batch-size backoff on out-of-memory, --devices parsing and pool.
+
+Most tests use a small fake mteb encoder (vectors derived from each text's hash) so they run in milliseconds; one
+test starts sentence-transformers' real two-process CPU pool with all-MiniLM-L6-v2.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from types import SimpleNamespace
+from typing import Any
+
+import numpy as np
+import pytest
+import torch
+
+from medeval.encoding import (
+    EncoderAdapter,
+    adapt_encoder,
+    call_with_batch_backoff,
+    is_out_of_memory,
+    parse_devices,
+    texts_dataloader,
+)
+from medeval.errors import MedEvalError
+
+TASK = SimpleNamespace(name="FakeTask", type="Classification")
+
+
+def fake_vector(text: str, dim: int = 8) -> np.ndarray:
+    digest = hashlib.sha256(text.encode()).digest()
+    return np.frombuffer(digest[: dim * 4], dtype=np.uint32).astype(np.float32) / 2**32
+
+
+class FakeEncoder:
+    """An mteb encoder: one vector per text from its hash; can fail like a GPU out of memory above a batch size."""
+
+    def __init__(self, oom_above: int | None = None, error: type[Exception] | None = None, message: str = "CUDA out of memory.") -> None:
+        from mteb.models import ModelMeta
+
+        self.mteb_model_meta = ModelMeta.create_empty(overwrites={"name": "test/fake", "revision": "r1"})
+        self.oom_above = oom_above
+        self.error = error or torch.OutOfMemoryError
+        self.message = message
+        self.calls: list[tuple[list[str], int]] = []
+        self.failures = 0
+
+    def encode(self, inputs: Any, *, task_metadata: Any, hf_split: str, hf_subset: str, prompt_type: Any = None,
+               batch_size: int = 32, **kwargs: Any) -> np.ndarray:
+        texts = [t for batch in inputs for t in batch["text"]]
+        if self.oom_above is not None and batch_size > self.oom_above:
+            self.failures += 1
+            raise self.error(self.message)
+        self.calls.append((texts, batch_size))
+        return np.stack([fake_vector(t) for t in texts])
+
+    def similarity(self, a: Any, b: Any) -> Any:
+        return a @ b.T
+
+    def similarity_pairwise(self, a: Any, b: Any) -> Any:
+        return (a * b).sum(-1)
+
+
+def encode(adapter: Any, texts: list[str], **kwargs: Any) -> np.ndarray:
+    return adapter.encode(texts_dataloader(texts, 4), task_metadata=TASK, hf_split="test", hf_subset="default", **kwargs)
+
+
+def expected(texts: list[str]) -> np.ndarray:
+    return np.stack([fake_vector(t) for t in texts])
+
+
+def test_each_text_once_longest_first_in_input_order() -> None:
+    fake = FakeEncoder()
+    texts = ["bb", "a", "cccc", "bb", "a", "ddd"]
+    out = encode(EncoderAdapter(fake), texts, batch_size=16)
+    np.testing.assert_array_equal(out, expected(texts))
+    assert [c[0] for c in fake.calls] == [["cccc", "ddd", "bb", "a"]]
+
+
+def test_chunks_are_reported_and_cover_every_text() -> None:
+    fake = FakeEncoder()
+    adapter = EncoderAdapter(fake)
+    adapter.chunk_texts = 3  # tiny chunks (batch_size * 64 is the other floor, so use batch size 0 -> 1)
+    seen: list[np.ndarray] = []
+    texts = [f"text number {i}" + "x" * (i % 5) for i in range(10)]
+    out = adapter.encode_texts(texts, task_metadata=TASK, hf_split="test", hf_subset="default", batch_size=0,
+                               on_chunk=lambda pos, vec: seen.append(pos) or np.testing.assert_array_equal(vec, expected([texts[i] for i in pos])))
+    np.testing.assert_array_equal(out, expected(texts))
+    assert len(fake.calls) == 4 and sorted(np.concatenate(seen).tolist()) == list(range(10))
+    lengths = [len(t) for call in fake.calls for t in call[0]]
+    assert lengths == sorted(lengths, reverse=True)
+
+
+def test_out_of_memory_halves_the_batch_size_and_keeps_it() -> None:
+    fake = FakeEncoder(oom_above=8)
+    adapter = EncoderAdapter(fake)
+    texts = [f"t{i}" for i in range(20)]
+    np.testing.assert_array_equal(encode(adapter, texts, batch_size=64), expected(texts))
+    assert fake.failures == 3  # 64 -> 32 -> 16 -> 8
+    assert {bs for _, bs in fake.calls} == {8}
+    np.testing.assert_array_equal(encode(adapter, ["other"], batch_size=64), expected(["other"]))
+    assert fake.failures == 3  # the run continues at batch size 8 instead of failing again
+
+
+def test_runtime_error_saying_out_of_memory_also_backs_off() -> None:
+    fake = FakeEncoder(oom_above=2, error=RuntimeError, message="CUDA error: out of memory (worker on cuda:1)")
+    np.testing.assert_array_equal(encode(EncoderAdapter(fake), ["a", "b", "c"], batch_size=16), expected(["a", "b", "c"]))
+    assert fake.calls[-1][1] == 2
+
+
+def test_other_errors_are_not_retried() -> None:
+    fake = FakeEncoder(oom_above=1, error=ValueError, message="bad input")
+    with pytest.raises(ValueError, match="bad input"):
+        encode(EncoderAdapter(fake), ["a"], batch_size=16)
+    assert fake.failures == 1
+
+
+def test_out_of_memory_at_batch_size_one_is_raised() -> None:
+    calls: list[int] = []
+
+    def always_oom(bs: int) -> None:
+        calls.append(bs)
+        raise torch.OutOfMemoryError("out of memory")
+
+    with pytest.raises(torch.OutOfMemoryError):
+        call_with_batch_backoff(always_oom, 5)
+    assert calls == [5, 2, 1]
+
+
+def test_is_out_of_memory() -> None:
+    assert is_out_of_memory(torch.OutOfMemoryError("x"))
+    assert is_out_of_memory(RuntimeError("MPS backend out of memory"))
+    assert not is_out_of_memory(RuntimeError("shape mismatch"))
+    assert not is_out_of_memory(MemoryError())  # host RAM: halving the batch is not the fix
+
+
+def test_parse_devices() -> None:
+    assert parse_devices(None) is None and parse_devices("") is None
+    assert parse_devices("cpu, cpu,cpu") == ["cpu", "cpu", "cpu"]
+    for bad in ("cpu", "cpu,", "gpu:0,cpu", "cuda:x,cuda:1"):
+        with pytest.raises(MedEvalError, match="--devices"):
+            parse_devices(bad)
+    if not torch.cuda.is_available():
+        with pytest.raises(MedEvalError, match="no CUDA GPU"):
+            parse_devices("cuda:0,cuda:1")
+
+
+def test_devices_need_a_sentence_transformer() -> None:
+    with pytest.raises(MedEvalError, match="sentence-transformers"):
+        EncoderAdapter(FakeEncoder(), devices="cpu,cpu")
+
+
+def test_non_text_inputs_and_search_models_pass_through() -> None:
+    from datasets import Dataset
+    from torch.utils.data import DataLoader
+
+    class Passthrough(FakeEncoder):
+        def encode(self, inputs: Any, **kwargs: Any) -> np.ndarray:
+            self.calls.append((list(inputs.dataset.column_names), 0))
+            return np.zeros((len(inputs.dataset), 2), dtype=np.float32)
+
+    fake = Passthrough()
+    loader = DataLoader(Dataset.from_dict({"text": ["a"], "image": [None]}), batch_size=2)
+    EncoderAdapter(fake).encode(loader, task_metadata=TASK, hf_split="test", hf_subset="default")
+    assert fake.calls == [(["text", "image"], 0)]
+
+    class Searcher(FakeEncoder):
+        def index(self, *a: Any, **k: Any) -> None: ...
+        def search(self, *a: Any, **k: Any) -> None: ...
+
+    searcher = Searcher()
+    assert adapt_encoder(searcher) is searcher
+    assert isinstance(adapt_encoder(FakeEncoder()), EncoderAdapter)
+
+
+def test_two_cpu_processes_give_the_single_process_vectors(minilm_path: str) -> None:
+    """--devices cpu,cpu runs sentence-transformers' own pool; the vectors match one process."""
+    from mteb.models.sentence_transformer_wrapper import SentenceTransformerEncoderWrapper
+    from sentence_transformers import SentenceTransformer
+
+    texts = [f"patient {i} reports {'chest pain ' * (i % 4)}and shortness of breath" for i in range(24)]
+    single = encode(EncoderAdapter(SentenceTransformerEncoderWrapper(SentenceTransformer(minilm_path))), texts, batch_size=8)
+    adapter = EncoderAdapter(SentenceTransformerEncoderWrapper(SentenceTransformer(minilm_path)), devices="cpu,cpu")
+    try:
+        pooled = encode(adapter, texts, batch_size=8)
+        assert adapter._pool is not None and len(adapter._pool["processes"]) == 2
+    finally:
+        adapter.close()
+    assert adapter._pool is None
+    np.testing.assert_allclose(pooled, single, atol=1e-5)
