@@ -203,6 +203,14 @@ class _Retrieval:
         return {"corpus/test": corpus, "queries/test": qrows, "qrels/test": qrels}, stats
 
 
+def _one_per_first(pairs: Iterable[tuple[str, str]], seed: int) -> list[tuple[str, str]]:
+    """One (a, b) per distinct a (a seeded choice among its b), sorted: each a then gets one positive, one negative."""
+    bs: dict[str, set[str]] = defaultdict(set)
+    for a, b in pairs:
+        bs[a].add(b)
+    return [(a, rng(seed, "terms-one-per-first", a).choice(sorted(bs[a]))) for a in sorted(bs)]
+
+
 def _pair_tables(
     spec: TaskSpec,
     positives: list[tuple[str, str]],
@@ -214,6 +222,8 @@ def _pair_tables(
     never candidates (each distinct text counts once among the k). Positives without a candidate are dropped.
     """
     c = _construction(spec)
+    if len({a for a, _ in positives}) != len(positives):
+        raise ValueError("pair positives must have distinct first texts (use _one_per_first)")
     if c.hard_negatives is None:
         raise MedEvalError(f"task {spec.name}: construction.hard_negatives is required for a pair task")
     b_texts = [b for _, b in positives]
@@ -361,7 +371,7 @@ def icd10cm_inclusion_pairs(spec: TaskSpec, ctx: BuildContext) -> BuiltTask:
     tab = _icd10cm()
     c = _construction(spec)
     term_titles, title_blocks = _icd_inclusion_index(tab)
-    all_pos = sorted((t, title) for t in term_titles for title in term_titles[t])
+    all_pos = _one_per_first(((t, title) for t in term_titles for title in term_titles[t]), c.seed)
     positives = sample(all_pos, c.max_rows // 2, c.seed, "terms-positives")
     term_blocks = {t: set().union(*(title_blocks[title] for title in titles)) for t, titles in term_titles.items()}
 
@@ -615,7 +625,7 @@ def drug_synonym_pairs(spec: TaskSpec, ctx: BuildContext) -> BuiltTask:
         if v.casefold() == canonicals[0].casefold():
             continue
         all_pos.append((v, canonicals[0]))
-    all_pos = sorted(set(all_pos))
+    all_pos = _one_per_first(all_pos, c.seed)
     positives = sample(all_pos, c.max_rows // 2, c.seed, "terms-positives")
 
     def allowed(i: int, j: int) -> bool:
