@@ -217,3 +217,43 @@ def test_out_dir_that_is_not_a_site_is_never_replaced(built, tmp_path):
     with pytest.raises(MedEvalError, match="not an earlier medeval site build"):
         build_site(built["root"], keep)
     assert (keep / "thesis.tex").read_text() == "do not delete"
+
+
+def test_cli_reports_a_missing_results_folder_in_one_line(tmp_path, capsys):
+    from medeval import cli
+
+    code = cli.main(["site", "build", "--results", str(tmp_path / "nope"), "--out", str(tmp_path / "out")])
+    err = capsys.readouterr().err
+    assert code == 2 and err.startswith("error: ") and "nope" in err and len(err.strip().splitlines()) == 1
+    assert not (tmp_path / "out").exists()
+
+
+@pytest.mark.parametrize(
+    ("value", "shown_as"),
+    [
+        ("<script>alert(1)</script>", "&#60;script&#62;alert&#40;1&#41;&#60;/script&#62;"),
+        ("*em* _u_ [a](b) `c` | ~ :smile:", "&#42;em&#42; &#95;u&#95; &#91;a&#93;&#40;b&#41; &#96;c&#96; &#124; &#126; &#58;smile&#58;"),
+        ('" onmouseover="x', "&#34; onmouseover&#61;&#34;x"),
+        (float("nan"), "&#8212;"),
+        (None, "&#8212;"),
+        ("", "&#8212;"),
+    ],
+)
+def test_text_escapes_html_and_markdown(value, shown_as):
+    from html import unescape
+
+    from medeval.site.safe import text
+
+    assert str(text(value)) == shown_as
+    if isinstance(value, str) and value:
+        assert unescape(str(text(value))) == value  # the browser shows exactly the original
+
+
+def test_only_http_urls_become_links():
+    from medeval.site.safe import json_for_script, link
+
+    assert str(link("https://example.org/a?b=1&c=2")).startswith('<a href="https://example.org/a?b=1&amp;c=2"')
+    for bad in ("javascript:alert(1)", "data:text/html,<b>x</b>", "//evil.example", "/local", "https://x.org/\"onclick=1", "ftp://x.org"):
+        assert "<a " not in str(link(bad)), bad
+    assert "</script>" not in str(json_for_script({"a": "</script><script>alert(1)</script>"}))
+    assert json.loads(str(json_for_script({"a": "</script>&"}))) == {"a": "</script>&"}
