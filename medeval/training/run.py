@@ -47,8 +47,8 @@ from medeval.training.pairs import Pair, PairSet, build_pairs
 
 logger = logging.getLogger(__name__)
 
-PROBE_PAIRS = 256  # pairs per source in the fixed probe set the loss is measured on before and after training
-PROBE_BATCH = 64
+PROBE_PAIRS = 128  # pairs per source in the fixed probe set the loss is measured on before and after training
+PROBE_BATCH = 32
 
 
 # ----------------------------------------------------------------------------------------------------- helpers
