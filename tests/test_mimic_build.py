@@ -86,7 +86,8 @@ def test_diagnosis_labels_match_truth(built) -> None:
                 expected.setdefault(TEMPLATE.format(**t), label)
         if spec.type == "Classification":
             t = _tables(home, spec.name, "data/train", "data/test")
-            rows = [(r["text"], r["label"]) for r in t["data/train"] + t["data/test"]]
+            names = list(spec.construction.labels)  # labels are stored as the group's position
+            rows = [(r["text"], names[r["label"]]) for r in t["data/train"] + t["data/test"]]
             assert not {r["text"] for r in t["data/train"]} & {r["text"] for r in t["data/test"]}
             counts = {k: len(v) for k, v in t.items()}
             assert abs(counts["data/test"] / (counts["data/train"] + counts["data/test"]) - 0.3) < 0.02
@@ -200,7 +201,8 @@ def test_caps_and_seed(built, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -
     _, f = capped(name, max_rows=60)
     rows = read_table(f, "data/train") + read_table(f, "data/test")
     assert len(rows) == 60
-    got = Counter(r["label"] for r in rows)
+    names = list(medeval.get_spec(name).construction.labels)
+    got = Counter(names[r["label"]] for r in rows)
     for label, n in full.items():  # label proportions kept
         assert abs(got[label] - 60 * n / sum(full.values())) < 1, (label, got)
     _, f = capped("MimicReadmission30DayClassification", max_rows=40)

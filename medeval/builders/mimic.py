@@ -8,7 +8,9 @@ keeps. Builders (the ids the YAMLs name in ``construction.builder``):
   (``{CC}``, ``{HPI}``, ``{DD}``, ``{DI}`` = the four parsed sections; a note needs every section the template
   names); label = the group whose ``construction.labels`` strings contain the note's Discharge Diagnosis,
   whitespace-normalised and lower-cased, matched exactly. Capped at ``max_rows`` keeping label proportions, then
-  (classification) split 70/30 stratified by label.
+  (classification) split 70/30 stratified by label. Classification labels are stored as integers, the group's
+  position in ``construction.labels`` (the manifest's ``selection.label_ids`` names them; mteb's binary scoring
+  needs integer labels); clustering labels are the group names.
 * ``mimic.readmission_classification``: label 1 if the same patient's next admission (``hosp/admissions``, by
   ``admittime``, any admission with or without a note) starts at most ``params.window_days`` x 24 h after this
   admission's ``dischtime`` -- inclusive, so a gap of exactly 3 days counts for the 3-day task and one second more
@@ -21,8 +23,9 @@ keeps. Builders (the ids the YAMLs name in ``construction.builder``):
   as relevant.
 * ``mimic.section_pairs``: positive (section 1, section 2) of one note; negative (section 1 of the note, section 2 of
   another note) drawn (seeded) from the k most similar section-2 texts (all-MiniLM-L6-v2, cosine) among the task's
-  notes whose discharge diagnosis differs (and whose section-2 text differs from the positive's). Needs notes with
-  both sections and a Discharge Diagnosis; ``max_rows / 2`` notes give ``max_rows`` pairs (1 : 1).
+  notes whose discharge diagnosis differs, whose section-2 text differs from the positive's, and such that the
+  negative pair is not word for word any note's positive pair. Needs notes with both sections and a Discharge
+  Diagnosis; ``max_rows / 2`` notes give ``max_rows`` pairs (1 : 1).
 
 Classification, clustering and readmission keep one note per distinct text (first in file order) and drop texts
 that occur under two labels, so no text sits in both splits. Sampling for retrieval and pairs ranks eligible
@@ -262,9 +265,15 @@ def _classification_tables(spec: TaskSpec, rows: list[dict[str, Any]]) -> tuple[
 @builder("mimic.diagnosis_classification")
 def diagnosis_classification(spec: TaskSpec, ctx: BuildContext) -> BuiltTask:
     """Chief complaint + HPI -> diagnosis label group (70/30 split)."""
+    assert spec.construction is not None and spec.construction.labels is not None
     files, cache, rows, records, stats = _diagnosis_rows(spec, ctx)
+    # integer labels, in the YAML's group order: mteb's binary classification scoring needs them (pos_label=1)
+    index = {label: i for i, label in enumerate(spec.construction.labels)}
+    for r in rows:
+        r["label"] = index[r["label"]]
     tables, sizes = _classification_tables(spec, rows)
-    return BuiltTask(tables=tables, sources=_sources(files, cache, records, selection={**stats, "split": sizes}), packages=["pandas"])
+    selection = {**stats, "split": sizes, "label_ids": {str(i): label for label, i in index.items()}}
+    return BuiltTask(tables=tables, sources=_sources(files, cache, records, selection=selection), packages=["pandas"])
 
 
 @builder("mimic.diagnosis_clustering")
@@ -403,12 +412,13 @@ def section_pairs(spec: TaskSpec, ctx: BuildContext) -> BuiltTask:
     dd = [cols["dd_key"][r] for r in picked.tolist()]
     at, bt = texts[a], texts[b]
     emb = _embed(cache, b, note_ids, bt, ctx.show_progress)
-    if hn.restrict == "different_discharge_diagnosis":
-        def allowed(i: int, j: int) -> bool:
-            return dd[i] != dd[j] and bt[i] != bt[j]
-    else:
-        def allowed(i: int, j: int) -> bool:
-            return bt[i] != bt[j]
+    # a negative (a_i, b_j) must not repeat any positive (a_k, b_k) word for word: short sections (chief complaint,
+    # diagnosis) repeat across notes, and the same pair must never carry both labels
+    positives = set(zip(at, bt))
+    different_dd = hn.restrict == "different_discharge_diagnosis"
+
+    def allowed(i: int, j: int) -> bool:
+        return (not different_dd or dd[i] != dd[j]) and bt[i] != bt[j] and (at[i], bt[j]) not in positives
     neg = hard_negative_indices(emb, k=hn.k, seed=c.seed, allowed=allowed)
     out: list[dict[str, Any]] = []
     pairs: list[list[str]] = []
