@@ -26,7 +26,6 @@ from __future__ import annotations
 import gzip
 import hashlib
 import json
-import logging
 import os
 import re
 import tempfile
@@ -44,7 +43,6 @@ import pyarrow.parquet as pq
 from medeval import paths
 from medeval.errors import SourceError
 
-logger = logging.getLogger(__name__)
 
 PARSER_VERSION = "1"
 DISCHARGE = "note/discharge.csv.gz"
@@ -440,9 +438,12 @@ def _write_cache(files: MimicFiles, path: Path, meta: Path, *, chunksize: int, s
     tmp = Path(tmp_name)
     counts = {"rows_read": 0, "notes": 0, "skipped_not_DS": 0, **{f"with_{k}": 0 for k in TEXT_COLUMNS}}
     seen: set[str] = set()
+    from tqdm.auto import tqdm
+
+    bar = tqdm(unit=" notes", desc=f"parsing {files.discharge.name} (once per release)", disable=not show_progress, mininterval=2.0)
     try:
-        with pq.ParquetWriter(tmp, _SCHEMA, compression="zstd") as writer:
-            for i, chunk in enumerate(read_chunks(files.discharge, DISCHARGE_COLUMNS, chunksize)):
+        with bar, pq.ParquetWriter(tmp, _SCHEMA, compression="zstd") as writer:
+            for chunk in read_chunks(files.discharge, DISCHARGE_COLUMNS, chunksize):
                 counts["rows_read"] += len(chunk)
                 table = _parse_chunk(chunk, files.discharge)
                 counts["skipped_not_DS"] += len(chunk) - table.num_rows
@@ -454,8 +455,7 @@ def _write_cache(files: MimicFiles, path: Path, meta: Path, *, chunksize: int, s
                 for k in TEXT_COLUMNS:
                     counts[f"with_{k}"] += int(table.column(f"len_{k}").to_numpy().astype(bool).sum())
                 writer.write_table(table)
-                if show_progress and i % 10 == 0:
-                    logger.info("parsed %d discharge notes", counts["rows_read"])
+                bar.update(len(chunk))
         if counts["notes"] == 0:
             raise SourceError(f"{files.discharge}: no discharge summaries (rows with note_type 'DS'); is this note/discharge.csv.gz?")
         info = {"counts": counts, "signature": file_signature(files.discharge), "parser_version": PARSER_VERSION}
