@@ -63,7 +63,9 @@ def push_task_data(task_name: str, repo: str, *, private: bool = False) -> str:
     manifest = datamod.read_manifest(folder)
     if manifest is None:
         raise DataNotBuiltError(f"task {task_name}: nothing built in {folder}; run `medeval build -t {task_name}` first")
-    if manifest.get("source", {}).get("name") == "MIMIC-IV-Note":
+    from medeval.catalog import get_spec
+
+    if manifest.get("source", {}).get("name") == "MIMIC-IV-Note" or get_spec(task_name).source.access == "credentialed":
         from medeval.errors import MedEvalError
 
         raise MedEvalError(f"task {task_name}: MIMIC-IV data must never be redistributed; push-data refuses it")
