@@ -256,18 +256,23 @@ def site_serve_cmd(
 
 
 @cache_app.command("info")
-def cache_info_cmd() -> None:
+def cache_info_cmd(data_dir: DataDir = None) -> None:
     """Where the embedding cache is and how big it is."""
     from medeval.embedding_cache import cache_info
 
+    _setup(None, data_dir)
     typer.echo(cache_info())
 
 
 @cache_app.command("clear")
-def cache_clear_cmd(model: Annotated[Optional[str], typer.Option("--model", help="Only this model's entries.")] = None) -> None:
+def cache_clear_cmd(
+    model: Annotated[Optional[str], typer.Option("--model", help="Only this model's entries.")] = None,
+    data_dir: DataDir = None,
+) -> None:
     """Delete cached embeddings."""
     from medeval.embedding_cache import cache_clear
 
+    _setup(None, data_dir)
     typer.echo(cache_clear(model))
 
 

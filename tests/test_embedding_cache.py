@@ -262,7 +262,7 @@ def test_medeval_run_cached_equals_uncached(data_home: Path, examples_dir: Path,
 
 
 # ------------------------------------------------------------------------------------------------ CLI
-def test_cache_info_and_clear_cli(data_home: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_cache_info_and_clear_cli(data_home: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert cli.main(["cache", "info"]) == 0
     assert f"{data_home / 'embeddings'} (empty)" in capsys.readouterr().out
 
@@ -290,3 +290,7 @@ def test_cache_info_and_clear_cli(data_home: Path, capsys: pytest.CaptureFixture
     assert cli.main(["cache", "clear"]) == 0
     assert not cache_root().exists()
     assert cache_info().endswith("(empty)")
+
+    elsewhere = tmp_path / "elsewhere"
+    assert cli.main(["cache", "info", "--data-dir", str(elsewhere)]) == 0
+    assert f"{elsewhere.resolve() / 'embeddings'} (empty)" in capsys.readouterr().out
