@@ -56,7 +56,7 @@ from medeval.build import BuildContext, BuiltTask, builder
 from medeval.builders.common import rng, sample, split_rows
 from medeval.builders.negatives import hard_negative_indices, tfidf_embed
 from medeval.errors import MedEvalError, SourceError
-from medeval.spec import TaskSpec
+from medeval.spec import Construction, TaskSpec
 
 #: mteb's few-shot classification draws this many training rows per label; labels with fewer are dropped.
 MIN_TRAIN_PER_LABEL = 8
@@ -72,7 +72,7 @@ def _package_dir(module: str, dist: str) -> Path:
     spec = importlib.util.find_spec(module)
     if spec is None or not spec.submodule_search_locations:
         raise MedEvalError(f"MedEval-Terms needs the package {dist!r}; install it with pip install 'medeval[terms]'")
-    return Path(sorted(spec.submodule_search_locations)[0])
+    return Path(min(spec.submodule_search_locations))
 
 
 def _package_file(module: str, dist: str, relpath: str) -> Path:
@@ -246,7 +246,7 @@ def _pair_tables(
     return {"data/test": rows}, {"positives": len(rows) // 2, "negatives": len(rows) // 2, "dropped_without_negative": neg.count(None)}
 
 
-def _construction(spec: TaskSpec):  # noqa: ANN202 - Construction
+def _construction(spec: TaskSpec) -> Construction:
     if spec.construction is None:
         raise MedEvalError(f"task {spec.name}: its YAML has no 'construction' section")
     return spec.construction
@@ -612,7 +612,7 @@ def drug_synonym_pairs(spec: TaskSpec, ctx: BuildContext) -> BuiltTask:
     # the package's own dictionary file: a pickle shipped inside the pinned distribution (the package itself
     # unpickles it on import); read without importing the package, which would build its search index
     with bz2.open(path, "rb") as f:
-        data = pickle.load(f)  # noqa: S301 - trusted file from the pinned, installed package
+        data = pickle.load(f)  # trusted: a file of the pinned, installed package
     variant_to_canonical: dict[str, list[str]] = data["drug_variant_to_canonical"]
     all_pos: list[tuple[str, str]] = []
     dropped = 0
