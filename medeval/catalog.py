@@ -139,11 +139,16 @@ def _load_dir(folder: Path) -> dict[str, type[MedEvalTaskMixin]]:
 def add_task_file(path: str | Path) -> type[MedEvalTaskMixin]:
     """Load a user task YAML (any folder), register it with mteb and return its class."""
     path = Path(path)
-    spec = load_spec(path)
+    return add_spec(load_spec(path), path)
+
+
+def add_spec(spec: TaskSpec, path: str | Path = "<python>") -> type[MedEvalTaskMixin]:
+    """Register a task from a spec object (e.g. a variant of a packaged task with a smaller size cap)."""
     existing = _all_classes().get(spec.name)
-    if existing is not None and spec.name in _packaged() and existing.spec_path != path.resolve():
+    resolved = Path(path).resolve() if Path(path).exists() else None
+    if existing is not None and spec.name in _packaged() and existing.spec_path != resolved:
         raise SpecError(f"{path}: field 'name': task {spec.name!r} already exists ({existing.spec_path}); choose another name")
-    if existing is not None and existing.spec_path != path.resolve():
+    if existing is not None and existing.spec_path != resolved:
         logger.warning("user task %s from %s replaces the one from %s", spec.name, path, existing.spec_path)
     cls = make_task_class(spec, path)
     _CLASSES[spec.name] = cls

@@ -15,9 +15,23 @@ import medeval
 from medeval import run as runmod
 from medeval.run import RunOptions, run_models
 
-RETRIEVAL = "MedicalAbbreviationRetrieval"
-PAIRS = "DrugSynonymPairClassification"
+# the real terms tasks and builders, with smaller size caps so that CPU-only CI stays fast
+RETRIEVAL = "MedicalAbbreviationRetrievalSmall"
+PAIRS = "DrugSynonymPairClassificationSmall"
 TASKS = [RETRIEVAL, PAIRS]
+
+
+def _register_small(packaged: str, name: str, max_rows: int) -> None:
+    from medeval.catalog import add_spec
+
+    spec = medeval.get_spec(packaged)
+    small = spec.model_copy(update={
+        "name": name,
+        "benchmark": None,
+        "dataset": spec.dataset.model_copy(update={"revision": None}),
+        "construction": spec.construction.model_copy(update={"max_rows": max_rows}),
+    })
+    add_spec(small)
 
 
 @pytest.fixture(scope="module")
@@ -27,6 +41,8 @@ def home(tmp_path_factory: pytest.TempPathFactory) -> Path:
     mp = pytest.MonkeyPatch()
     path = tmp_path_factory.mktemp("home")
     mp.setenv("MEDEVAL_HOME", str(path))
+    _register_small("MedicalAbbreviationRetrieval", RETRIEVAL, 1000)
+    _register_small("DrugSynonymPairClassification", PAIRS, 1000)
     yield path
     mp.undo()
 
@@ -73,6 +89,7 @@ def test_scores_equal_plain_mteb_evaluate(minilm_run: Path, minilm_path: str) ->
     from sentence_transformers import SentenceTransformer
 
     task = medeval.get_task(RETRIEVAL)
+    assert len(task.spec.construction.model_dump()) and task.spec.construction.max_rows == 1000
     plain = mteb.evaluate(SentenceTransformer(minilm_path), task, cache=None, encode_kwargs={"batch_size": 64}, show_progress_bar=False)
     ours = json.loads((_folder(minilm_run) / f"{RETRIEVAL}.json").read_text())["scores"]["test"][0]
     theirs = plain.task_results[0].scores["test"][0]
@@ -113,7 +130,7 @@ def test_random_encoder_is_clearly_below_minilm(minilm_run: Path, tmp_path: Path
     assert run_models(RunOptions(models=["mteb/baseline-random-encoder"], tasks=[RETRIEVAL], output_dir=tmp_path, show_progress=False)) == 0
     rnd = json.loads(next(tmp_path.glob(f"results/*/*/{RETRIEVAL}.json")).read_text())["scores"]["test"][0]["main_score"]
     mini = json.loads((_folder(minilm_run) / f"{RETRIEVAL}.json").read_text())["scores"]["test"][0]["main_score"]
-    assert rnd < 0.5 * mini and mini - rnd > 0.1
+    assert mini > 0.05 and rnd < 0.2 * mini
 
 
 def test_cli_errors_are_one_line(home: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
