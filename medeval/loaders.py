@@ -137,8 +137,20 @@ class MedEvalTaskMixin:
 class Classification(MedEvalTaskMixin, AbsTaskClassification):
     """Logistic regression on embeddings; tables ``data/train`` and ``data/test`` with ``text``, ``label``."""
 
+    label_names: list[str] | None = None
+
     def _read_tables(self, folder: Path) -> dict[str, list[dict[str, Any]]]:
         return self._split_tables(folder, "data", [self.train_split, *self.metadata.eval_splits])
+
+    def _set_dataset(self, tables: dict[str, list[dict[str, Any]]]) -> None:
+        # mteb's binary metrics (average precision) need numeric labels: readable string labels in the data are
+        # mapped to their index in sorted order, the same for every split; label_names keeps the strings
+        labels = {r["label"] for rows in tables.values() for r in rows}
+        if any(isinstance(x, str) for x in labels):
+            self.label_names = sorted(str(x) for x in labels)
+            index = {name: i for i, name in enumerate(self.label_names)}
+            tables = {k: [{**r, "label": index[str(r["label"])]} for r in rows] for k, rows in tables.items()}
+        super()._set_dataset(tables)
 
 
 class Clustering(MedEvalTaskMixin, AbsTaskClustering):

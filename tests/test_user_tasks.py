@@ -79,3 +79,23 @@ def test_missing_column_names_the_table(examples_dir: Path, tmp_path: Path) -> N
     task = medeval.get_task(str(path))
     with pytest.raises(SourceError, match=r"corpus/test: missing column\(s\) text"):
         task.load_data()
+
+
+def test_binary_string_labels_score_with_mteb(examples_dir: Path, tmp_path: Path, minilm_path: str) -> None:
+    """String labels become ints (sorted order) so mteb's binary metrics work; scores come out."""
+    import mteb
+    from sentence_transformers import SentenceTransformer
+
+    path = _copy_example(examples_dir, tmp_path, "ClinicTriage")
+    folder = path.parent / "data" / "ClinicTriage" / "data"
+    for split in ("train", "test"):
+        f = folder / f"{split}.jsonl"
+        rows = [json.loads(l) for l in f.read_text().splitlines() if json.loads(l)["label"] != "gastro"]
+        f.write_text("".join(json.dumps(r) + "\n" for r in rows))
+    task = medeval.get_task(str(path))
+    task.load_data()
+    assert task.label_names == ["cardiac", "respiratory"]
+    assert set(task.dataset["default"]["test"]["label"]) == {0, 1}
+    res = mteb.evaluate(SentenceTransformer(minilm_path), task, cache=None, show_progress_bar=False)
+    scores = res.task_results[0].scores["test"][0]
+    assert 0 < scores["f1"] <= 1 and scores["ap"] is not None
