@@ -130,7 +130,7 @@ def phase_lower(args: argparse.Namespace, out: dict[str, Any]) -> None:
     import numpy as np
 
     from medeval.embedding_cache import CachedEncoder
-    from medeval.encoding import texts_dataloader, texts_of
+    from medeval.encoding import text_rows, texts_dataloader
     from medeval.models import load_model
     from medeval.run import select_tasks
 
@@ -150,9 +150,10 @@ def phase_lower(args: argparse.Namespace, out: dict[str, Any]) -> None:
             self.asked = 0
 
         def encode(self, inputs: Any, *, task_metadata: Any, hf_split: str, hf_subset: str, prompt_type: Any = None, **kwargs: Any) -> Any:
-            texts = texts_of(inputs)
-            if texts is None:
+            rows = text_rows(inputs)
+            if rows is None:
                 raise SystemExit(f"{task_metadata.name}: not a text task; the lower bound only handles text")
+            texts = list(rows["text"])
             ns = keys.namespace(task_metadata, prompt_type, hf_split, hf_subset, kwargs)
             group = groups.setdefault(ns, {"call": (task_metadata, hf_split, hf_subset, prompt_type), "texts": {}})
             group["texts"].update(dict.fromkeys(texts))

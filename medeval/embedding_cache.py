@@ -14,9 +14,10 @@ max length), the prompts, the weight dtype and a fingerprint of the weights (a f
 model folder retrained in place gets new keys). "How this call encodes" = the prompt sentence-transformers will
 actually prepend (mteb's per-task/prompt-type choice, else the model's own query/document/default prompt), the
 query/document route for models with a Router module, and every encode setting except speed-only ones (batch
-size, progress bar, devices). For encoders other than mteb's sentence-transformers wrapper, whose prompts medeval
-cannot see, the task name, type, split, subset and prompt type are part of the key instead: their vectors are still
-reused across runs, but not across tasks. Texts are never stored, only their hashes.
+size, progress bar, devices). For encoders other than mteb's sentence-transformers wrapper, whose prompts and inputs
+medeval cannot see, the key holds the task name, type, split, subset and prompt type and the whole input row (not
+only its text): their vectors are still reused across runs, but not across tasks. Texts are never stored, only
+their hashes.
 
 Storage: append-only shard files ``emb-<time>-<pid>-<sha256>.emb``, each two ``.npy`` arrays back to back (keys
 ``uint8[n, 32]``, vectors ``[n, dim]``), written to a temporary file, fsynced and renamed, so an interrupted write
@@ -43,7 +44,7 @@ from typing import Any
 import numpy as np
 
 from medeval import paths
-from medeval.encoding import EncoderAdapter, SPEED_ONLY_KWARGS, dedup, is_dense_encoder, texts_of
+from medeval.encoding import SPEED_ONLY_KWARGS, EncoderAdapter, dedup, is_dense_encoder, text_rows
 from medeval.errors import MedEvalError
 
 logger = logging.getLogger(__name__)
@@ -341,14 +342,6 @@ class CachedEncoder(EncoderAdapter):
         return self.meta
 
     # -- keys -----------------------------------------------------------------------------------------------
-    def _st_wrapper(self) -> bool:
-        """mteb's own sentence-transformers wrapper (not a subclass with its own encode): prompts are knowable."""
-        from mteb.models.sentence_transformer_wrapper import SentenceTransformerEncoderWrapper
-
-        inner = self._model
-        return (isinstance(inner, SentenceTransformerEncoderWrapper) and self.sentence_transformer is not None
-                and type(inner).encode is SentenceTransformerEncoderWrapper.encode)
-
     def _encoder_identity(self) -> dict[str, Any]:
         meta = self.meta
         ident: dict[str, Any] = {
@@ -395,7 +388,7 @@ class CachedEncoder(EncoderAdapter):
         """The 32-byte prefix of every key of one encode call."""
         settings = {k: v for k, v in kwargs.items() if k not in SPEED_ONLY_KWARGS}
         role = getattr(prompt_type, "value", prompt_type)
-        if self._st_wrapper():
+        if self.reads_text_only():
             call: dict[str, Any] = {
                 "prompt": self.effective_prompt(task_metadata, prompt_type),
                 "route": role if self._has_router() else None,
@@ -412,15 +405,17 @@ class CachedEncoder(EncoderAdapter):
     # -- encoding -------------------------------------------------------------------------------------------
     def encode(self, inputs: Any, *, task_metadata: Any, hf_split: str, hf_subset: str, prompt_type: Any = None,
                **kwargs: Any) -> np.ndarray:
-        texts = texts_of(inputs)
-        if not texts:
-            return super().encode(inputs, task_metadata=task_metadata, hf_split=hf_split, hf_subset=hf_subset,
-                                  prompt_type=prompt_type, **kwargs)
-        unique, inverse = dedup(texts)
+        """mteb's ``encode``: vectors from the cache, the rest encoded (each distinct input once) and stored."""
+        dataset = text_rows(inputs)
+        ids = self.item_ids(dataset) if dataset is not None else None
+        if ids is None:  # images, conversations...: not cached
+            return self._model.encode(inputs, task_metadata=task_metadata, hf_split=hf_split, hf_subset=hf_subset,
+                                      prompt_type=prompt_type, **kwargs)
+        unique, first, inverse = dedup(ids)
         keys = text_keys(self.namespace(task_metadata, prompt_type, hf_split, hf_subset, kwargs), unique)
         found, cached = self.store.get(keys)
         missing = np.setdiff1d(np.arange(len(unique)), found, assume_unique=True)
-        self.stats["texts"] += len(texts)
+        self.stats["texts"] += len(ids)
         self.stats["distinct"] += len(unique)
         self.stats["cached"] += len(found)
         self.stats["encoded"] += len(missing)
@@ -430,8 +425,8 @@ class CachedEncoder(EncoderAdapter):
             def store_chunk(positions: np.ndarray, vectors: np.ndarray) -> None:
                 self._store([keys[i] for i in missing[positions]], vectors)
 
-            fresh = self.encode_texts([unique[i] for i in missing], task_metadata=task_metadata, hf_split=hf_split,
-                                      hf_subset=hf_subset, prompt_type=prompt_type, on_chunk=store_chunk, **kwargs)
+            fresh = self.encode_rows(inputs, first[missing], task_metadata=task_metadata, hf_split=hf_split,
+                                     hf_subset=hf_subset, prompt_type=prompt_type, on_chunk=store_chunk, **kwargs)
         if cached is None:
             assert fresh is not None
             return fresh[inverse]  # nothing was cached: missing is every position, in order

@@ -20,6 +20,7 @@ Precision (fp16/bf16) is chosen when the model is loaded (:mod:`medeval.models`)
 
 from __future__ import annotations
 
+import json
 import logging
 from collections.abc import Callable, Sequence
 from typing import Any
@@ -110,23 +111,22 @@ def parse_devices(spec: str | Sequence[str] | None) -> list[str] | None:
 
 
 # ------------------------------------------------------------------------------------------------ inputs
-def texts_of(inputs: Any) -> list[str] | None:
-    """The texts an mteb text dataloader holds, in order; None if it holds anything else (images, conversations)."""
+def text_rows(inputs: Any) -> Any | None:
+    """The ``datasets.Dataset`` behind an mteb text dataloader; None for anything else (images, audio, conversations)."""
     dataset = getattr(inputs, "dataset", None)
     columns = getattr(dataset, "column_names", None)
-    if columns is None or "text" not in columns or NON_TEXT_COLUMNS & set(columns):
+    if columns is None or "text" not in columns or NON_TEXT_COLUMNS & set(columns) or not len(dataset):
         return None
-    texts = list(dataset["text"])
-    if not all(isinstance(t, str) for t in texts):
-        return None
-    return texts
+    return dataset
 
 
-def dedup(texts: Sequence[str]) -> tuple[list[str], np.ndarray]:
-    """(distinct texts in first-seen order, index of each input text in that list)."""
+def dedup(items: Sequence[str]) -> tuple[list[str], np.ndarray, np.ndarray]:
+    """(distinct items in first-seen order, position of each one's first occurrence, index of every item in the list)."""
     index: dict[str, int] = {}
-    inverse = np.fromiter((index.setdefault(t, len(index)) for t in texts), dtype=np.int64, count=len(texts))
-    return list(index), inverse
+    inverse = np.fromiter((index.setdefault(t, len(index)) for t in items), dtype=np.int64, count=len(items))
+    first = np.full(len(index), -1, dtype=np.int64)
+    first[inverse[::-1]] = np.arange(len(items) - 1, -1, -1)
+    return list(index), first, inverse
 
 
 def texts_dataloader(texts: Sequence[str], batch_size: int) -> Any:
@@ -161,7 +161,7 @@ class EncoderAdapter:
     ``mteb_model_meta`` is the wrapped encoder's, so results are filed under the same model name and revision.
     """
 
-    #: Texts per call to the wrapped encoder (at least this many; more with a pool so every worker is busy).
+    #: Inputs per call to the wrapped encoder (times the number of --devices, so every worker is busy).
     chunk_texts = 4096
 
     def __init__(self, model: Any, devices: str | Sequence[str] | None = None) -> None:
@@ -194,6 +194,26 @@ class EncoderAdapter:
         st = getattr(self._model, "model", None)
         return st if isinstance(st, SentenceTransformer) else None
 
+    def reads_text_only(self) -> bool:
+        """True for mteb's own sentence-transformers wrapper, which encodes the ``text`` column and nothing else.
+
+        Other encoders may read more of each row (a title, an instruction, an id), so for them a row is identified
+        by all its columns and the rows themselves are passed on.
+        """
+        from mteb.models.sentence_transformer_wrapper import SentenceTransformerEncoderWrapper
+
+        model = self._model
+        return (isinstance(model, SentenceTransformerEncoderWrapper) and self.sentence_transformer is not None
+                and type(model).encode is SentenceTransformerEncoderWrapper.encode)
+
+    def item_ids(self, dataset: Any) -> list[str] | None:
+        """What identifies each row for the wrapped encoder: its text, or (see reads_text_only) the whole row."""
+        texts = dataset["text"]
+        if self.reads_text_only():
+            texts = list(texts)
+            return texts if all(isinstance(t, str) for t in texts) else None
+        return [json.dumps(row, sort_keys=True, ensure_ascii=False, default=repr) for row in dataset.to_list()]
+
     def encode(
         self,
         inputs: Any,
@@ -204,15 +224,16 @@ class EncoderAdapter:
         prompt_type: Any = None,
         **kwargs: Any,
     ) -> np.ndarray:
-        """mteb's ``encode``: the texts of ``inputs`` as a (n, dim) array, each distinct text encoded once."""
-        texts = texts_of(inputs)
-        if not texts:  # not plain text (or nothing to encode): the wrapped encoder's own path
+        """mteb's ``encode``: one vector per input row, each distinct row encoded once."""
+        dataset = text_rows(inputs)
+        ids = self.item_ids(dataset) if dataset is not None else None
+        if ids is None:  # not plain text, or nothing to encode: the wrapped encoder's own path
             return self._model.encode(
                 inputs, task_metadata=task_metadata, hf_split=hf_split, hf_subset=hf_subset, prompt_type=prompt_type, **kwargs
             )
-        unique, inverse = dedup(texts)
-        vectors = self.encode_texts(
-            unique, task_metadata=task_metadata, hf_split=hf_split, hf_subset=hf_subset, prompt_type=prompt_type, **kwargs
+        _, first, inverse = dedup(ids)
+        vectors = self.encode_rows(
+            inputs, first, task_metadata=task_metadata, hf_split=hf_split, hf_subset=hf_subset, prompt_type=prompt_type, **kwargs
         )
         return vectors[inverse]
 
@@ -223,9 +244,10 @@ class EncoderAdapter:
         return self._model.similarity_pairwise(embeddings1, embeddings2)
 
     # -- encoding -----------------------------------------------------------------------------------------
-    def encode_texts(
+    def encode_rows(
         self,
-        texts: Sequence[str],
+        inputs: Any,
+        rows: np.ndarray,
         *,
         task_metadata: Any,
         hf_split: str,
@@ -234,20 +256,35 @@ class EncoderAdapter:
         on_chunk: Callable[[np.ndarray, np.ndarray], None] | None = None,
         **kwargs: Any,
     ) -> np.ndarray:
-        """Encode ``texts`` (non-empty) longest first in chunks; ``on_chunk(positions, vectors)`` sees each chunk."""
+        """Encode rows ``rows`` (non-empty) of the dataloader ``inputs``, longest text first, in chunks.
+
+        Returns one vector per entry of ``rows``; ``on_chunk(positions, vectors)`` sees each finished chunk
+        (positions index ``rows``).
+        """
+        dataset = inputs.dataset
+        texts = list(dataset.select(rows)["text"])
         order = sorted(range(len(texts)), key=lambda i: -len(texts[i]))
-        per_call = max(self.chunk_texts, int(kwargs.get("batch_size", 32)) * 64) * max(1, len(self.devices or ()))
+        per_call = self.chunk_texts * max(1, len(self.devices or ()))
+        text_only = self.reads_text_only()
         out: np.ndarray | None = None
         for start in range(0, len(order), per_call):
             positions = np.asarray(order[start : start + per_call], dtype=np.int64)
-            chunk = [texts[i] for i in positions]
-            vectors = self._encode_chunk(chunk, task_metadata, hf_split, hf_subset, prompt_type, kwargs)
-            if vectors.ndim != 2 or len(vectors) != len(chunk):
+
+            def loader(batch_size: int, positions: np.ndarray = positions) -> Any:
+                if text_only:  # a small text-only table: all mteb's sentence-transformers wrapper reads
+                    return texts_dataloader([texts[i] for i in positions], batch_size)
+                from torch.utils.data import DataLoader
+
+                return DataLoader(dataset.select(rows[positions]), batch_size=batch_size, shuffle=False,
+                                  collate_fn=inputs.collate_fn)
+
+            vectors = self._encode_chunk(loader, task_metadata, hf_split, hf_subset, prompt_type, kwargs)
+            if vectors.ndim != 2 or len(vectors) != len(positions):
                 raise MedEvalError(
-                    f"{type(self._model).__name__}.encode returned shape {vectors.shape} for {len(chunk)} texts"
+                    f"{type(self._model).__name__}.encode returned shape {vectors.shape} for {len(positions)} inputs"
                 )
             if out is None:
-                out = np.empty((len(texts), vectors.shape[1]), dtype=vectors.dtype)
+                out = np.empty((len(rows), vectors.shape[1]), dtype=vectors.dtype)
             out[positions] = vectors
             if on_chunk is not None:
                 on_chunk(positions, vectors)
@@ -255,7 +292,8 @@ class EncoderAdapter:
         return out
 
     def _encode_chunk(
-        self, chunk: list[str], task_metadata: Any, hf_split: str, hf_subset: str, prompt_type: Any, kwargs: dict[str, Any]
+        self, loader: Callable[[int], Any], task_metadata: Any, hf_split: str, hf_subset: str, prompt_type: Any,
+        kwargs: dict[str, Any],
     ) -> np.ndarray:
         kwargs = dict(kwargs)
         requested = int(kwargs.pop("batch_size", 32))
@@ -266,7 +304,7 @@ class EncoderAdapter:
 
         def call(batch_size: int) -> np.ndarray:
             out = self._model.encode(
-                texts_dataloader(chunk, batch_size),
+                loader(batch_size),
                 task_metadata=task_metadata,
                 hf_split=hf_split,
                 hf_subset=hf_subset,

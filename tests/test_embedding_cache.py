@@ -76,6 +76,17 @@ def test_encoders_with_unknown_prompts_are_cached_per_task(data_home: Path) -> N
     assert encoded(fake) == ["a", "b", "a", "b"]
 
 
+def test_other_encoders_are_keyed_by_the_whole_row(data_home: Path) -> None:
+    from datasets import Dataset
+    from torch.utils.data import DataLoader
+
+    rows = Dataset.from_dict({"title": ["Asthma", "Gout"], "text": ["a disease", "a disease"]})
+    for expected_encoded in (2, 0):  # the same text under two titles is two inputs; a rerun encodes none
+        fake = FakeEncoder()
+        cached_encoder(fake).encode(DataLoader(rows, batch_size=2), task_metadata=A, hf_split="test", hf_subset="default")
+        assert len(encoded(fake)) == expected_encoded
+
+
 @pytest.mark.parametrize("damage", ["flip a vector byte", "truncate", "garbage header", "empty file"])
 def test_damaged_shard_is_set_aside_never_read(data_home: Path, damage: str) -> None:
     texts = [f"note {i}" for i in range(50)]

@@ -80,15 +80,40 @@ def test_each_text_once_longest_first_in_input_order() -> None:
 def test_chunks_are_reported_and_cover_every_text() -> None:
     fake = FakeEncoder()
     adapter = EncoderAdapter(fake)
-    adapter.chunk_texts = 3  # tiny chunks (batch_size * 64 is the other floor, so use batch size 0 -> 1)
+    adapter.chunk_texts = 3
     seen: list[np.ndarray] = []
     texts = [f"text number {i}" + "x" * (i % 5) for i in range(10)]
-    out = adapter.encode_texts(texts, task_metadata=TASK, hf_split="test", hf_subset="default", batch_size=0,
-                               on_chunk=lambda pos, vec: seen.append(pos) or np.testing.assert_array_equal(vec, expected([texts[i] for i in pos])))
+
+    def check(positions: np.ndarray, vectors: np.ndarray) -> None:
+        seen.append(positions)
+        np.testing.assert_array_equal(vectors, expected([texts[i] for i in positions]))
+
+    rows = np.arange(10)
+    out = adapter.encode_rows(texts_dataloader(texts, 4), rows, task_metadata=TASK, hf_split="test",
+                              hf_subset="default", batch_size=2, on_chunk=check)
     np.testing.assert_array_equal(out, expected(texts))
     assert len(fake.calls) == 4 and sorted(np.concatenate(seen).tolist()) == list(range(10))
     lengths = [len(t) for call in fake.calls for t in call[0]]
     assert lengths == sorted(lengths, reverse=True)
+
+
+def test_other_encoders_get_whole_rows() -> None:
+    """An encoder other than mteb's sentence-transformers wrapper may read more than the text: rows stay whole."""
+    from datasets import Dataset
+    from torch.utils.data import DataLoader
+
+    class TitleReader(FakeEncoder):
+        def encode(self, inputs: Any, **kwargs: Any) -> np.ndarray:
+            rows = [row for batch in inputs for row in zip(batch["title"], batch["text"])]
+            self.calls.append((rows, 0))
+            return np.stack([fake_vector(f"{title}|{text}") for title, text in rows])
+
+    fake = TitleReader()
+    data = Dataset.from_dict({"title": ["Asthma", "Gout", "Asthma"], "text": ["a disease", "a disease", "a disease"]})
+    out = EncoderAdapter(fake).encode(DataLoader(data, batch_size=2), task_metadata=TASK, hf_split="test",
+                                      hf_subset="default")
+    assert sorted(fake.calls[0][0]) == [("Asthma", "a disease"), ("Gout", "a disease")]
+    np.testing.assert_array_equal(out, np.stack([fake_vector(f"{t}|a disease") for t in ("Asthma", "Gout", "Asthma")]))
 
 
 def test_out_of_memory_halves_the_batch_size_and_keeps_it() -> None:
