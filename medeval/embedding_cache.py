@@ -61,10 +61,16 @@ def cache_root() -> Path:
     return paths.data_dir() / "embeddings"
 
 
+def _path_part(text: str) -> str:
+    """One folder name from a model name or revision (``org/name`` -> ``org__name``; never ``..``)."""
+    part = text.strip().replace("/", "__").replace("\\", "__").replace(" ", "_")
+    return part if part not in ("", ".", "..") else f"_{part}_"
+
+
 def model_folder(meta: Any) -> Path:
-    """The cache folder of one model revision."""
-    name = meta.model_name_as_path() if getattr(meta, "name", None) else "no_model_name_available"
-    return cache_root() / name / (getattr(meta, "revision", None) or "no_revision_available")
+    """The cache folder of one model revision: ``<cache root>/<org>__<name>/<revision>``."""
+    name = getattr(meta, "name", None) or "no_model_name_available"
+    return cache_root() / _path_part(name) / _path_part(getattr(meta, "revision", None) or "no_revision_available")
 
 
 # ------------------------------------------------------------------------------------------------ shards
@@ -527,7 +533,7 @@ def cache_clear(model: str | None = None) -> str:
         size = sum(p.stat().st_size for p in root.rglob("*") if p.is_file())
         shutil.rmtree(root)
         return f"removed the embedding cache {root} ({_mb(size)})"
-    folder = root / model.strip().replace("/", "__").replace(" ", "_")
+    folder = root / _path_part(model)
     if not model.strip() or folder.parent != root or not folder.is_dir():
         cached = sorted({p.parent.name.replace("__", "/", 1) for p in _model_folders(root)})
         have = f"cached models: {', '.join(cached)}" if cached else "the cache is empty"

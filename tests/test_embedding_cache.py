@@ -76,6 +76,15 @@ def test_encoders_with_unknown_prompts_are_cached_per_task(data_home: Path) -> N
     assert encoded(fake) == ["a", "b", "a", "b"]
 
 
+def test_folders_stay_inside_the_cache(data_home: Path) -> None:
+    fake = FakeEncoder()
+    fake.mteb_model_meta = fake.mteb_model_meta.model_copy(update={"name": "lab/x", "revision": ".."})
+    model = cached_encoder(fake)
+    enc(model, ["a"])
+    assert model.folder.parent.parent == cache_root() and model.folder.name == "_.._"
+    assert len(shards(model.folder)) == 1
+
+
 def test_other_encoders_are_keyed_by_the_whole_row(data_home: Path) -> None:
     from datasets import Dataset
     from torch.utils.data import DataLoader
