@@ -183,19 +183,15 @@ class ShardStore:
         if shard is None or shard.vectors is not None:
             return shard
         try:
-            ok = len(shard.digest) >= 16 and _file_sha256(shard.path).startswith(shard.digest)
-            if ok:
+            if len(shard.digest) >= 16 and _file_sha256(shard.path).startswith(shard.digest):
                 shard.vectors = np.memmap(shard.path, dtype=shard.dtype, mode="r", offset=shard.offset,
                                           shape=(shard.rows, shard.dim))
-        except OSError as err:
-            ok = False
+                return shard
+            self._set_aside(shard.path, "checksum mismatch")
+        except OSError as err:  # gone (cache clear) or unreadable: not used, left in place
             logger.warning("embedding cache: cannot read %s (%s); its texts will be encoded again", shard.path, err)
-        if not ok:
-            self._drop(number)
-            if shard.path.exists():
-                self._set_aside(shard.path, "checksum mismatch")
-            return None
-        return shard
+        self._drop(number)
+        return None
 
     def _drop(self, number: int) -> None:
         self._shards[number] = None
