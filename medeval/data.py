@@ -24,7 +24,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 import shutil
 import tempfile
 from collections.abc import Iterable, Mapping
@@ -35,6 +34,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from medeval.errors import DataNotBuiltError, SourceError
+from medeval.io import iter_jsonl, replace_dir
 
 MANIFEST = "manifest.json"
 STATS = "stats.json"
@@ -121,13 +121,7 @@ def write_task_data(
         if stats is not None:
             (tmp / STATS).write_text(json.dumps(stats, indent=2, sort_keys=True) + "\n")
         (tmp / "README.md").write_text(_dataset_card(folder.name, tables, revision))
-        old = None
-        if folder.exists():
-            old = folder.with_name(f".{folder.name}.old-{os.getpid()}")
-            os.replace(folder, old)
-        os.replace(tmp, folder)
-        if old is not None:
-            shutil.rmtree(old, ignore_errors=True)
+        replace_dir(tmp, folder)
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
@@ -166,19 +160,7 @@ def read_table(folder: str | Path, name: str) -> Rows:
             return pq.read_table(path).to_pylist()
         except (pa.ArrowInvalid, OSError) as err:
             raise SourceError(f"{path}: unreadable parquet ({err}); rebuild or re-export the table") from None
-    rows: Rows = []
-    with path.open(encoding="utf-8") as f:
-        for lineno, line in enumerate(f, 1):
-            if not line.strip():
-                continue
-            try:
-                row = json.loads(line)
-            except json.JSONDecodeError as err:
-                raise SourceError(f"{path}:{lineno}: invalid JSON ({err.msg}); each line must be one JSON object") from None
-            if not isinstance(row, dict):
-                raise SourceError(f"{path}:{lineno}: each line must be a JSON object, got {type(row).__name__}")
-            rows.append(row)
-    return rows
+    return list(iter_jsonl(path))
 
 
 def check_columns(folder: str | Path, task_type: str, tables: Mapping[str, Rows]) -> None:

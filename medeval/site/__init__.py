@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from medeval.errors import MedEvalError
+from medeval.io import replace_dir
 
 ASSETS = Path(__file__).parent / "assets"
 MARKER = ".medeval-site"
@@ -118,13 +119,7 @@ def build_site(results_dir: str | os.PathLike[str], out_dir: str | os.PathLike[s
                 mk_logger.removeHandler(collect)
                 mk_logger.setLevel(level)
         (stage / MARKER).write_text("built by `medeval site build`; this folder is replaced on the next build\n")
-        old = None
-        if out.exists():
-            old = out.with_name(f".{out.name}.old-{os.getpid()}")
-            os.replace(out, old)
-        os.replace(stage, out)
-        if old is not None:
-            shutil.rmtree(old, ignore_errors=True)
+        replace_dir(stage, out)
     except BaseException:
         shutil.rmtree(stage, ignore_errors=True)
         raise

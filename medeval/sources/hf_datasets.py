@@ -40,6 +40,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from medeval.io import iter_jsonl
 from medeval.errors import SourceError, SpecError
 from medeval.manifest import content_sha
 
@@ -120,16 +121,7 @@ def iter_rows(path: Path) -> Iterator[dict[str, Any]]:
             raise SourceError(f"{path}: invalid JSON ({err.msg} at line {err.lineno})") from None
         yield from (r for r in rows if isinstance(r, dict))
         return
-    for lineno, line in enumerate(text.splitlines(), 1):
-        if not line.strip():
-            continue
-        try:
-            row = json.loads(line)
-        except json.JSONDecodeError as err:
-            raise SourceError(f"{path}:{lineno}: invalid JSON ({err.msg}); each line must be one JSON object") from None
-        if not isinstance(row, dict):
-            raise SourceError(f"{path}:{lineno}: each line must be a JSON object, got {type(row).__name__}")
-        yield row
+    yield from iter_jsonl(path)
 
 
 def _options_dict(value: Any) -> dict[str, str] | None:
