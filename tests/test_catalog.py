@@ -13,7 +13,9 @@ import medeval
 from medeval.catalog import get_task_class
 from medeval.errors import DataNotBuiltError, TaskNotFoundError
 
-SPEC_MD = Path(__file__).resolve().parents[2] / "shared" / "spec" / "medeval-v1-tasks.md"
+from conftest import shared_dir
+
+SPEC_MD = (shared_dir() or Path("/nonexistent")) / "spec" / "medeval-v1-tasks.md"
 
 
 def test_v1_counts_by_type() -> None:
