@@ -46,3 +46,17 @@ def test_describe_counts_labels() -> None:
     stats = datamod.describe("Classification", ROWS)
     assert stats["data/test"]["label_counts"] == {"x": 1, "y": 1}
     assert stats["data/test"]["text_length"] == {"min": 1, "mean": 1.0, "max": 1}
+
+
+def test_atomic_writes_are_readable_by_others(tmp_path: Path) -> None:
+    import os
+    import stat
+
+    from medeval.io import atomic_write_json
+
+    old = os.umask(0o022)
+    try:
+        path = atomic_write_json(tmp_path / "r.json", {"a": 1})
+    finally:
+        os.umask(old)
+    assert stat.S_IMODE(path.stat().st_mode) == 0o644
