@@ -88,6 +88,7 @@ def phase_plain(args: argparse.Namespace, out: dict[str, Any]) -> None:
                             raise_error=True, show_progress_bar=False)
         scores[task.metadata.name] = _scores(res.task_results[0])
         task.unload_data()
+        print(f"{task.metadata.name}: done at {time.perf_counter() - t0:.0f} s, {counter['texts']:,} texts encoded", flush=True)
     out.update(work=time.perf_counter() - t0, cpu=time.process_time() - c0, encoded=counter["texts"], scores=scores)
 
 
@@ -236,12 +237,14 @@ def run_phase(name: str, argv: list[str], work: Path, env: dict[str, str], outpu
     result_file = work / f"{name}.json"
     cmd = [sys.executable, str(Path(__file__).resolve()), "--phase", name, "--phase-result", str(result_file),
            "--output", str(output), *argv]
-    print(f"--- {name}: {' '.join(cmd[2:])}", flush=True)
+    log = work / f"{name}.log"
+    print(f"--- {name}: {' '.join(cmd[2:])}  (output: {log})", flush=True)
     t0 = time.perf_counter()
-    proc = subprocess.run(cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    with log.open("w") as f:
+        proc = subprocess.run(cmd, env=env, stdout=f, stderr=subprocess.STDOUT, text=True)
     seconds = time.perf_counter() - t0
     if proc.returncode != 0:
-        print(proc.stdout[-4000:])
+        print(log.read_text()[-4000:])
         raise SystemExit(f"phase {name} failed (exit code {proc.returncode})")
     res = json.loads(result_file.read_text())
     res["process"] = seconds
