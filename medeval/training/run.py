@@ -42,6 +42,7 @@ from pathlib import Path
 from typing import Any
 
 from medeval.errors import MedEvalError, ModelLoadError
+from medeval.io import replace_dir
 from medeval.training.config import TrainConfig, TrainingConfigError
 from medeval.training.pairs import Pair, PairSet, build_pairs
 
@@ -215,13 +216,7 @@ def _save_model_atomically(model: Any, dest: Path) -> None:
         os.chmod(tmp, _mode(0o755))
         for p in tmp.rglob("*"):
             os.chmod(p, _mode(0o755 if p.is_dir() else 0o644))
-        old = None
-        if dest.exists():
-            old = dest.with_name(f".{dest.name}.old-{os.getpid()}")
-            os.replace(dest, old)
-        os.replace(tmp, dest)
-        if old is not None:
-            shutil.rmtree(old, ignore_errors=True)
+        replace_dir(tmp, dest)
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
