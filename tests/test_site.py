@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import csv
 import io
 import json
 import re
@@ -17,6 +18,7 @@ from medeval.errors import MedEvalError
 from medeval.site.demo import write_model_meta, write_result, write_run_settings
 
 EVIL = "<script>alert(1)</script>"
+FORMULA = '=HYPERLINK("https://evil.example","click")'
 MD_NAME = "org/*bold* [click](https://evil.example) `code`"
 TERMS = "MedEval-Terms(v1)"
 
@@ -47,7 +49,8 @@ def built(tmp_path_factory: pytest.TempPathFactory):
     evil = write_model(root, EVIL, {t: 0.5 for t in tasks[:6]}, folder="evil__model", release_date="2024-01-01")
     # mteb's ModelMeta would reject these values, but a hand-edited model_meta.json can say anything
     meta = json.loads((evil / "model_meta.json").read_text())
-    meta.update(license="<img src=x onerror=alert(3)>", reference="javascript:alert(2)", framework=["<b>bold</b>"])
+    meta.update(license="<img src=x onerror=alert(3)>", reference="javascript:alert(2)", framework=["<b>bold</b>"],
+                similarity_fn_name=FORMULA)
     (evil / "model_meta.json").write_text(json.dumps(meta))
     write_model(root, MD_NAME, {tasks[0]: 0.2}, folder="org__md")
     # descriptive statistics for one task, as `medeval build` leaves them in the data folder
@@ -65,6 +68,14 @@ def built(tmp_path_factory: pytest.TempPathFactory):
         with contextlib.redirect_stdout(buf):
             code = cli.main(["site", "build", "--results", str(root), "--out", str(out)])
     return {"root": root, "out": out, "code": code, "message": buf.getvalue(), "tasks": tasks, "stats_task": stats_task}
+
+
+def _is_number(cell: str) -> bool:
+    try:
+        float(cell)
+    except ValueError:
+        return False
+    return True
 
 
 def html_files(out: Path) -> list[Path]:
@@ -203,7 +214,13 @@ def test_downloads(built):
     assert board["Model"].tolist()[0] == "org/good" and "Rank (Borda)" in board.columns
     v1 = pd.read_csv(out / "downloads" / "leaderboard-v1.csv")
     assert v1["Reported"].all()  # nobody ran v1 here: only the paper's rows
-    assert (out / "downloads" / "models.csv").is_file()
+    models = pd.read_csv(out / "downloads" / "models.csv")
+    assert "'" + FORMULA in models["Similarity"].tolist()  # kept, but as text a spreadsheet will not evaluate
+    for path in (out / "downloads").glob("*.csv"):
+        with path.open(newline="", encoding="utf-8") as f:
+            cells = [c for row in csv.reader(f) for c in row]
+        formulas = [c for c in cells if c[:1] in ("=", "+", "@", "\t", "\r") or (c[:1] == "-" and not _is_number(c))]
+        assert not formulas, f"{path.name}: cells a spreadsheet would run as formulas: {formulas[:3]}"
     page = (out / "downloads.html").read_text()
     assert 'href="downloads/scores.csv"' in page
 
@@ -257,3 +274,15 @@ def test_only_http_urls_become_links():
         assert "<a " not in str(link(bad)), bad
     assert "</script>" not in str(json_for_script({"a": "</script><script>alert(1)</script>"}))
     assert json.loads(str(json_for_script({"a": "</script>&"}))) == {"a": "</script>&"}
+
+
+def test_spreadsheet_safe_defuses_formulas_and_keeps_numbers():
+    from medeval.site.safe import spreadsheet_safe
+
+    df = pd.DataFrame({"model": ["=1+1", "+A1", "-2+3", "@SUM(A1)", "\tx", "org/m", None],
+                       "score": [-0.5, 0.1, 0.2, 0.3, 0.4, 0.5, 0.6]})
+    out = spreadsheet_safe(df)
+    assert out["model"].tolist()[:6] == ["'=1+1", "'+A1", "'-2+3", "'@SUM(A1)", "'\tx", "org/m"]
+    assert out["model"].isna().tolist()[6]
+    assert out["score"].tolist() == df["score"].tolist()  # numbers, including negative ones, are untouched
+    assert df["model"].tolist()[0] == "=1+1"  # the input frame is not modified

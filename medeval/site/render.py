@@ -25,7 +25,7 @@ from jinja2 import Environment, FileSystemLoader, StrictUndefined
 from markupsafe import Markup
 
 from medeval.leaderboard import REPORTED_SOURCE, TASK_TYPES, Leaderboard
-from medeval.site.safe import DASH, json_for_script, link, missing, plain_title, text
+from medeval.site.safe import DASH, json_for_script, link, missing, plain_title, spreadsheet_safe, text
 
 TEMPLATES = Path(__file__).parent / "templates"
 BENCH_IDS = {"MedEval(v1)": "v1", "MedEval-Terms(v1)": "terms"}
@@ -417,19 +417,19 @@ def write_downloads(lb: Leaderboard, site: SiteData, folder: Path) -> list[tuple
     folder.mkdir(parents=True, exist_ok=True)
     files: list[tuple[str, str]] = []
     tidy = lb.scores.drop(columns=["path"])
-    tidy.to_csv(folder / "scores.csv", index=False)
+    spreadsheet_safe(tidy).to_csv(folder / "scores.csv", index=False)
     (folder / "scores.json").write_text(tidy.to_json(orient="records", indent=1, force_ascii=False), encoding="utf-8")
     files += [("scores.csv", ("every score: one row per model x task (model, revision, task, benchmark, type, source, "
                              "main score name, score, data revision, mteb version, date, evaluation time, batch size)")),
               ("scores.json", "the same, as JSON records")]
     for bench in site.benchmarks:
         bid = BENCH_IDS.get(bench, slug(bench))
-        site.summaries[bench].to_csv(folder / f"leaderboard-{bid}.csv", index=False)
+        spreadsheet_safe(site.summaries[bench]).to_csv(folder / f"leaderboard-{bid}.csv", index=False)
         site.summaries[bench].to_json(folder / f"leaderboard-{bid}.json", orient="records", indent=1, force_ascii=False)
         files += [(f"leaderboard-{bid}.csv", f"the {BENCH_TITLES.get(bench, bench)} leaderboard table (ranks, means, intervals, metadata)"),
                   (f"leaderboard-{bid}.json", "the same, as JSON records")]
     models = lb.models.drop(columns=["Folder"]) if "Folder" in lb.models else lb.models
-    models.to_csv(folder / "models.csv", index=False)
+    spreadsheet_safe(models).to_csv(folder / "models.csv", index=False)
     files.append(("models.csv", "model metadata (from each model_meta.json) and how each model was run"))
     return files
 

@@ -3,12 +3,15 @@
 Everything a result file controls (model names, metadata, URLs, file names) is rendered through :func:`text`, which
 replaces HTML's special characters *and* Markdown's with numeric character references. Browsers show them as the
 original characters, while neither the HTML parser nor Python-Markdown (nor a Markdown extension) can read them as
-markup. Only http(s) URLs ever become links (:func:`link`). Missing values and NaN render as a dash.
+markup. Only http(s) URLs ever become links (:func:`link`). Missing values and NaN render as a dash. CSV downloads
+go through :func:`spreadsheet_safe`, so a model name such as ``=HYPERLINK(...)`` stays text in a spreadsheet.
 
     >>> str(text("<b>*x*</b>"))
     '&#60;b&#62;&#42;x&#42;&#60;/b&#62;'
     >>> str(link("javascript:alert(1)"))
     'javascript&#58;alert&#40;1&#41;'
+    >>> spreadsheet_safe(pd.DataFrame({"model": ["=1+1", "org/m"], "score": [-0.5, 0.7]}))["model"].tolist()
+    ["'=1+1", 'org/m']
 """
 
 from __future__ import annotations
@@ -78,3 +81,17 @@ def plain_title(v: str, fallback: str) -> str:
     """A page title made of harmless characters only (MkDocs puts titles into <title> and the nav unescaped)."""
     cleaned = re.sub(r"[^A-Za-z0-9 ._/()+-]", "", v).strip()
     return cleaned if cleaned and cleaned == v.strip() else fallback
+
+
+#: a cell starting with one of these is read as a formula by Excel, LibreOffice and Google Sheets (OWASP CSV injection)
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r", "\n")
+
+
+def spreadsheet_safe(df: pd.DataFrame) -> pd.DataFrame:
+    """A copy of ``df`` whose text cells cannot run as spreadsheet formulas: those starting with ``= + - @`` or a
+    tab/newline get a leading apostrophe. Numbers (a negative score) are left as they are."""
+    out = df.copy()
+    for col in out.columns:
+        if out[col].dtype == object or pd.api.types.is_string_dtype(out[col]):
+            out[col] = out[col].map(lambda v: "'" + v if isinstance(v, str) and v.startswith(_FORMULA_START) else v)
+    return out
