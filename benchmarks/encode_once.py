@@ -10,7 +10,8 @@ Each phase runs in its own Python process, one after the other, on the same mach
 * ``cold``   - ``medeval run`` with an empty embedding cache;
 * ``warm``   - ``medeval run`` again: the cache is filled, the results folder is fresh, so every task re-scores;
 * ``lower``  - the lower bound: every distinct text of the task set (per prompt, as the cache keys them), encoded
-  once with the same model and batch size. The texts are collected first by evaluating the tasks with a recording
+  once with the same model and batch size. It scores nothing, so the script also prints the cold run against
+  "lower bound + warm run" (encoding once plus mteb's own scoring, which every run pays). The texts are collected first by evaluating the tasks with a recording
   encoder (untimed); they stay in memory, never on disk.
 
 "work" is the wall time of the phase after its model is loaded (imports and model loading are the same in every
@@ -217,8 +218,7 @@ def compare(a: dict[str, Any], b: dict[str, Any]) -> tuple[float, int, list[str]
                 continue
             d = abs(la[key] - lb[key])
             n += 1
-            if d > worst:
-                worst = d
+            worst = max(worst, d)
             if d > TOLERANCE:
                 problems.append(f"{task}{key}: {la[key]!r} vs {lb[key]!r}")
     return worst, n, problems
@@ -241,7 +241,7 @@ def run_phase(name: str, argv: list[str], work: Path, env: dict[str, str], outpu
     print(f"--- {name}: {' '.join(cmd[2:])}  (output: {log})", flush=True)
     t0 = time.perf_counter()
     with log.open("w") as f:
-        proc = subprocess.run(cmd, env=env, stdout=f, stderr=subprocess.STDOUT, text=True)
+        proc = subprocess.run(cmd, check=False, env=env, stdout=f, stderr=subprocess.STDOUT, text=True)
     seconds = time.perf_counter() - t0
     if proc.returncode != 0:
         print(log.read_text()[-4000:])
@@ -311,7 +311,7 @@ def main(argv: list[str] | None = None) -> int:
             continue
         r = res[name]
 
-        def ratio(key: str, base: str) -> str:
+        def ratio(key: str, base: str, r: dict[str, Any] = r) -> str:
             return f"{r[key] / res[base][key]:.2f}" if base in res else "-"
 
         print(f"{name:<10}{r['work']:>10.1f}{r['cpu']:>10.1f}{r['process']:>12.1f}{r['encoded']:>15,}"
@@ -341,7 +341,13 @@ def main(argv: list[str] | None = None) -> int:
         cold, plain, lower, warm = (res[k]["work"] for k in ("cold", "plain", "lower", "warm"))
         print(f"plain / cold = {plain / cold:.2f} (> 1: the cold run is faster than plain mteb); "
               f"cold / lower bound = {cold / lower:.2f} (target <= 1.2); warm / cold = {warm / cold:.2f}")
-        summary["ratios"] = {"plain_over_cold": plain / cold, "cold_over_lower": cold / lower, "warm_over_cold": warm / cold}
+        summary["ratios"] = {"plain_over_cold": plain / cold, "cold_over_lower": cold / lower, "warm_over_cold": warm / cold,
+                             "cold_over_lower_plus_scoring": cold / (lower + warm),
+                             "cold_encoding_over_lower": (cold - warm) / lower}
+        # The lower bound encodes and never scores; every run also pays mteb's scoring (kNN search with top-1000
+        # heaps, logistic regressions, k-means), which is what the warm run does with every vector at hand.
+        print(f"with scoring: cold / (lower bound + warm) = {cold / (lower + warm):.2f}; "
+              f"encoding part of the cold run (cold - warm) / lower bound = {(cold - warm) / lower:.2f}")
         cold_c, plain_c, lower_c, warm_c = (res[k]["cpu"] for k in ("cold", "plain", "lower", "warm"))
         print(f"by CPU time: plain / cold = {plain_c / cold_c:.2f}; cold / lower = {cold_c / lower_c:.2f}; "
               f"warm / cold = {warm_c / cold_c:.2f}")

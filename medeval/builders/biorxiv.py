@@ -19,10 +19,16 @@ from __future__ import annotations
 
 from medeval.build import BuildContext, BuiltTask, builder
 from medeval.builders.common import sample
-from medeval.builders.shapes import clean_question, retrieval_tables
+from medeval.builders.shapes import llm_question_tables
 from medeval.errors import SourceError, SpecError
 from medeval.manifest import record, restrict
-from medeval.sources.biorxiv import SERVERS, BiorxivClient, clean_abstract, is_cc_licensed, latest_versions
+from medeval.sources.biorxiv import (
+    SERVERS,
+    BiorxivClient,
+    clean_abstract,
+    is_cc_licensed,
+    latest_versions,
+)
 from medeval.spec import TaskSpec
 
 
@@ -33,8 +39,6 @@ def _doi(r: dict) -> str:
 @builder("biorxiv.llm_question_retrieval")
 def llm_question_retrieval(spec: TaskSpec, ctx: BuildContext) -> BuiltTask:
     """An LLM-written question per CC-licensed preprint -> the preprint's abstract."""
-    from medeval.llm import run_llm_step
-
     c = spec.construction
     assert c is not None
     server = str(c.params.get("server", "")).lower()
@@ -61,10 +65,7 @@ def llm_question_retrieval(spec: TaskSpec, ctx: BuildContext) -> BuiltTask:
         )
     docs = sample(docs, c.max_rows, c.seed, "biorxiv", server)
     ids = [_doi(r) for r, _, _ in docs]
-    result = run_llm_step(spec, ctx, [(i, {"title": t, "text": a}) for i, (_, t, a) in zip(ids, docs, strict=True)])
-    questions = {i: clean_question(result.texts.get(i, "")) for i in ids}
-    tables = retrieval_tables(spec, [(i, a) for i, (_, _, a) in zip(ids, docs, strict=True)], questions)
-    used = {r["id"] for r in tables["corpus/test"]}
+    tables, used, llm = llm_question_tables(spec, ctx, [(i, t, a) for i, (_, t, a) in zip(ids, docs, strict=True)])
     return BuiltTask(
         tables=tables,
         sources={
@@ -79,6 +80,6 @@ def llm_question_retrieval(spec: TaskSpec, ctx: BuildContext) -> BuiltTask:
                 for i, (r, t, a) in zip(ids, docs, strict=True)
                 if i in used
             ],
-            "llm": {**result.manifest, "empty_questions": sum(1 for q in questions.values() if not q)},
+            "llm": llm,
         },
     )

@@ -26,7 +26,7 @@ from typing import Any
 
 from medeval.build import BuildContext, BuiltTask, builder
 from medeval.builders.common import sample
-from medeval.builders.shapes import clean_question, pair_tables, parse_sentence_pair, retrieval_tables
+from medeval.builders.shapes import llm_pair_tables, llm_question_tables
 from medeval.errors import SourceError, SpecError
 from medeval.manifest import record, restrict
 from medeval.sources.eutils import EutilsClient, PubmedArticle
@@ -84,20 +84,10 @@ def article_record(a: PubmedArticle) -> dict[str, Any]:
 @builder("pubmed.llm_pairs")
 def llm_pairs(spec: TaskSpec, ctx: BuildContext) -> BuiltTask:
     """Two related sentences an LLM writes from each abstract (positive), plus one hard negative each."""
-    from medeval.llm import run_llm_step
-
     c = spec.construction
     assert c is not None
     pubmed, term, arts = _articles(spec, ctx, c.max_rows // 2)
-    result = run_llm_step(spec, ctx, [(a.pmid, {"title": a.title, "text": a.abstract}) for a in arts])
-    positives, unparsed = [], 0
-    for a in arts:
-        pair = parse_sentence_pair(result.texts.get(a.pmid, ""))
-        if pair is None:
-            unparsed += 1
-        else:
-            positives.append((_key(a.pmid), *pair))
-    tables, pair_info, used = pair_tables(spec, positives, show_progress=ctx.show_progress)
+    tables, pair_info, used, llm = llm_pair_tables(spec, ctx, [(a.pmid, a.title, a.abstract) for a in arts], key=_key)
     by_key = {_key(a.pmid): a for a in arts}
     return BuiltTask(
         tables=tables,
@@ -106,7 +96,7 @@ def llm_pairs(spec: TaskSpec, ctx: BuildContext) -> BuiltTask:
             "database": "pubmed",
             "query": pubmed.query_for(term),
             "records": [article_record(by_key[k]) for k in used],
-            "llm": {**result.manifest, "answers_not_parsed": unparsed},
+            "llm": llm,
             "pairs": pair_info,
         },
         packages=EMBEDDING_PACKAGES,
@@ -116,15 +106,10 @@ def llm_pairs(spec: TaskSpec, ctx: BuildContext) -> BuiltTask:
 @builder("pubmed.llm_question_retrieval")
 def llm_question_retrieval(spec: TaskSpec, ctx: BuildContext) -> BuiltTask:
     """An LLM-written question per article -> the article's abstract."""
-    from medeval.llm import run_llm_step
-
     c = spec.construction
     assert c is not None
     pubmed, term, arts = _articles(spec, ctx, c.max_rows)
-    result = run_llm_step(spec, ctx, [(a.pmid, {"title": a.title, "text": a.abstract}) for a in arts])
-    questions = {a.pmid: clean_question(result.texts.get(a.pmid, "")) for a in arts}
-    tables = retrieval_tables(spec, [(a.pmid, a.abstract) for a in arts], questions)
-    used = {r["id"] for r in tables["corpus/test"]}
+    tables, used, llm = llm_question_tables(spec, ctx, [(a.pmid, a.title, a.abstract) for a in arts])
     return BuiltTask(
         tables=tables,
         sources={
@@ -132,7 +117,7 @@ def llm_question_retrieval(spec: TaskSpec, ctx: BuildContext) -> BuiltTask:
             "database": "pubmed",
             "query": pubmed.query_for(term),
             "records": [article_record(a) for a in arts if a.pmid in used],
-            "llm": {**result.manifest, "empty_questions": sum(1 for q in questions.values() if not q)},
+            "llm": llm,
         },
     )
 

@@ -6,19 +6,24 @@ questions into Retrieval tables. Used by the Wikipedia, PubMed, PMC and bioRxiv/
     >>> tables = labelled_tables(spec, [Item("123", "text ...", "Cardiology"), ...])
     >>> tables["data/test"][0]
     {'text': '...', 'label': 'Cardiology'}
+    >>> tables, pairs, used, llm = llm_pair_tables(spec, ctx, [("123", "title", "abstract"), ...])
+    >>> tables, used, llm = llm_question_tables(spec, ctx, [("123", "title", "abstract"), ...])
 """
 
 from __future__ import annotations
 
 import json
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from medeval.builders.common import rng, split_rows, stratified_cap
 from medeval.errors import SpecError
 from medeval.spec import TaskSpec
+
+if TYPE_CHECKING:
+    from medeval.build import BuildContext
 
 Rows = list[dict[str, Any]]
 
@@ -89,7 +94,7 @@ def labelled_tables(spec: TaskSpec, items: Sequence[Item]) -> tuple[dict[str, Ro
 
 
 # ------------------------------------------------------------------------------------------------ LLM-written text
-_JSON_OBJECT = re.compile(r"\{.*\}", re.S)
+_JSON_OBJECT = re.compile(r"\{.*\}", re.DOTALL)
 
 
 def parse_sentence_pair(answer: str) -> tuple[str, str] | None:
@@ -115,7 +120,7 @@ def parse_sentence_pair(answer: str) -> tuple[str, str] | None:
 def clean_question(answer: str) -> str:
     """The LLM's question on one line, without wrapping quotes or a 'Question:' prefix."""
     text = " ".join((answer or "").split())
-    text = re.sub(r"^(?:\*\*)?question(?:\*\*)?\s*:\s*", "", text, flags=re.I)
+    text = re.sub(r"^(?:\*\*)?question(?:\*\*)?\s*:\s*", "", text, flags=re.IGNORECASE)
     return text.strip().strip('"“”').strip()
 
 
@@ -176,3 +181,40 @@ def retrieval_tables(spec: TaskSpec, docs: Sequence[tuple[str, str]], questions:
         queries.append({"id": f"q:{doc_id}", "text": q})
         qrels.append({"query-id": f"q:{doc_id}", "corpus-id": doc_id, "score": 1})
     return {"corpus/test": corpus, "queries/test": queries, "qrels/test": qrels}
+
+
+# ------------------------------------------------------------------------------------------------ LLM step -> tables
+def llm_pair_tables(
+    spec: TaskSpec, ctx: BuildContext, docs: Sequence[tuple[str, str, str]], *, key: Callable[[str], str] = str
+) -> tuple[dict[str, Rows], dict[str, Any], list[str], dict[str, Any]]:
+    """The LLM writes two related sentences from each ``(record id, title, text)``; they become the positives of
+    :func:`pair_tables` under ``key(record id)`` (the order hard negatives are drawn in).
+
+    Returns the tables, the pair counts, the keys of the records used and the manifest's ``llm`` block.
+    """
+    from medeval.llm import run_llm_step
+
+    result = run_llm_step(spec, ctx, [(i, {"title": title, "text": text}) for i, title, text in docs])
+    positives, unparsed = [], 0
+    for i, _, _ in docs:
+        pair = parse_sentence_pair(result.texts.get(i, ""))
+        if pair is None:
+            unparsed += 1
+        else:
+            positives.append((key(i), *pair))
+    tables, info, used = pair_tables(spec, positives, show_progress=ctx.show_progress)
+    return tables, info, used, {**result.manifest, "answers_not_parsed": unparsed}
+
+
+def llm_question_tables(
+    spec: TaskSpec, ctx: BuildContext, docs: Sequence[tuple[str, str, str]]
+) -> tuple[dict[str, Rows], set[str], dict[str, Any]]:
+    """The LLM writes a question for each ``(record id, title, text)``; :func:`retrieval_tables` pairs it with the
+    text. Returns the tables, the ids of the documents kept and the manifest's ``llm`` block."""
+    from medeval.llm import run_llm_step
+
+    result = run_llm_step(spec, ctx, [(i, {"title": title, "text": text}) for i, title, text in docs])
+    questions = {i: clean_question(result.texts.get(i, "")) for i, _, _ in docs}
+    tables = retrieval_tables(spec, [(i, text) for i, _, text in docs], questions)
+    used = {r["id"] for r in tables["corpus/test"]}
+    return tables, used, {**result.manifest, "empty_questions": sum(1 for q in questions.values() if not q)}

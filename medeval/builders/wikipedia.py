@@ -27,7 +27,12 @@ from typing import Any
 
 from medeval.build import BuildContext, BuiltTask, builder
 from medeval.builders.common import sample
-from medeval.builders.shapes import Item, drop_multi_label, labelled_tables, pair_tables, parse_sentence_pair
+from medeval.builders.shapes import (
+    Item,
+    drop_multi_label,
+    labelled_tables,
+    llm_pair_tables,
+)
 from medeval.errors import SourceError, SpecError
 from medeval.manifest import record, restrict
 from medeval.sources.mediawiki import MediaWikiClient, Page
@@ -129,8 +134,6 @@ def category_clustering(spec: TaskSpec, ctx: BuildContext) -> BuiltTask:
 @builder("wikipedia.llm_pairs")
 def llm_pairs(spec: TaskSpec, ctx: BuildContext) -> BuiltTask:
     """Two related sentences an LLM writes from each article's lead (positive), plus one hard negative each."""
-    from medeval.llm import run_llm_step
-
     c = spec.construction
     assert c is not None
     labels = _labels(spec)
@@ -143,16 +146,7 @@ def llm_pairs(spec: TaskSpec, ctx: BuildContext) -> BuiltTask:
     usable = [pages[p] for p in sorted(pages) if pages[p].lead]
     if not usable:
         raise SourceError(f"task {spec.name}: no article with a lead section found under {labels} ({wiki.where})")
-    result = run_llm_step(spec, ctx, [(str(p.pageid), {"title": p.title, "text": p.lead}) for p in usable])
-    positives = []
-    unparsed = 0
-    for p in usable:
-        pair = parse_sentence_pair(result.texts.get(str(p.pageid), ""))
-        if pair is None:
-            unparsed += 1
-            continue
-        positives.append((_key(p.pageid), *pair))
-    tables, pair_info, used_ids = pair_tables(spec, positives, show_progress=ctx.show_progress)
+    tables, pair_info, used_ids, llm = llm_pair_tables(spec, ctx, [(str(p.pageid), p.title, p.lead) for p in usable], key=_key)
     return BuiltTask(
         tables=tables,
         sources={
@@ -161,7 +155,7 @@ def llm_pairs(spec: TaskSpec, ctx: BuildContext) -> BuiltTask:
             "depth": depth,
             "pages_found_per_label": found,
             "records": [page_record(pages[int(i)]) for i in used_ids],
-            "llm": {**result.manifest, "answers_not_parsed": unparsed},
+            "llm": llm,
             "pairs": pair_info,
         },
         packages=EMBEDDING_PACKAGES,
