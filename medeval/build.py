@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import importlib
 import importlib.metadata
+import logging
 import platform
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -22,7 +23,10 @@ from typing import Any
 from medeval import data as datamod
 from medeval import paths
 from medeval.errors import MedEvalError, SpecError
+from medeval.io import atomic_write_json
 from medeval.spec import TaskSpec
+
+logger = logging.getLogger(__name__)
 
 
 @dataclass
@@ -84,6 +88,42 @@ def get_builder(spec: TaskSpec) -> Builder:
 def can_build_without_inputs(spec: TaskSpec) -> bool:
     """True for tasks whose builder reads only installed packages (MedEval-Terms)."""
     return spec.construction is not None and spec.construction.builder.startswith("terms.")
+
+
+def stale_reason(spec: TaskSpec, folder: Path | None = None) -> str | None:
+    """Why an offline-buildable task's built data must be rebuilt (it is not the revision its YAML pins), or None.
+
+    Data built by an older medeval (or before a builder fix) would otherwise be scored silently. When a rebuild
+    still gives another revision (other package versions than the pin was made with), the manifest records that it
+    was checked (``pin_checked``), so later loads do not rebuild again until the pin or the package versions change.
+    """
+    pinned = spec.dataset.revision
+    if not pinned or not can_build_without_inputs(spec):
+        return None
+    manifest = datamod.read_manifest(folder or paths.task_data_dir(spec.name))
+    if manifest is None or manifest.get("revision") == pinned:
+        return None
+    checked = manifest.get("pin_checked") or {}
+    if checked.get("pin") == pinned and checked.get("tools") == manifest.get("tools"):
+        return None
+    return f"built data {manifest.get('revision')} is not the revision {pinned} its YAML pins"
+
+
+def rebuild_if_stale(spec: TaskSpec, folder: Path | None = None) -> bool:
+    """Rebuild the task if :func:`stale_reason` says so; True if it was rebuilt."""
+    folder = folder or paths.task_data_dir(spec.name)
+    reason = stale_reason(spec, folder)
+    if reason is None:
+        return False
+    logger.warning("%s: %s; rebuilding it (offline)", spec.name, reason)
+    revision = build_task(spec, folder=folder)
+    if revision != spec.dataset.revision:
+        fresh = datamod.read_manifest(folder) or {}
+        fresh["pin_checked"] = {"pin": spec.dataset.revision, "tools": fresh.get("tools")}
+        atomic_write_json(folder / datamod.MANIFEST, fresh, indent=2, sort_keys=True, ensure_ascii=False)
+        logger.warning("%s: the rebuild gives %s, not the pinned %s (other package versions); results will record %s",
+                       spec.name, revision, spec.dataset.revision, revision)
+    return True
 
 
 def _versions(dists: list[str]) -> dict[str, str]:

@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from medeval import results as resmod
+from medeval.build import stale_reason
 from medeval.errors import DataNotBuiltError, MedEvalError, ModelLoadError
 
 logger = logging.getLogger(__name__)
@@ -109,6 +110,8 @@ def run_model(model: Any, meta: Any, tasks: list[Any], opts: RunOptions, echo: A
         try:
             if not task.is_built():
                 echo(f"{prefix}: building its data (first use)...")
+            elif getattr(task, "spec", None) is not None and task.spec.data is None and (why := stale_reason(task.spec)):
+                echo(f"{prefix}: rebuilding its data ({why})...")
             revision = current_revision(task)
         except DataNotBuiltError as err:
             outcomes.append(TaskOutcome(name, ttype, "not built", message=str(err)))

