@@ -46,6 +46,16 @@ def is_complete(result: Any, task: Any, dataset_revision: str) -> bool:
     return all(split in result.scores and result.scores[split] for split in task.metadata.eval_splits)
 
 
+def meta_dict(meta: Any) -> dict[str, Any]:
+    """``ModelMeta.to_dict()`` with set-valued fields (``training_datasets``) sorted, so the file is the same in
+    every process (a set's order changes with ``PYTHONHASHSEED``)."""
+    out = meta.to_dict()
+    for key, value in out.items():
+        if isinstance(getattr(meta, key, None), (set, frozenset)) and isinstance(value, list):
+            out[key] = sorted(value, key=str)
+    return out
+
+
 def save_result(output_dir: str | Path, meta: Any, task_result: Any, run_info: dict[str, Any]) -> Path:
     """Write the task's result, the model meta and the run settings atomically; returns the result path."""
     folder = revision_folder(output_dir, meta)
@@ -54,7 +64,7 @@ def save_result(output_dir: str | Path, meta: Any, task_result: Any, run_info: d
     obj["date"] = task_result.date.timestamp() if getattr(task_result, "date", None) else None
     task_result._round_scores(obj["scores"], 6)  # mteb's own rounding, as TaskResult.to_disk does
     path = atomic_write_json(folder / f"{task_result.task_name}.json", obj)
-    atomic_write_json(folder / "model_meta.json", meta.to_dict(), indent=4)
+    atomic_write_json(folder / "model_meta.json", meta_dict(meta), indent=4)
     _merge_run_settings(folder / "run_settings.jsonl", task_result, run_info)
     return path
 

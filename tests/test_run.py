@@ -146,3 +146,17 @@ def test_cli_errors_are_one_line(home: Path, tmp_path: Path, capsys: pytest.Capt
     out = captured.out + captured.err
     assert code == 1
     assert "not built" in out and "medeval build -t MimicReadmission3DayClassification --mimic-dir" in out
+
+
+def test_model_meta_file_does_not_depend_on_set_order() -> None:
+    """mteb keeps training_datasets as a set; the written list is sorted, so reruns do not rewrite model_meta.json."""
+    import mteb
+
+    from medeval.results import meta_dict
+
+    meta = mteb.get_model_meta("sentence-transformers/all-MiniLM-L6-v2")
+    assert isinstance(meta.training_datasets, set) and len(meta.training_datasets) > 1
+    written = meta_dict(meta)["training_datasets"]
+    assert written == sorted(meta.training_datasets)
+    shuffled = meta.model_copy(update={"training_datasets": set(reversed(sorted(meta.training_datasets)))})
+    assert meta_dict(shuffled)["training_datasets"] == written
