@@ -15,14 +15,12 @@ from __future__ import annotations
 import gzip
 import json
 import re
-import threading
 from collections.abc import Callable
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
-from urllib.parse import parse_qs, urlsplit
 
 import pytest
+from local_server import Answer, LocalServer, json_headers
 
 from medeval.build import BuildContext, build_task
 from medeval.catalog import get_spec
@@ -88,56 +86,11 @@ def build_twice(spec: TaskSpec, ctx: BuildContext, out: Path) -> tuple[str, Path
     return a, out / "a" / spec.name
 
 
-class Server:
-    """A threaded HTTP server on 127.0.0.1: ``handle(method, path, params, body) -> (status, content_type, bytes)``."""
-
-    def __init__(self, handle: Callable[[str, str, dict[str, str], bytes], tuple[int, str, bytes]]) -> None:
-        self.requests: list[tuple[str, str]] = []
-        outer = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def _do(self, method: str) -> None:
-                parts = urlsplit(self.path)
-                params = {k: v[-1] for k, v in parse_qs(parts.query).items()}
-                body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
-                outer.requests.append((method, parts.path))
-                status, ctype, payload = handle(method, parts.path, params, body)
-                self.send_response(status)
-                self.send_header("Content-Type", ctype)
-                self.send_header("Content-Length", str(len(payload)))
-                self.end_headers()
-                self.wfile.write(payload)
-
-            def do_GET(self) -> None:  # noqa: N802
-                self._do("GET")
-
-            def do_POST(self) -> None:  # noqa: N802
-                self._do("POST")
-
-            def log_message(self, *args: Any) -> None:
-                pass
-
-        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.thread = threading.Thread(target=self.httpd.serve_forever, kwargs={"poll_interval": 0.02}, daemon=True)
-
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self.httpd.server_address[1]}"
-
-    def __enter__(self) -> Server:
-        self.thread.start()
-        return self
-
-    def __exit__(self, *exc: Any) -> None:
-        self.httpd.shutdown()
-        self.httpd.server_close()
-
-
 def _sentences(text: str) -> list[str]:
     return [s.strip() for s in re.split(r"(?<=[.!?])\s+", " ".join(text.split())) if s.strip()]
 
 
-def fake_llm(method: str, path: str, params: dict[str, str], body: bytes) -> tuple[int, str, bytes]:
+def fake_llm(method: str, path: str, params: dict[str, str], body: bytes) -> Answer:
     """A fake OpenAI-compatible /v1/chat/completions: answers derived from the record text in the prompt."""
     assert method == "POST" and path == "/v1/chat/completions"
     prompt = json.loads(body)["messages"][0]["content"]
@@ -150,21 +103,21 @@ def fake_llm(method: str, path: str, params: dict[str, str], body: bytes) -> tup
         words = text.split()[:8]
         answer = f"Question: What is known about {' '.join(words)}?"
     reply = {"id": "x", "object": "chat.completion", "choices": [{"index": 0, "message": {"role": "assistant", "content": answer}, "finish_reason": "stop"}]}
-    return 200, "application/json", json.dumps(reply).encode()
+    return 200, json_headers(), json.dumps(reply).encode()
 
 
 @pytest.fixture
 def llm():
-    with Server(fake_llm) as server:
+    with LocalServer(fake_llm) as server:
         yield server
 
 
-def llm_ctx(source_dir: Path, server: Server) -> BuildContext:
+def llm_ctx(source_dir: Path, server: LocalServer) -> BuildContext:
     return BuildContext(source_dir=source_dir, llm_base_url=f"{server.url}/v1", llm_model="fake-model", show_progress=False)
 
 
-def llm_calls(server: Server) -> int:
-    return sum(1 for _, p in server.requests if p.endswith("/chat/completions"))
+def llm_calls(server: LocalServer) -> int:
+    return sum(1 for _, p, _ in server.requests if p.endswith("/chat/completions"))
 
 
 # ------------------------------------------------------------------------------------------------------ PMC
@@ -431,20 +384,20 @@ def test_wikipedia_classification_and_clustering_from_source_dir(tmp_path):
 def test_wikipedia_online_build_caches_the_source_dir_layout(tmp_path, monkeypatch):
     """Build against a local MediaWiki API server, then rebuild offline from what the build stored."""
 
-    def api(method: str, path: str, p: dict[str, str], body: bytes) -> tuple[int, str, bytes]:
+    def api(method: str, path: str, p: dict[str, str], body: bytes) -> Answer:
         if p.get("list") == "categorymembers":
             answers = cm_answers(CATS.get(p["cmtitle"], []), page=3)
             k = int(p.get("cmcontinue", "page|0").split("|")[1]) // 3
-            return 200, "application/json", json.dumps(answers[k] if answers else {"batchcomplete": "", "query": {"categorymembers": []}}).encode()
+            return 200, json_headers(), json.dumps(answers[k] if answers else {"batchcomplete": "", "query": {"categorymembers": []}}).encode()
         ids = [int(i) for i in p["pageids"].split("|")]
         pages = {str(i): {"pageid": i, "ns": 0, "title": TITLES[i], "lastrevid": 7000 + i, "extract": extract(i).split("\n\n==")[0]} for i in ids}
-        return 200, "application/json", json.dumps({"batchcomplete": "", "query": {"pages": pages}}).encode()
+        return 200, json_headers(), json.dumps({"batchcomplete": "", "query": {"pages": pages}}).encode()
 
     spec = get_spec("WikiPainVsFeverClassification")
-    with Server(api) as server:
+    with LocalServer(api) as server:
         monkeypatch.setattr(mediawiki_mod, "API_URL", f"{server.url}/w/api.php")
         rev = build_task(spec, BuildContext(show_progress=False), folder=tmp_path / "online")
-        assert any(p.endswith("/w/api.php") for _, p in server.requests)
+        assert any(p.endswith("/w/api.php") for _, p, _ in server.requests)
     cache = tmp_path / "home" / "sources"
     assert (cache / "wikipedia" / "categorymembers" / "Pain_by_site.json").is_file()
     assert read_manifest(tmp_path / "online")["source"]["origin"].endswith("/w/api.php")

@@ -5,10 +5,10 @@ from __future__ import annotations
 import hashlib
 import json
 import threading
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
+from local_server import Answer, LocalServer, json_headers
 
 from medeval.llm import (
     LLMCache,
@@ -32,55 +32,43 @@ class FakeOpenAI:
         self.script = list(script or [])
         self.fail_always = fail_always
         self.content = content
-        self.requests = 0
         self.bodies: list[dict] = []
-        self.auth: list[str | None] = []
         self._lock = threading.Lock()
-        fake = self
+        self.server = LocalServer(self._handle)
 
-        class Handler(BaseHTTPRequestHandler):
-            def log_message(self, *args):  # keep test output quiet
-                pass
+    def _handle(self, method: str, path: str, params: dict[str, str], body: bytes) -> Answer:
+        data = json.loads(body)
+        with self._lock:
+            self.bodies.append(data)
+            status = self.script.pop(0) if self.script else (self.fail_always or 200)
+        if path != "/v1/chat/completions":
+            status = 404
+        if status != 200:
+            return status, ({"Retry-After": "0"} if status == 429 else {}), b""
+        prompt = data["messages"][0]["content"]
+        text = self.content if self.content is not None else expected(prompt)
+        reply = {"id": "x", "object": "chat.completion", "model": data["model"],
+                 "choices": [{"index": 0, "message": {"role": "assistant", "content": f"  {text}\n"}}]}
+        return 200, json_headers(), json.dumps(reply).encode()
 
-            def do_POST(self):
-                body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
-                with fake._lock:
-                    fake.requests += 1
-                    fake.bodies.append(body)
-                    fake.auth.append(self.headers.get("Authorization"))
-                    status = fake.script.pop(0) if fake.script else (fake.fail_always or 200)
-                if self.path != "/v1/chat/completions":
-                    status = 404
-                if status != 200:
-                    self.send_response(status)
-                    if status == 429:
-                        self.send_header("Retry-After", "0")
-                    self.end_headers()
-                    return
-                prompt = body["messages"][0]["content"]
-                text = fake.content if fake.content is not None else "paraphrase-" + hashlib.sha256(prompt.encode()).hexdigest()[:10]
-                payload = json.dumps({"id": "x", "object": "chat.completion", "model": body["model"],
-                                      "choices": [{"index": 0, "message": {"role": "assistant", "content": f"  {text}\n"}}]}).encode()
-                self.send_response(200)
-                self.send_header("Content-Type", "application/json")
-                self.send_header("Content-Length", str(len(payload)))
-                self.end_headers()
-                self.wfile.write(payload)
+    @property
+    def requests(self) -> int:
+        return len(self.server.requests)
 
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+    @property
+    def auth(self) -> list[str | None]:
+        return [h.get("Authorization") for h in self.server.headers]
 
     @property
     def base_url(self) -> str:
-        return f"http://127.0.0.1:{self.server.server_address[1]}/v1"
+        return f"{self.server.url}/v1"
 
     def __enter__(self) -> FakeOpenAI:
-        self.thread.start()
+        self.server.__enter__()
         return self
 
-    def __exit__(self, *exc) -> None:
-        self.server.shutdown()
-        self.server.server_close()
+    def __exit__(self, *exc: object) -> None:
+        self.server.__exit__(*exc)
 
 
 def expected(prompt: str) -> str:

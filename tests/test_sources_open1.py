@@ -6,14 +6,12 @@ from __future__ import annotations
 
 import json
 import shutil
-import threading
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from urllib.parse import parse_qs, urlparse
 
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
+from local_server import Answer, LocalServer, json_headers
 
 from medeval.build import BuildContext
 from medeval.errors import SourceError, SpecError
@@ -68,47 +66,32 @@ class FakeCTGov:
         self.pages = pages
         self.statuses = list(statuses or [])
         self.fail_always = fail_always
-        self.requests: list[dict[str, list[str]]] = []
-        all_studies = {s["protocolSection"]["identificationModule"]["nctId"]: s for p in pages for s in p}
-        fake = self
+        self.studies = {s["protocolSection"]["identificationModule"]["nctId"]: s for p in pages for s in p}
+        self.server = LocalServer(self._handle).__enter__()
+        self.base_url = f"{self.server.url}/api/v2"
 
-        class Handler(BaseHTTPRequestHandler):
-            def log_message(self, *args):
-                pass
+    def _handle(self, method: str, path: str, q: dict[str, str], body: bytes) -> Answer:
+        status = self.statuses.pop(0) if self.statuses else (self.fail_always or 200)
+        if status != 200:
+            return status, {"Retry-After": "0"}, b""
+        if path != "/api/v2/studies":
+            return 404, {}, b""
+        if "filter.ids" in q:
+            answer = {"studies": [self.studies[i] for i in q["filter.ids"].split(",") if i in self.studies]}
+        else:
+            n = int(q.get("pageToken", "tok-0").split("-")[1])
+            answer = {"studies": self.pages[n], "totalCount": sum(map(len, self.pages))}
+            if n + 1 < len(self.pages):
+                answer["nextPageToken"] = f"tok-{n + 1}"
+        return 200, json_headers(), json.dumps(answer).encode()
 
-            def do_GET(self):
-                url = urlparse(self.path)
-                q = parse_qs(url.query)
-                fake.requests.append(q)
-                status = fake.statuses.pop(0) if fake.statuses else (fake.fail_always or 200)
-                if status != 200:
-                    self.send_response(status)
-                    self.send_header("Retry-After", "0")
-                    self.end_headers()
-                    return
-                assert url.path == "/api/v2/studies", url.path
-                if "filter.ids" in q:
-                    ids = q["filter.ids"][0].split(",")
-                    body = {"studies": [all_studies[i] for i in ids if i in all_studies]}
-                else:
-                    n = int(q.get("pageToken", ["tok-0"])[0].split("-")[1])
-                    body = {"studies": fake.pages[n], "totalCount": sum(map(len, fake.pages))}
-                    if n + 1 < len(fake.pages):
-                        body["nextPageToken"] = f"tok-{n + 1}"
-                data = json.dumps(body).encode()
-                self.send_response(200)
-                self.send_header("Content-Type", "application/json")
-                self.send_header("Content-Length", str(len(data)))
-                self.end_headers()
-                self.wfile.write(data)
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
-        self.base_url = f"http://127.0.0.1:{self.server.server_address[1]}/api/v2"
+    @property
+    def requests(self) -> list[dict[str, str]]:
+        """The query parameters of every request, in arrival order."""
+        return [params for _, _, params in self.server.requests]
 
     def close(self):
-        self.server.shutdown()
-        self.server.server_close()
+        self.server.__exit__(None, None, None)
 
 
 @pytest.fixture
@@ -124,9 +107,9 @@ def test_trials_api_pages_follow_next_page_token_and_resume(recorded_studies: li
         client = ct.ClinicalTrialsClient(fake.base_url, store=tmp_path / "store", page_size=3, backoff=0.01, min_interval=0)
         got = client.search({"query.term": "x"}, need=("officialTitle",), limit=100)
         assert len(fake.requests) == 3
-        assert "pageToken" not in fake.requests[0] and fake.requests[1]["pageToken"] == ["tok-1"]
-        assert fake.requests[2]["pageToken"] == ["tok-2"]
-        assert fake.requests[0]["fields"][0].split(",")[0] == "NCTId" and fake.requests[0]["pageSize"] == ["3"]
+        assert "pageToken" not in fake.requests[0] and fake.requests[1]["pageToken"] == "tok-1"
+        assert fake.requests[2]["pageToken"] == "tok-2"
+        assert fake.requests[0]["fields"].split(",")[0] == "NCTId" and fake.requests[0]["pageSize"] == "3"
         assert {s.nct_id for s in got} == {s["protocolSection"]["identificationModule"]["nctId"] for s in recorded_studies}
         stored = sorted((tmp_path / "store").rglob("page-*.json"))
         assert len(stored) == 3
@@ -143,7 +126,7 @@ def test_trials_api_pages_follow_next_page_token_and_resume(recorded_studies: li
         # by_ids asks with filter.ids
         some = fresh.by_ids(["NCT00973089", "NCT03475563"])
         assert sorted(s.nct_id for s in some) == ["NCT00973089", "NCT03475563"]
-        assert fake.requests[-1]["filter.ids"] == ["NCT00973089,NCT03475563"]
+        assert fake.requests[-1]["filter.ids"] == "NCT00973089,NCT03475563"
     finally:
         fake.close()
 

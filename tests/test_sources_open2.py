@@ -12,22 +12,25 @@ from __future__ import annotations
 import gzip
 import json
 import re
-import threading
 import xml.etree.ElementTree as ET
 from collections.abc import Callable
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
-from urllib.parse import parse_qs, urlsplit
 
 import pytest
+from local_server import Answer, LocalServer
 
 from medeval.build import BuildContext
 from medeval.errors import SourceError
 from medeval.sources import biorxiv as biorxiv_mod
 from medeval.sources import eutils as eutils_mod
 from medeval.sources import mediawiki as mediawiki_mod
-from medeval.sources.biorxiv import BiorxivClient, clean_abstract, is_cc_licensed, latest_versions
+from medeval.sources.biorxiv import (
+    BiorxivClient,
+    clean_abstract,
+    is_cc_licensed,
+    latest_versions,
+)
 from medeval.sources.eutils import EutilsClient, parse_pmc_xml, parse_pubmed_xml
 from medeval.sources.mediawiki import MediaWikiClient, split_sections
 from medeval.sources.mirror import Mirror, safe_name
@@ -53,58 +56,6 @@ def _home(tmp_path, monkeypatch):
     monkeypatch.delenv("MEDEVAL_OFFLINE", raising=False)
     monkeypatch.delenv("NCBI_API_KEY", raising=False)
     monkeypatch.delenv("NCBI_EMAIL", raising=False)
-
-
-Answer = tuple[int, dict[str, str], bytes]
-
-
-class LocalServer:
-    """A threaded HTTP server on 127.0.0.1; ``handle(method, path, params, body) -> (status, headers, body)``."""
-
-    def __init__(self, handle: Callable[[str, str, dict[str, str], bytes], Answer]) -> None:
-        self.handle = handle
-        self.requests: list[tuple[str, str, dict[str, str]]] = []
-        outer = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def _do(self, method: str) -> None:
-                parts = urlsplit(self.path)
-                params = {k: v[-1] for k, v in parse_qs(parts.query).items()}
-                body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
-                if method == "POST" and body:
-                    params.update({k: v[-1] for k, v in parse_qs(body.decode()).items()})
-                outer.requests.append((method, parts.path, params))
-                status, headers, payload = outer.handle(method, parts.path, params, body)
-                self.send_response(status)
-                for k, v in headers.items():
-                    self.send_header(k, v)
-                self.send_header("Content-Length", str(len(payload)))
-                self.end_headers()
-                self.wfile.write(payload)
-
-            def do_GET(self) -> None:  # noqa: N802
-                self._do("GET")
-
-            def do_POST(self) -> None:  # noqa: N802
-                self._do("POST")
-
-            def log_message(self, *args: Any) -> None:
-                pass
-
-        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.thread = threading.Thread(target=self.httpd.serve_forever, kwargs={"poll_interval": 0.02}, daemon=True)
-
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self.httpd.server_address[1]}"
-
-    def __enter__(self) -> LocalServer:
-        self.thread.start()
-        return self
-
-    def __exit__(self, *exc: Any) -> None:
-        self.httpd.shutdown()
-        self.httpd.server_close()
 
 
 def json_answer(obj: Any, status: int = 200) -> Answer:
@@ -491,9 +442,8 @@ def test_429_then_success(api, apis):
 @pytest.mark.parametrize("api", ["mediawiki", "eutils", "biorxiv"])
 def test_500_repeated_gives_up_with_clear_message(api, apis):
     _, call = apis[api]
-    with LocalServer(always(500)) as server:
-        with pytest.raises(SourceError) as err:
-            call(server, retries=2)
+    with LocalServer(always(500)) as server, pytest.raises(SourceError) as err:
+        call(server, retries=2)
     assert len(server.requests) == 3
     msg = str(err.value)
     assert server.url in msg and "gave up after 3 attempts (HTTP 500)" in msg and "--source-dir" in msg
