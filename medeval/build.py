@@ -98,7 +98,7 @@ def stale_reason(spec: TaskSpec, folder: Path | None = None) -> str | None:
     was checked (``pin_checked``), so later loads do not rebuild again until the pin or the package versions change.
     """
     pinned = spec.dataset.revision
-    if not pinned or not can_build_without_inputs(spec):
+    if not pinned or spec.data is not None or not can_build_without_inputs(spec):  # a user's own data is never rebuilt
         return None
     manifest = datamod.read_manifest(folder or paths.task_data_dir(spec.name))
     if manifest is None or manifest.get("revision") == pinned:

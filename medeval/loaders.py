@@ -78,10 +78,9 @@ class MedEvalTaskMixin:
         """Return the folder with the task's data, downloading or building it if that needs no user input."""
         folder = cls.data_folder()
         if cls.is_built():
-            if cls.spec.data is None:
-                from medeval.build import rebuild_if_stale
+            from medeval.build import rebuild_if_stale
 
-                rebuild_if_stale(cls.spec, folder)
+            rebuild_if_stale(cls.spec, folder)
             return folder
         if cls.spec.data is not None:
             raise DataNotBuiltError(

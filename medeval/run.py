@@ -110,7 +110,7 @@ def run_model(model: Any, meta: Any, tasks: list[Any], opts: RunOptions, echo: A
         try:
             if not task.is_built():
                 echo(f"{prefix}: building its data (first use)...")
-            elif getattr(task, "spec", None) is not None and task.spec.data is None and (why := stale_reason(task.spec)):
+            elif why := stale_reason(task.spec):
                 echo(f"{prefix}: rebuilding its data ({why})...")
             revision = current_revision(task)
         except DataNotBuiltError as err:
