@@ -24,13 +24,13 @@ from pydantic import ValidationError
 
 from medeval import paths
 from medeval._mteb_registry import register_benchmark, register_task
+from medeval.benchmarks import all_benchmarks, benchmark_names, canonical_name, check_membership, get_benchmark_spec
 from medeval.errors import SpecError, TaskNotFoundError
 from medeval.loaders import LOADERS, MedEvalTaskMixin
 from medeval.spec import TaskSpec, load_spec
 
 logger = logging.getLogger(__name__)
 
-BENCHMARK_NAMES = ("MedEval(v1)", "MedEval-Terms(v1)")
 ENV_INCLUDE = "MEDEVAL_INCLUDE_PATH"
 
 _CATEGORY = {"Classification": "t2c", "Clustering": "t2c", "PairClassification": "t2t", "Retrieval": "t2t"}
@@ -119,10 +119,8 @@ def make_task_class(spec: TaskSpec, path: Path | str) -> type[MedEvalTaskMixin]:
     if ev.n_experiments is not None:
         attrs["n_experiments"] = ev.n_experiments
     if ev.clustering is not None:
-        attrs["max_fraction_of_documents_to_embed"] = ev.clustering.embed_fraction
-        attrs["max_document_to_embed"] = None
-        attrs["n_clusters"] = ev.clustering.n_experiments
-        attrs["max_documents_per_cluster"] = ev.clustering.sample_size
+        attrs["kmeans_seeds"] = ev.clustering.kmeans_seeds
+        attrs["k_mean_batch_size"] = ev.clustering.kmeans_batch_size
     if ev.k_values is not None:
         attrs["k_values"] = tuple(ev.k_values)
     return type(spec.name, (loader,), attrs)
@@ -224,8 +222,9 @@ def get_tasks(
     else:
         selected = list(classes.values())
     if benchmark is not None:
-        canonical = _canonical_benchmark(benchmark)
-        selected = [c for c in selected if c.spec.benchmark == canonical]
+        bench = get_benchmark_spec(benchmark)
+        members = set(bench.tasks)
+        selected = [c for c in selected if c.spec.name in members or c.spec.benchmark == bench.name]
     if types:
         bad = [t for t in types if t not in LOADERS]
         if bad:
@@ -234,58 +233,43 @@ def get_tasks(
     return [c() for c in selected]  # type: ignore[misc]
 
 
-def _canonical_benchmark(name: str) -> str:
-    lowered = {b.lower(): b for b in BENCHMARK_NAMES}
-    aliases = {"medeval": "MedEval(v1)", "v1": "MedEval(v1)", "terms": "MedEval-Terms(v1)", "medeval-terms": "MedEval-Terms(v1)"}
-    key = name.strip().lower()
-    if key in lowered:
-        return lowered[key]
-    if key in aliases:
-        return aliases[key]
-    close = difflib.get_close_matches(name, BENCHMARK_NAMES, n=1)
-    hint = f"; did you mean {close[0]!r}?" if close else ""
-    raise TaskNotFoundError(f"unknown benchmark {name!r}{hint} (benchmarks: {', '.join(BENCHMARK_NAMES)})")
-
-
-_BENCHMARK_INFO = {
-    "MedEval(v1)": dict(
-        description=(
-            "MedEval v1: the 51-task medical embedding benchmark of the MedTE paper (Khodadad et al., 2025), "
-            "rebuilt reproducibly from its upstream sources (MIMIC-IV-Note, Wikipedia, PubMed/PMC, ClinicalTrials.gov, "
-            "bioRxiv/medRxiv, MedMCQA, MedQA, MedQuAD) with seeded, content-hashed builders."
-        ),
-        reference="https://arxiv.org/abs/2507.19407",
-    ),
-    "MedEval-Terms(v1)": dict(
-        description=(
-            "MedEval-Terms: 11 open tasks built offline from clinical terminologies shipped in pinned PyPI packages "
-            "(ICD-10-CM, CMS titles, AHRQ CCS, HPO, drug names, medical abbreviations): coding, clinical shorthand, "
-            "layperson language and organ-system grouping."
-        ),
-        reference="https://github.com/medeval/medeval",
-    ),
-}
-
-
 def _register_benchmarks() -> None:
     from mteb import Benchmark
 
-    from medeval.cite import PAPER_BIBTEX
-
-    for name in BENCHMARK_NAMES:
-        tasks = [c() for c in _CLASSES.values() if c.spec.benchmark == name]
-        bench = Benchmark(name=name, tasks=tasks, citation=PAPER_BIBTEX, contacts=["medeval"], **_BENCHMARK_INFO[name])
+    check_membership({name: c.spec.benchmark for name, c in _packaged().items()})
+    for spec in all_benchmarks():
+        members = set(spec.tasks)
+        tasks = [c() for c in _CLASSES.values() if c.spec.name in members or c.spec.benchmark == spec.name]
+        bench = Benchmark(name=spec.name, tasks=tasks, description=spec.description, reference=spec.reference,
+                          citation=spec.citation, contacts=["medeval"])
         register_benchmark(bench)
-        _BENCHMARKS[name] = bench
+        _BENCHMARKS[spec.name] = bench
 
 
 _BENCHMARKS: dict[str, Any] = {}
 
 
 def get_benchmark(name: str) -> Any:
-    """The mteb.Benchmark 'MedEval(v1)' or 'MedEval-Terms(v1)' (short aliases: 'v1', 'terms')."""
+    """The registered ``mteb.Benchmark`` for a benchmark name, alias or short id.
+
+    Args:
+        name: e.g. ``"MedEval(v1)"``, ``"MedEval-Terms(v1)"``, ``"v1"`` or ``"terms"`` (see ``tasks/benchmarks/``).
+
+    Returns:
+        The ``mteb.Benchmark`` holding the benchmark's task objects (plus user tasks that name it).
+
+    Raises:
+        TaskNotFoundError: unknown benchmark.
+        SpecError: a task or benchmark YAML is malformed, or they disagree about membership.
+    """
     _all_classes()
-    return _BENCHMARKS[_canonical_benchmark(name)]
+    return _BENCHMARKS[canonical_name(name)]
+
+
+def __getattr__(name: str) -> Any:
+    if name == "BENCHMARK_NAMES":  # kept for callers of the old constant; the benchmark files are the source
+        return tuple(benchmark_names())
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 def resolve_task_names(names: Iterable[str]) -> list[str]:

@@ -22,13 +22,13 @@ from typing import Any, ClassVar
 from datasets import Dataset, DatasetDict
 from mteb.abstasks import (
     AbsTaskClassification,
-    AbsTaskClustering,
     AbsTaskPairClassification,
     AbsTaskRetrieval,
 )
 
 from medeval import data as datamod
 from medeval import paths
+from medeval.clustering import AbsTaskEveryRowClustering
 from medeval.errors import DataNotBuiltError
 from medeval.spec import TaskSpec
 
@@ -156,8 +156,9 @@ class Classification(MedEvalTaskMixin, AbsTaskClassification):
         super()._set_dataset(tables)
 
 
-class Clustering(MedEvalTaskMixin, AbsTaskClustering):
-    """k-means with k = number of labels; table ``data/test`` with ``sentences``, ``labels``."""
+class Clustering(MedEvalTaskMixin, AbsTaskEveryRowClustering):
+    """k-means with k = number of labels over every row once, per seed (:mod:`medeval.clustering`); table
+    ``data/test`` with ``sentences``, ``labels``."""
 
     def _read_tables(self, folder: Path) -> dict[str, list[dict[str, Any]]]:
         return self._split_tables(folder, "data", list(self.metadata.eval_splits))

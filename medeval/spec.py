@@ -140,11 +140,23 @@ class Construction(_Strict):
 
 
 class ClusteringSettings(_Strict):
-    """mteb clustering knobs. ``embed_fraction: null`` embeds every row (mteb's default embeds 4%)."""
+    """The clustering protocol (:mod:`medeval.clustering`): every row embedded and clustered exactly once by
+    mini-batch k-means with k = number of labels, repeated with ``kmeans_seeds`` seeds; the score is the mean
+    V-measure and the spread its standard deviation over the seeds."""
 
-    embed_fraction: float | None = Field(default=None, gt=0, le=1)
-    n_experiments: int = Field(default=10, gt=0)
-    sample_size: int = Field(default=16_384, gt=0, description="rows drawn per experiment")
+    kmeans_seeds: int = Field(default=10, gt=0, le=100, description="k-means runs over all rows (seeds 42, 43, ...)")
+    kmeans_batch_size: int = Field(default=500, gt=0, description="mini-batch size of k-means (mteb 1.x: 500)")
+
+    @model_validator(mode="before")
+    @classmethod
+    def _removed_keys(cls, data: Any) -> Any:
+        old = sorted({"embed_fraction", "n_experiments", "sample_size"} & set(data or {})) if isinstance(data, dict) else []
+        if old:
+            raise ValueError(
+                f"{', '.join(old)} no longer exist(s): every row is now clustered exactly once (no sampling); "
+                "delete them, and set kmeans_seeds for the number of k-means runs"
+            )
+        return data
 
 
 class Evaluation(_Strict):
@@ -245,14 +257,23 @@ def _format_loc(loc: tuple[Any, ...]) -> str:
     return ".".join(str(p) for p in loc) or "<top level>"
 
 
-def format_validation_error(path: Path | str, err: ValidationError) -> str:
-    """One line per problem: ``file: field 'a.b': what is wrong (allowed: ...)``."""
+def format_validation_error(path: Path | str, err: ValidationError, model: type[BaseModel] | None = None) -> str:
+    """One line per problem: ``file: field 'a.b': what is wrong (allowed: ...)``.
+
+    Args:
+        path: the file the data came from.
+        err: pydantic's error for that data.
+        model: the schema validated against, to list its top-level fields (default :class:`TaskSpec`).
+
+    Returns:
+        The message, one line per problem.
+    """
     lines = []
     for e in err.errors():
         loc = _format_loc(e["loc"])
         msg = e["msg"]
         if e["type"] == "extra_forbidden":
-            fields = sorted(TaskSpec.model_fields) if len(e["loc"]) == 1 else None
+            fields = sorted((model or TaskSpec).model_fields) if len(e["loc"]) == 1 else None
             msg = "unknown field" + (f" (allowed top-level fields: {', '.join(fields)})" if fields else "")
         elif e["type"] == "missing":
             msg = "required field is missing"
@@ -270,22 +291,44 @@ def parse_spec(data: Any, path: Path | str = "<string>") -> TaskSpec:
         raise SpecError(format_validation_error(path, err)) from None
 
 
-def load_spec(path: str | Path) -> TaskSpec:
-    """Read and validate one task YAML; raise SpecError naming the file and field on any problem."""
+def read_yaml(path: str | Path, what: str = "task file") -> Any:
+    """Parse one YAML file safely (``yaml.safe_load``: no Python objects).
+
+    Args:
+        path: the file to read (UTF-8).
+        what: what the file is, for the error message (e.g. ``"task file"``, ``"benchmark file"``).
+
+    Returns:
+        The parsed document (a mapping for every medeval YAML; callers check the shape).
+
+    Raises:
+        SpecError: the file is missing, not UTF-8 or not valid YAML; one line naming the file (and line, column).
+
+    Example::
+
+        >>> read_yaml("tasks/WikiSyndromesClassification.yaml")["type"]
+        'Classification'
+    """
     path = Path(path)
     try:
         text = path.read_text(encoding="utf-8")
     except FileNotFoundError:
-        raise SpecError(f"{path}: no such task file") from None
+        raise SpecError(f"{path}: no such {what}") from None
     except UnicodeDecodeError as err:
         raise SpecError(f"{path}: not UTF-8 text ({err.reason} at byte {err.start}); save it as UTF-8") from None
     try:
-        data = yaml.safe_load(text)
+        return yaml.safe_load(text)
     except yaml.YAMLError as err:
         mark = getattr(err, "problem_mark", None)
         where = f" line {mark.line + 1}, column {mark.column + 1}" if mark else ""
         problem = getattr(err, "problem", None) or str(err).splitlines()[0]
         raise SpecError(f"{path}:{where}: invalid YAML: {problem}; fix the syntax (indentation, quotes, colons)") from None
+
+
+def load_spec(path: str | Path) -> TaskSpec:
+    """Read and validate one task YAML; raise SpecError naming the file and field on any problem."""
+    path = Path(path)
+    data = read_yaml(path, "task file")
     spec = parse_spec(data, path)
     if spec.name != path.stem:
         raise SpecError(f"{path}: field 'name': {spec.name!r} must equal the file name {path.stem!r}; rename one of them")

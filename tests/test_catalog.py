@@ -79,6 +79,7 @@ def test_protocol_attributes_from_yaml() -> None:
     assert (clf.samples_per_label, clf.n_experiments) == (8, 10)
     clu = medeval.get_task("WikiSyndromesClustering")
     assert clu.max_fraction_of_documents_to_embed is None and clu.max_document_to_embed is None
+    assert (clu.kmeans_seeds, clu.k_mean_batch_size) == (10, 500)
 
 
 def test_lookup_by_paper_id_and_errors() -> None:

@@ -24,12 +24,24 @@ import yaml
 from jinja2 import Environment, FileSystemLoader, StrictUndefined
 from markupsafe import Markup
 
-from medeval.leaderboard import REPORTED_SOURCE, TASK_TYPES, Leaderboard
+from medeval.leaderboard import TASK_TYPES, Leaderboard, reported_source
 from medeval.site.safe import DASH, json_for_script, link, missing, plain_title, spreadsheet_safe, text
 
 TEMPLATES = Path(__file__).parent / "templates"
-BENCH_IDS = {"MedEval(v1)": "v1", "MedEval-Terms(v1)": "terms"}
-BENCH_TITLES = {"MedEval(v1)": "MedEval v1", "MedEval-Terms(v1)": "MedEval-Terms"}
+
+
+def bench_id(bench: str) -> str:
+    """A benchmark's short id for anchors and file names: ``id`` in its benchmark YAML, else a slug of the name."""
+    from medeval.benchmarks import benchmark_names, get_benchmark_spec
+
+    return get_benchmark_spec(bench).id if bench in benchmark_names() else slug(bench)
+
+
+def bench_title(bench: str) -> str:
+    """A benchmark's display title: ``title`` in its benchmark YAML, else the name itself."""
+    from medeval.benchmarks import benchmark_names, get_benchmark_spec
+
+    return get_benchmark_spec(bench).title if bench in benchmark_names() else bench
 
 
 # ----------------------------------------------------------------------------------------------- formatting
@@ -164,7 +176,7 @@ class SiteData:
             n_models = int((~s["Reported"].astype(bool)).sum())
             for r in s[~s["Reported"].astype(bool)].to_dict("records"):
                 self.standing.setdefault(r["Model"], []).append(
-                    {"bench": bench, "title": BENCH_TITLES.get(bench, bench), "n_models": n_models, **r})
+                    {"bench": bench, "title": bench_title(bench), "n_models": n_models, **r})
 
     def model_href(self, name: str, prefix: str = "") -> str | None:
         s = self.slugs.get(name)
@@ -211,7 +223,7 @@ def board_table(site: SiteData, bench: str, prefix: str = "") -> tuple[Table, Ma
         Column("Release date", "text"),
         Column("Mean (selection)", "num", "mean over the tasks of the selected types and sources the model ran", "mv-sel"),
     ]
-    table = Table(id=f"board-{BENCH_IDS.get(bench, slug(bench))}", columns=cols)
+    table = Table(id=f"board-{bench_id(bench)}", columns=cols)
     wide = lb.wide(bench)
     data_rows: list[list[float | None]] = []
     for i, r in enumerate(s.to_dict("records")):
@@ -219,7 +231,7 @@ def board_table(site: SiteData, bench: str, prefix: str = "") -> tuple[Table, Ma
         name = r["Model"]
         model_html = text(name) if rep else site.model_link(name, prefix)
         if rep:
-            model_html = Markup(f'{model_html} <span class="mv-badge" title="{text(REPORTED_SOURCE)}">reported</span>')
+            model_html = Markup(f'{model_html} <span class="mv-badge" title="{text(reported_source(bench) or '')}">reported</span>')
         ci = DASH if missing(r.get("CI low")) else Markup(f"{fmt_score(r['CI low'])}&#8211;{fmt_score(r['CI high'])}")
         cells = [
             Cell(DASH if missing(r.get("Rank (Borda)")) else Markup(str(int(r["Rank (Borda)"]))), sort_value(r.get("Rank (Borda)")), "num"),
@@ -265,7 +277,7 @@ def source_table(site: SiteData, bench: str, prefix: str = "") -> Table:
     s = s[~s["Reported"].astype(bool)]
     cols = [Column("Model", "text"), Column("Mean (Task, completed)", "num")]
     cols += [Column(f"{g} ({sizes.get(g, 0)})", "num", f"mean over the {sizes.get(g, 0)} {g} tasks the model ran") for g in means.columns]
-    table = Table(id=f"sources-{BENCH_IDS.get(bench, slug(bench))}", columns=cols)
+    table = Table(id=f"sources-{bench_id(bench)}", columns=cols)
     for r in s.to_dict("records"):
         name = r["Model"]
         cells = [Cell(site.model_link(name, prefix), str(name).lower(), "mv-model"), _score_cell(r.get("Mean (Task, completed)"))]
@@ -317,8 +329,8 @@ def task_card(spec: Any) -> dict[str, list[tuple[str, Any]]]:
         proto.append(_kv("Experiments", ev.n_experiments))
     if ev.clustering is not None:
         cl = ev.clustering
-        proto.append(_kv("Clustering", f"embed fraction {cl.embed_fraction if cl.embed_fraction is not None else 'all rows'}, "
-                                       f"{cl.n_experiments} experiments, sample size {cl.sample_size:,}"))
+        proto.append(_kv("Clustering", f"every row once; mini-batch k-means (batch {cl.kmeans_batch_size}), "
+                                       f"mean and spread over {cl.kmeans_seeds} seeds"))
     if ev.k_values:
         proto.append(_kv("k values", ", ".join(str(k) for k in ev.k_values)))
     card["Protocol"] = proto
@@ -376,7 +388,7 @@ def task_scores_table(site: SiteData, task: str, prefix: str = "../") -> Table:
 def model_scores_table(site: SiteData, model: str, bench: str) -> Table:
     cols = [Column("Task", "text"), Column("Type", "text"), Column("Source", "text"), Column("Score", "num"),
             Column("Rank on task", "rank"), Column("Date", "text")]
-    table = Table(id=f"scores-{BENCH_IDS.get(bench, slug(bench))}", columns=cols)
+    table = Table(id=f"scores-{bench_id(bench)}", columns=cols)
     s = site.by_model.get(model)
     if s is None:
         return table
@@ -423,10 +435,10 @@ def write_downloads(lb: Leaderboard, site: SiteData, folder: Path) -> list[tuple
                              "main score name, score, data revision, mteb version, date, evaluation time, batch size)")),
               ("scores.json", "the same, as JSON records")]
     for bench in site.benchmarks:
-        bid = BENCH_IDS.get(bench, slug(bench))
+        bid = bench_id(bench)
         spreadsheet_safe(site.summaries[bench]).to_csv(folder / f"leaderboard-{bid}.csv", index=False)
         site.summaries[bench].to_json(folder / f"leaderboard-{bid}.json", orient="records", indent=1, force_ascii=False)
-        files += [(f"leaderboard-{bid}.csv", f"the {BENCH_TITLES.get(bench, bench)} leaderboard table (ranks, means, intervals, metadata)"),
+        files += [(f"leaderboard-{bid}.csv", f"the {bench_title(bench)} leaderboard table (ranks, means, intervals, metadata)"),
                   (f"leaderboard-{bid}.json", "the same, as JSON records")]
     models = lb.models.drop(columns=["Folder"]) if "Folder" in lb.models else lb.models
     spreadsheet_safe(models).to_csv(folder / "models.csv", index=False)
@@ -436,7 +448,8 @@ def write_downloads(lb: Leaderboard, site: SiteData, folder: Path) -> list[tuple
 
 def render_docs(lb: Leaderboard, docs: Path, *, n_boot: int = 1000, results_root: Path | None = None) -> SiteData:
     """Write every page of the site as Markdown into ``docs`` (plus downloads); returns the computed data."""
-    from medeval.catalog import BENCHMARK_NAMES, task_classes
+    from medeval.benchmarks import benchmark_names
+    from medeval.catalog import task_classes
     from medeval.cite import (
         MEDEVAL_BIBTEX,
         MTEB_BIBTEX,
@@ -449,14 +462,16 @@ def render_docs(lb: Leaderboard, docs: Path, *, n_boot: int = 1000, results_root
     env = _jinja()
     site = SiteData(lb, n_boot=n_boot)
     classes = task_classes()
-    common = {"bench_titles": BENCH_TITLES, "bench_ids": BENCH_IDS, "warnings": lb.warnings}
+    names = benchmark_names()
+    common = {"bench_titles": {b: bench_title(b) for b in names}, "bench_ids": {b: bench_id(b) for b in names},
+              "warnings": lb.warnings}
 
     boards = []
     for bench in site.benchmarks:
         table, data = board_table(site, bench)
         s = site.summaries[bench]
         boards.append({
-            "name": bench, "id": BENCH_IDS.get(bench, slug(bench)), "title": BENCH_TITLES.get(bench, bench),
+            "name": bench, "id": bench_id(bench), "title": bench_title(bench),
             "n_tasks": len(lb.benchmark_tasks(bench)), "n_models": int((~s["Reported"].astype(bool)).sum()),
             "has_reported": bool(s["Reported"].astype(bool).any()), "table": table, "data": data,
             "types": [t for t in TASK_TYPES if t in set(lb.tasks.loc[lb.benchmark_tasks(bench), "task_type"])],
@@ -464,7 +479,8 @@ def render_docs(lb: Leaderboard, docs: Path, *, n_boot: int = 1000, results_root
             "description": _bench_description(bench),
         })
     _write(docs / "index.md", _front_matter("Leaderboard", search=False, hide=("navigation", "toc")) + env.get_template("home.md.j2").render(
-        boards=boards, reported_source=REPORTED_SOURCE, **common))
+        boards=boards, reported_source=next((src for b in site.benchmarks if (src := reported_source(b))), ""),
+        **common))
 
     # tasks
     task_rows = []
@@ -499,7 +515,7 @@ def render_docs(lb: Leaderboard, docs: Path, *, n_boot: int = 1000, results_root
                 folder = str(Path(folder).resolve().relative_to(results_root.resolve().parent))
             except ValueError:
                 folder = Path(folder).name
-        tables = [(BENCH_TITLES.get(b, b), model_scores_table(site, name, b)) for b in site.benchmarks]
+        tables = [(bench_title(b), model_scores_table(site, name, b)) for b in site.benchmarks]
         _write(docs / "models" / f"{s}.md", _front_matter(plain_title(name, f"Model {s}"), search=False, hide=("navigation", "toc")) + tmpl.render(
             name=name, meta=meta, folder=folder, standing=model_standing(site, name),
             tables=[(t, tb) for t, tb in tables if tb.rows], **common))
@@ -515,7 +531,7 @@ def render_docs(lb: Leaderboard, docs: Path, *, n_boot: int = 1000, results_root
         figures=figures, **common))
     files = write_downloads(lb, site, docs / "downloads")
     _write(docs / "downloads.md", _front_matter("Downloads") + env.get_template("downloads.md.j2").render(files=files, **common))
-    bench_bib = {b: cite_benchmark(b) for b in site.benchmarks if b in BENCHMARK_NAMES}  # user tasks' benchmarks are not registered
+    bench_bib = {b: cite_benchmark(b) for b in site.benchmarks if b in names}  # user tasks' benchmarks are not registered
     _write(docs / "cite.md", _front_matter("Cite") + env.get_template("cite.md.j2").render(
         paper=PAPER_BIBTEX, medeval=MEDEVAL_BIBTEX, mteb=MTEB_BIBTEX, bench_bib=bench_bib, **common))
     site.pages = copy_pages(docs)
