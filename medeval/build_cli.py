@@ -9,7 +9,7 @@ from pathlib import Path
 import typer
 
 from medeval.build import BuildContext, build_task
-from medeval.catalog import _canonical_benchmark as canonical_benchmark
+from medeval.benchmarks import get_benchmark_spec
 from medeval.catalog import get_task_class, get_tasks
 from medeval.errors import MedEvalError
 
@@ -20,8 +20,8 @@ def select_specs(tasks: list[str] | None, benchmark: str | None) -> list:
     if tasks:
         specs = [get_task_class(t).spec for t in tasks]
         if benchmark:
-            canonical = canonical_benchmark(benchmark)
-            specs = [s for s in specs if s.benchmark == canonical]
+            bench = get_benchmark_spec(benchmark)
+            specs = [s for s in specs if s.name in bench.tasks or s.benchmark == bench.name]
         return specs
     if not benchmark:
         raise MedEvalError('name tasks with -t TASK or a benchmark with -b "MedEval(v1)" / -b "MedEval-Terms(v1)"')

@@ -6,15 +6,9 @@
 
 from __future__ import annotations
 
-PAPER_BIBTEX = """@article{khodadad2025medte,
-  title = {Towards Domain Specification of Embedding Models in Medicine},
-  author = {Khodadad, Mohammad and Shiraee Kasmaee, Ali and Astaraki, Mahdi and Mahyar, Hamidreza},
-  journal = {arXiv preprint arXiv:2507.19407},
-  year = {2025},
-  url = {https://arxiv.org/abs/2507.19407}
-}
-"""
+from typing import Any
 
+#: medeval itself (the software). A benchmark's own citation lives in its file under ``tasks/benchmarks/``.
 MEDEVAL_BIBTEX = """@misc{medeval2026,
   title = {medeval: a reproducible benchmark and leaderboard for medical text embeddings},
   author = {{medeval developers}},
@@ -62,7 +56,21 @@ def _split(block: str) -> list[str]:
 
 
 def cite_task(name: str) -> str:
-    """The task's source entry and its paper / benchmark entry."""
+    """The BibTeX a paper using one task should cite: the task's upstream source, then its paper or benchmark.
+
+    Args:
+        name: task name, paper id or task YAML path.
+
+    Returns:
+        BibTeX entries, de-duplicated by key, ready to paste.
+
+    Raises:
+        TaskNotFoundError: unknown task.
+
+    Example::
+
+        >>> print(cite_task("WikiSyndromesClassification"))   # @misc{wikipedia2025, ...} then @article{khodadad2025medte, ...}
+    """
     from medeval.catalog import get_spec
 
     spec = get_spec(name)
@@ -70,10 +78,29 @@ def cite_task(name: str) -> str:
 
 
 def cite_benchmark(name: str) -> str:
-    """Every entry a paper using the benchmark should cite: the benchmark, mteb, and each task's source."""
+    """Every entry a paper using a benchmark should cite: the benchmark, medeval, mteb and each task's source.
+
+    Args:
+        name: benchmark name, alias or short id (``tasks/benchmarks/*.yaml``).
+
+    Returns:
+        BibTeX entries, de-duplicated by key, ready to paste.
+
+    Raises:
+        TaskNotFoundError: unknown benchmark.
+    """
+    from medeval.benchmarks import get_benchmark_spec
     from medeval.catalog import get_tasks
 
     tasks = get_tasks(benchmark=name)
-    entries = [tasks[0].spec.citation if tasks else MEDEVAL_BIBTEX, MEDEVAL_BIBTEX, MTEB_BIBTEX]
+    entries = [get_benchmark_spec(name).citation, MEDEVAL_BIBTEX, MTEB_BIBTEX]
     entries += [t.spec.source.bibtex for t in tasks]  # type: ignore[attr-defined]
     return _unique(entries)
+
+
+def __getattr__(name: str) -> Any:
+    if name == "PAPER_BIBTEX":  # the MedTE paper: MedEval v1's citation, read from its benchmark file
+        from medeval.benchmarks import get_benchmark_spec
+
+        return get_benchmark_spec("MedEval(v1)").citation
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

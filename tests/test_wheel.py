@@ -26,8 +26,10 @@ def wheel(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 def test_wheel_contains_all_task_yamls(wheel: Path) -> None:
     names = zipfile.ZipFile(wheel).namelist()
-    yamls = [n for n in names if n.startswith("medeval/_tasks/") and n.endswith(".yaml")]
+    yamls = [n for n in names if n.startswith("medeval/_tasks/") and n.endswith(".yaml") and n.count("/") == 2]
     assert len(yamls) == 62
+    benchmarks = {n.rsplit("/", 1)[1] for n in names if n.startswith("medeval/_tasks/benchmarks/")}
+    assert benchmarks == {"MedEval-v1.yaml", "MedEval-Terms-v1.yaml"}
     assert "medeval/cli.py" in names
     assert not any(n.startswith("tests/") for n in names)
 

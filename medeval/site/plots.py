@@ -98,9 +98,9 @@ def source_figure(site: SiteData, bench: str) -> tuple[Any, str]:
 
 def benchmark_figures(site: SiteData, bench: str) -> list[dict[str, Any]]:
     """The three figures of one benchmark, ready for the plots template."""
-    from medeval.site.render import BENCH_IDS, slug
+    from medeval.site.render import bench_id
 
-    bid = BENCH_IDS.get(bench, slug(bench))
+    bid = bench_id(bench)
     out = []
     for kind, title, make in (("size", "Score vs model size", size_figure), ("radar", "Task-type means", radar_figure),
                               ("sources", "Mean per upstream source", source_figure)):
