@@ -13,6 +13,10 @@ from __future__ import annotations
 
 from medeval.catalog import get_benchmark, get_spec, get_task, get_tasks, task_classes
 
+#: The distribution name on PyPI (``pip install medeval-mteb``); the import package and the command stay ``medeval``.
+#: (``medeval`` on PyPI is an unrelated medical-imaging package.)
+DIST_NAME = "medeval-mteb"
+
 __version__ = "0.1.0"
 
 __all__ = ["__version__", "get_benchmark", "get_spec", "get_task", "get_tasks", "task_classes"]

@@ -8,10 +8,12 @@ from pathlib import Path
 
 import typer
 
+from medeval import paths
 from medeval.build import BuildContext, build_task
 from medeval.benchmarks import get_benchmark_spec
 from medeval.catalog import get_task_class, get_tasks
 from medeval.errors import MedEvalError
+from medeval.fsutil import describe_os_error
 
 logger = logging.getLogger(__name__)
 
@@ -72,6 +74,11 @@ def run_build(
         except MedEvalError as err:
             failed += 1
             typer.echo(f"FAILED {spec.name}: {err}", err=True)
+            continue
+        except OSError as err:  # full, read-only or misplaced data folder: report it, build the next task
+            failed += 1
+            msg = describe_os_error(err, paths.task_data_dir(spec.name), "free space, or choose another data folder with --data-dir")
+            typer.echo(f"FAILED {spec.name}: {msg}", err=True)
             continue
         typer.echo(f"built  {spec.name}: revision {revision} ({time.perf_counter() - t0:.1f}s)")
     return 1 if failed else 0

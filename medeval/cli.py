@@ -18,7 +18,7 @@ import os
 import sys
 from enum import Enum
 from pathlib import Path
-from typing import Annotated, Optional
+from typing import Annotated, Any, Optional
 
 import typer
 
@@ -34,6 +34,56 @@ site_app = typer.Typer(help="Build or serve the leaderboard site.", no_args_is_h
 cache_app = typer.Typer(help="Inspect or clear the embedding cache.", no_args_is_help=True)
 app.add_typer(site_app, name="site")
 app.add_typer(cache_app, name="cache")
+
+
+def version_report() -> str:
+    """The versions a bug report (and a score) depends on, one ``name version`` pair per line.
+
+    Returns:
+        Lines for medeval, mteb, sentence-transformers, transformers, torch, Python and the device torch would use
+        (``cuda (<gpu name>)``, ``mps`` or ``cpu``). A library that is not installed shows ``not installed``.
+    """
+    import platform
+    from importlib import metadata
+
+    from medeval import DIST_NAME
+
+    lines = []
+    for label, dist in (("medeval", DIST_NAME), ("mteb", "mteb"), ("sentence-transformers", "sentence-transformers"),
+                        ("transformers", "transformers"), ("torch", "torch")):
+        try:
+            lines.append(f"{label} {metadata.version(dist)}")
+        except metadata.PackageNotFoundError:
+            lines.append(f"{label} not installed")
+    lines.append(f"python {platform.python_version()}")
+    try:
+        import torch
+
+        if torch.cuda.is_available():
+            device = f"cuda ({torch.cuda.get_device_name(0)}, {torch.cuda.device_count()} device(s))"
+        elif getattr(torch.backends, "mps", None) is not None and torch.backends.mps.is_available():
+            device = "mps"
+        else:
+            device = "cpu"
+    except ImportError:
+        device = "unknown (torch not installed)"
+    lines.append(f"device {device}")
+    return "\n".join(lines)
+
+
+def _version_callback(value: bool) -> None:
+    if value:
+        typer.echo(version_report())
+        raise typer.Exit()
+
+
+@app.callback()
+def _root(
+    version: Annotated[bool, typer.Option("--version", is_eager=True, callback=_version_callback,
+                                          help="Print medeval's, mteb's, sentence-transformers', transformers' and "
+                                               "torch's versions and the device, then exit.")] = False,
+) -> None:
+    """medeval: benchmark and leaderboard for medical text-embedding models (MedEval v1, MedEval-Terms)."""
 
 
 class Fmt(str, Enum):
@@ -79,11 +129,12 @@ def tasks_cmd(
     task_type: Annotated[Optional[list[str]], typer.Option("--type", help="Classification, Clustering, PairClassification or Retrieval (repeatable).")] = None,
     fmt: Annotated[Fmt, typer.Option("--format", help="table or json.")] = Fmt.table,
     include_path: IncludePath = None,
+    data_dir: DataDir = None,
 ) -> None:
     """List tasks with their type, source, access and paper id."""
     from medeval.catalog import get_tasks
 
-    _setup(include_path)
+    _setup(include_path, data_dir)
     rows = []
     for t in get_tasks(benchmark=benchmark, types=task_type):
         s = t.spec  # type: ignore[attr-defined]
@@ -100,39 +151,49 @@ def tasks_cmd(
 
 
 @app.command("show")
-def show_cmd(task: Annotated[str, typer.Argument(help="Task name, paper id or YAML path.")], include_path: IncludePath = None) -> None:
-    """Print a task's full card: description, source, construction, protocol, citations."""
+def show_cmd(
+    task: Annotated[list[str], typer.Argument(help="Task names, paper ids or YAML paths (one or more).")],
+    include_path: IncludePath = None,
+    data_dir: DataDir = None,
+) -> None:
+    """Print each task's full card: description, source, construction, protocol, citations."""
     import yaml
 
     from medeval.catalog import get_task_class
 
-    _setup(include_path)
-    cls = get_task_class(task)
-    card = cls.spec.model_dump(mode="json", exclude_none=True)
-    card["data_folder"] = str(cls.data_folder())
-    card["built"] = cls.is_built()
-    typer.echo(yaml.safe_dump(card, sort_keys=False, allow_unicode=True, width=110))
+    _setup(include_path, data_dir)
+    classes = [get_task_class(name) for name in task]  # every name resolves before anything prints
+    for i, cls in enumerate(classes):
+        card = cls.spec.model_dump(mode="json", exclude_none=True)
+        card["data_folder"] = str(cls.data_folder())
+        card["built"] = cls.is_built()
+        if i:
+            typer.echo("---")
+        typer.echo(yaml.safe_dump(card, sort_keys=False, allow_unicode=True, width=110).rstrip("\n"))
 
 
 @app.command("cite")
 def cite_cmd(
-    task: Annotated[Optional[str], typer.Argument(help="Task name (or use --benchmark).")] = None,
+    task: Annotated[Optional[list[str]], typer.Argument(help="Task names (or use --benchmark).")] = None,
     benchmark: Annotated[Optional[str], typer.Option("--benchmark", "-b", help="Cite a whole benchmark.")] = None,
     include_path: IncludePath = None,
 ) -> None:
-    """Print BibTeX, ready to paste: the task's source and paper, or everything a benchmark needs."""
-    from medeval.cite import cite_benchmark, cite_task
+    """Print BibTeX, ready to paste: the tasks' sources and paper, or everything a benchmark needs."""
+    from medeval.cite import cite_benchmark, cite_tasks
 
     _setup(include_path)
-    if (task is None) == (benchmark is None):
-        raise MedEvalError("give a task name or --benchmark, not both (e.g. `medeval cite WikiSyndromesClassification`)")
-    typer.echo(cite_task(task) if task else cite_benchmark(benchmark))  # type: ignore[arg-type]
+    if bool(task) == (benchmark is not None):
+        raise MedEvalError("give task names or --benchmark, not both (e.g. `medeval cite WikiSyndromesClassification`)")
+    if benchmark is not None:
+        typer.echo(cite_benchmark(benchmark))
+        return
+    typer.echo(cite_tasks(task or []))
 
 
 # --------------------------------------------------------------------------------------------------- build
 @app.command("build")
 def build_cmd(
-    task: Annotated[Optional[list[str]], typer.Option("--task", "-t", help="Task to build (repeatable).")] = None,
+    task: Annotated[Optional[list[str]], typer.Option("--task", "-t", help="Tasks to build: -t A B or -t A -t B.")] = None,
     benchmark: Annotated[Optional[str], typer.Option("--benchmark", "-b", help="Build every task of a benchmark.")] = None,
     source_dir: Annotated[Optional[Path], typer.Option("--source-dir", help="Local copies of upstream records (datakit layout) instead of the network.")] = None,
     mimic_dir: Annotated[Optional[Path], typer.Option("--mimic-dir", help="Your credentialed MIMIC-IV folder (note/ and hosp/).")] = None,
@@ -171,9 +232,9 @@ def push_data_cmd(
 # --------------------------------------------------------------------------------------------------- run
 @app.command("run")
 def run_cmd(
-    model: Annotated[Optional[list[str]], typer.Option("--model", "-m", help="Hub id or local folder (repeatable). Default: all-MiniLM-L6-v2 from PyPI.")] = None,
+    model: Annotated[Optional[list[str]], typer.Option("--model", "-m", help="Hub ids or local folders (-m A B or -m A -m B). Default: all-MiniLM-L6-v2 from PyPI.")] = None,
     benchmark: Annotated[Optional[str], typer.Option("--benchmark", "-b", help='Benchmark (default "MedEval-Terms(v1)").')] = None,
-    task: Annotated[Optional[list[str]], typer.Option("--task", "-t", help="Task name, paper id or YAML path (repeatable).")] = None,
+    task: Annotated[Optional[list[str]], typer.Option("--task", "-t", help="Task names, paper ids or YAML paths (-t A B or -t A -t B).")] = None,
     output_dir: Annotated[Path, typer.Option("--output-dir", "-o", help="Results go to OUTPUT/results/<org>__<model>/<revision>/.")] = Path("."),
     batch_size: Annotated[int, typer.Option("--batch-size", help="Encoding batch size.")] = 32,
     device: Annotated[Optional[str], typer.Option("--device", help="cpu, cuda, cuda:1, mps (default: best available).")] = None,
@@ -210,11 +271,12 @@ def run_cmd(
 def validate_cmd(
     paths: Annotated[list[Path], typer.Argument(help="Result folders (a results/ root, an <org>__<name> folder or a revision folder).")],
     include_path: IncludePath = None,
+    data_dir: DataDir = None,
 ) -> None:
     """Check result folders as the CI of a results pull request does; one line per problem."""
     from medeval.submit import validate_cli
 
-    _setup(include_path)
+    _setup(include_path, data_dir)
     raise typer.Exit(validate_cli(paths))
 
 
@@ -224,11 +286,12 @@ def submit_cmd(
     leaderboard: Annotated[Path, typer.Option("--leaderboard", help="The leaderboard folder to copy into.")] = Path("leaderboard"),
     force: Annotated[bool, typer.Option("--force", help="Replace result files whose scores changed (reported).")] = False,
     include_path: IncludePath = None,
+    data_dir: DataDir = None,
 ) -> None:
     """Validate a run's results, then copy them into leaderboard/results without overwriting silently."""
     from medeval.submit import submit_cli
 
-    _setup(include_path)
+    _setup(include_path, data_dir)
     raise typer.Exit(submit_cli(results_dir, leaderboard, force=force))
 
 
@@ -236,10 +299,12 @@ def submit_cmd(
 def site_build_cmd(
     results: Annotated[Path, typer.Option("--results", help="Leaderboard folder with results/.")] = Path("leaderboard"),
     out: Annotated[Path, typer.Option("--out", help="Output folder of the static site.")] = Path("site_build"),
+    data_dir: DataDir = None,
 ) -> None:
     """Render the leaderboard site (Jinja2 -> Markdown -> MkDocs Material)."""
     from medeval.site import build_site
 
+    _setup(None, data_dir)
     typer.echo(build_site(results, out))
 
 
@@ -248,10 +313,12 @@ def site_serve_cmd(
     results: Annotated[Path, typer.Option("--results")] = Path("leaderboard"),
     out: Annotated[Path, typer.Option("--out")] = Path("site_build"),
     port: Annotated[int, typer.Option("--port")] = 8000,
+    data_dir: DataDir = None,
 ) -> None:
     """Build the site, then serve it on http://127.0.0.1:PORT."""
     from medeval.site import serve_site
 
+    _setup(None, data_dir)
     serve_site(results, out, port=port)
 
 
@@ -282,17 +349,122 @@ def train_cmd(
     output: Annotated[Optional[Path], typer.Option("--output", help="Where the trained model goes.")] = None,
     max_steps: Annotated[Optional[int], typer.Option("--max-steps", help="Stop after N steps.")] = None,
     source_dir: Annotated[Optional[Path], typer.Option("--source-dir", help="Local upstream records (datakit layout).")] = None,
+    data_dir: DataDir = None,
 ) -> None:
     """Train MedTE (or MedTE-mini) with sentence-transformers' trainer."""
     from medeval.train import train_from_config
 
+    _setup(None, data_dir)
     typer.echo(train_from_config(config, output=output, max_steps=max_steps, source_dir=source_dir))
 
 
-def main(argv: list[str] | None = None) -> int:
-    """Entry point: run the app, turning medeval's errors into one clear line and a non-zero exit."""
+def _usage_error_types() -> tuple[type[BaseException], ...]:
+    """The exception classes click raises for bad command lines: typer >= 0.29 vendors click (``typer._click``),
+    older typer uses the ``click`` package; both derive from a ``ClickException`` with ``show()``/``exit_code``."""
+    types: list[type[BaseException]] = []
     try:
-        code = app(args=argv, standalone_mode=False)  # non-standalone click returns typer.Exit's code
+        from typer._click.exceptions import ClickException as VendoredClickException
+
+        types.append(VendoredClickException)
+    except ImportError:  # typer < 0.29
+        pass
+    try:
+        import click
+
+        types.append(click.exceptions.ClickException)
+    except ImportError:
+        pass
+    return tuple(types)
+
+
+def _abort_types() -> tuple[type[BaseException], ...]:
+    types: list[type[BaseException]] = [typer.Abort]
+    try:
+        import click
+
+        types.append(click.exceptions.Abort)
+    except ImportError:
+        pass
+    return tuple(types)
+
+
+def _command_for(argv: list[str]) -> Any:
+    """The click command ``argv`` names (``["site", "build", ...]`` -> the ``site build`` command), or None."""
+    import typer.main
+
+    command: Any = typer.main.get_command(app)
+    for token in argv:
+        sub = getattr(command, "commands", None)
+        if not sub or token.startswith("-"):
+            break
+        if token not in sub:
+            return None
+        command = sub[token]
+    return None if getattr(command, "commands", None) else command
+
+
+def expand_multi_value_options(argv: list[str]) -> list[str]:
+    """Let repeatable options take several values after one flag, as mteb's CLI does (``-t A B C``).
+
+    Args:
+        argv: the command line after the program name, e.g. ``["build", "-t", "A", "B"]``.
+
+    Returns:
+        The same command line with ``-t A B`` rewritten to ``-t A -t B`` for every repeatable option of a command
+        that takes no positional arguments (there a bare word after a flag's value can only be another value).
+        Commands with positional arguments (``validate PATH...``) are returned unchanged.
+
+    Example:
+        >>> expand_multi_value_options(["run", "-t", "A", "B", "--batch-size", "8"])
+        ['run', '-t', 'A', '-t', 'B', '--batch-size', '8']
+    """
+    command = _command_for(argv)
+    if command is None:
+        return argv
+    params = getattr(command, "params", [])
+    if any(getattr(p, "param_type_name", "") == "argument" for p in params):
+        return argv
+    multi = {opt for p in params if getattr(p, "multiple", False) for opt in p.opts}
+    if not multi:
+        return argv
+    out: list[str] = []
+    flag: str | None = None
+    for i, token in enumerate(argv):
+        if token == "--":
+            out.extend(argv[i:])
+            break
+        if token.startswith("-") and len(token) > 1:
+            flag = token if token in multi else None
+            out.append(token)
+            continue
+        if flag is not None and out and out[-1] != flag and not out[-1].startswith("-"):
+            out.append(flag)  # a further value of the same repeatable option
+        out.append(token)
+    return out
+
+
+INTERRUPT_HINT = "interrupted: finished tasks are saved; run the same command again to resume"
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point of the ``medeval`` command.
+
+    Args:
+        argv: the arguments after the program name (default ``sys.argv[1:]``).
+
+    Returns:
+        The exit code: 0 success, 1 some work failed, 2 bad input (usage error or a :class:`MedEvalError`, printed as
+        one ``error: ...`` line), 130 interrupted (Ctrl-C; the hint to resume is printed). Never a traceback for a
+        usage error, whichever click typer bundles.
+    """
+    args = list(sys.argv[1:] if argv is None else argv)
+    usage_errors = _usage_error_types()
+    try:
+        args = expand_multi_value_options(args)
+        code = app(args=args, standalone_mode=False, prog_name="medeval")  # non-standalone: returns Exit's code
+        if code == 130:  # typer turns Ctrl-C into Exit(130) before we see the KeyboardInterrupt
+            typer.echo(INTERRUPT_HINT, err=True)
+            return 130
         if isinstance(code, int) and code:
             return code
     except MedEvalError as err:
@@ -300,22 +472,18 @@ def main(argv: list[str] | None = None) -> int:
             typer.echo(f"error: {line}", err=True)
         return 2
     except KeyboardInterrupt:
-        typer.echo("interrupted: finished tasks are saved; run the same command again to resume", err=True)
+        typer.echo(INTERRUPT_HINT, err=True)
         return 130
     except typer.Exit as e:
         return int(e.exit_code or 0)
-    except SystemExit as e:  # click's own usage errors
+    except SystemExit as e:
         return int(e.code or 0) if isinstance(e.code, int) else 1
-    except Exception as err:  # click usage errors (bad option) arrive here in non-standalone mode
-        import click
-
-        if isinstance(err, click.exceptions.ClickException):
-            err.show()
-            return err.exit_code
-        if isinstance(err, click.exceptions.Abort):
-            typer.echo("aborted", err=True)
-            return 130
-        raise
+    except usage_errors as err:  # unknown option, missing value, bad choice, extra argument
+        err.show()  # type: ignore[attr-defined]  # click's usage line + "Error: ..." (two lines)
+        return int(getattr(err, "exit_code", 2))
+    except _abort_types():
+        typer.echo(INTERRUPT_HINT, err=True)
+        return 130
     return 0
 
 

@@ -15,7 +15,8 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
-from medeval.io import atomic_write_json, atomic_write_text
+from medeval import fsutil
+from medeval.fsutil import atomic_write_json, atomic_write_text
 
 
 def revision_folder(output_dir: str | Path, meta: Any) -> Path:
@@ -56,17 +57,102 @@ def meta_dict(meta: Any) -> dict[str, Any]:
     return out
 
 
+RUN_SETTINGS = "run_settings.jsonl"
+MODEL_META = "model_meta.json"
+#: The lock file in ``<output>/results/`` that serialises run-settings updates across processes (validate allows it).
+RESULTS_LOCK = ".medeval.lock"
+
+
 def save_result(output_dir: str | Path, meta: Any, task_result: Any, run_info: dict[str, Any]) -> Path:
-    """Write the task's result, the model meta and the run settings atomically; returns the result path."""
+    """Write the model meta, the task's run-settings line and then the task's result, each atomically.
+
+    The result file goes last: it is what a rerun takes as "this task is done", so a process killed between two
+    writes leaves a task that is simply run again, never a result without its metadata or settings.
+
+    Args:
+        output_dir: The run's output folder (results go under ``results/<org>__<model>/<revision>/``).
+        meta: The model's mteb ``ModelMeta``.
+        task_result: The mteb ``TaskResult`` of one task.
+        run_info: Settings to record in the task's run-settings line (batch size, device, data revision, ...).
+
+    Returns:
+        The path of the result file.
+
+    Raises:
+        OSError: A file cannot be written (the caller turns it into one line).
+    """
     folder = revision_folder(output_dir, meta)
     folder.mkdir(parents=True, exist_ok=True)
     obj = task_result.model_dump()
     obj["date"] = task_result.date.timestamp() if getattr(task_result, "date", None) else None
     task_result._round_scores(obj["scores"], 6)  # mteb's own rounding, as TaskResult.to_disk does
-    path = atomic_write_json(folder / f"{task_result.task_name}.json", obj)
-    atomic_write_json(folder / "model_meta.json", meta_dict(meta), indent=4)
-    _merge_run_settings(folder / "run_settings.jsonl", task_result, run_info)
-    return path
+    write_model_meta(folder, meta)
+    _merge_run_settings(folder / RUN_SETTINGS, {task_result.task_name: _settings_line(task_result, run_info)})
+    return atomic_write_json(folder / f"{task_result.task_name}.json", obj)
+
+
+def write_model_meta(folder: Path, meta: Any) -> bool:
+    """Write ``model_meta.json`` into a revision folder unless it already holds exactly this content; True if written."""
+    path = folder / MODEL_META
+    text = json.dumps(meta_dict(meta), default=str, indent=4) + "\n"
+    try:
+        if path.read_text(encoding="utf-8") == text:
+            return False
+    except (OSError, UnicodeDecodeError):
+        pass
+    atomic_write_text(path, text)
+    return True
+
+
+def heal_folder(output_dir: str | Path, meta: Any) -> list[str]:
+    """Bring a revision folder a killed run left behind back to a consistent state; returns what was done.
+
+    Removes temp files of writers that no longer run, writes ``model_meta.json`` if it is missing or differs from
+    the model being run, and adds a run-settings line for each result file that has none (marked ``"healed": true``
+    and holding only what the result file itself records: data revision, evaluation time, mteb version).
+    Does nothing to a folder that does not exist.
+
+    Args:
+        output_dir: The run's output folder.
+        meta: The model's mteb ``ModelMeta``.
+
+    Returns:
+        One short note per repair (empty when the folder was consistent).
+
+    Raises:
+        OSError: A repair could not be written.
+    """
+    folder = revision_folder(output_dir, meta)
+    if not folder.is_dir():
+        return []
+    notes = [f"removed the stale temp file {p.name}" for p in fsutil.remove_stale_temps(folder)]
+    results = sorted(p for p in folder.glob("*.json") if p.name != MODEL_META and not p.name.startswith("."))
+    if not results:
+        return notes
+    if write_model_meta(folder, meta):
+        notes.append(f"wrote {MODEL_META}")
+    missing: dict[str, dict[str, Any]] = {}
+    recorded = _read_settings(folder / RUN_SETTINGS)
+    for path in results:
+        task = path.stem
+        if task in recorded:
+            continue
+        result = load_result(path)
+        if result is None:
+            continue  # unreadable: the run re-runs the task and writes its line then
+        missing[task] = {
+            "task": task,
+            "splits": sorted(result.scores),
+            "data_revision": result.dataset_revision,
+            "wall_seconds": result.evaluation_time,
+            "version": {"mteb": getattr(result, "mteb_version", None)},
+            "healed": True,
+            "note": "settings of the run that wrote this result were lost (process killed); only the result's own fields are known",
+        }
+    if missing:
+        _merge_run_settings(folder / RUN_SETTINGS, missing, only_missing=True)
+        notes.append(f"added the missing run-settings line(s) of {', '.join(sorted(missing))}")
+    return notes
 
 
 def _package_versions() -> dict[str, str | None]:
@@ -81,16 +167,8 @@ def _package_versions() -> dict[str, str | None]:
     return out
 
 
-def _merge_run_settings(path: Path, task_result: Any, run_info: dict[str, Any]) -> None:
-    lines: dict[str, dict[str, Any]] = {}
-    if path.is_file():
-        for line in path.read_text(encoding="utf-8").splitlines():
-            try:
-                entry = json.loads(line)
-                lines[entry["task"]] = entry
-            except (json.JSONDecodeError, KeyError, TypeError):
-                continue
-    lines[task_result.task_name] = {
+def _settings_line(task_result: Any, run_info: dict[str, Any]) -> dict[str, Any]:
+    return {
         "task": task_result.task_name,
         "splits": sorted(task_result.scores),
         "subsets": sorted({s.get("hf_subset", "default") for v in task_result.scores.values() for s in v}),
@@ -98,7 +176,28 @@ def _merge_run_settings(path: Path, task_result: Any, run_info: dict[str, Any]) 
         "date": datetime.now(timezone.utc).isoformat(timespec="seconds"),
         **run_info,
     }
-    atomic_write_text(path, "".join(json.dumps(lines[k], default=str) + "\n" for k in sorted(lines)))
+
+
+def _read_settings(path: Path) -> dict[str, dict[str, Any]]:
+    lines: dict[str, dict[str, Any]] = {}
+    if path.is_file():
+        for line in path.read_text(encoding="utf-8", errors="replace").splitlines():
+            try:
+                entry = json.loads(line)
+                lines[entry["task"]] = entry
+            except (ValueError, KeyError, TypeError, RecursionError):
+                continue
+    return lines
+
+
+def _merge_run_settings(path: Path, new: dict[str, dict[str, Any]], only_missing: bool = False) -> None:
+    """Read-merge-replace ``run_settings.jsonl`` under a file lock, so concurrent runs never drop each other's lines."""
+    with fsutil.file_lock(path.parents[2] / RESULTS_LOCK, what=str(path)):  # <output>/results/.medeval.lock
+        lines = _read_settings(path)
+        for task, entry in new.items():
+            if not (only_missing and task in lines):
+                lines[task] = entry
+        atomic_write_text(path, "".join(json.dumps(lines[k], default=str) + "\n" for k in sorted(lines)))
 
 
 def main_score(result: Any) -> float | None:

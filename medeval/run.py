@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from medeval import fsutil
 from medeval import results as resmod
 from medeval.build import stale_reason
 from medeval.errors import DataNotBuiltError, MedEvalError, ModelLoadError
@@ -104,6 +105,11 @@ def evaluate_task(model: Any, task: Any, opts: RunOptions) -> Any:
 def run_model(model: Any, meta: Any, tasks: list[Any], opts: RunOptions, echo: Any = print) -> list[TaskOutcome]:
     """Run (or reuse) every task for one loaded model; returns one outcome per task."""
     outcomes: list[TaskOutcome] = []
+    try:
+        for note in resmod.heal_folder(opts.output_dir, meta):
+            echo(f"{resmod.revision_folder(opts.output_dir, meta)}: {note} (left by an interrupted run)")
+    except OSError as err:
+        echo(f"warning: {fsutil.describe_os_error(err, fix='free space or choose another --output-dir')}")
     for i, task in enumerate(tasks, 1):
         name, ttype = task.metadata.name, task.metadata.type
         prefix = f"[{i}/{len(tasks)}] {name}"
@@ -120,6 +126,11 @@ def run_model(model: Any, meta: Any, tasks: list[Any], opts: RunOptions, echo: A
         except MedEvalError as err:
             outcomes.append(TaskOutcome(name, ttype, "failed", message=str(err)))
             echo(f"{prefix}: failed: {err}")
+            continue
+        except OSError as err:  # a full, read-only or misplaced data folder: this task fails, the run goes on
+            msg = fsutil.describe_os_error(err, task.data_folder(), "free space, or choose another data folder with --data-dir")
+            outcomes.append(TaskOutcome(name, ttype, "failed", message=msg))
+            echo(f"{prefix}: failed: {msg}")
             continue
         path = resmod.result_path(opts.output_dir, meta, name)
         existing = resmod.load_result(path)
@@ -148,8 +159,16 @@ def run_model(model: Any, meta: Any, tasks: list[Any], opts: RunOptions, echo: A
         seconds = time.perf_counter() - t0
         run_info = {"encode_kwargs": {"batch_size": opts.batch_size}, "device": opts.device or "auto",
                     "precision": opts.precision or "fp32", "data_revision": revision, "wall_seconds": round(seconds, 2)}
-        resmod.save_result(opts.output_dir, meta, task_result, run_info)
-        outcomes.append(TaskOutcome(name, ttype, "ran", resmod.main_score(task_result), seconds))
+        score = resmod.main_score(task_result)
+        try:
+            resmod.save_result(opts.output_dir, meta, task_result, run_info)
+        except OSError as err:  # the score is shown, the run goes on; a rerun runs this task again
+            msg = fsutil.describe_os_error(err, path, "free space, or choose another --output-dir") + (
+                f" (score {score:.4f} not saved)" if score is not None else " (result not saved)")
+            outcomes.append(TaskOutcome(name, ttype, "failed", None, seconds, message=msg))
+            echo(f"{prefix}: failed: {msg}")
+            continue
+        outcomes.append(TaskOutcome(name, ttype, "ran", score, seconds))
     return outcomes
 
 
@@ -197,6 +216,7 @@ def run_models(opts: RunOptions) -> int:
     models = opts.models or [None]
     if (opts.model_name or opts.model_revision) and len(models) > 1:
         raise MedEvalError("--model-name/--model-revision name one local model; run several models one at a time")
+    fsutil.check_writable(Path(opts.output_dir) / "results", "--output-dir")  # before minutes of model loading
     code = 0
     for model_id in models:
         try:

@@ -54,7 +54,7 @@ def test_cite_prints_bibtex(capsys: pytest.CaptureFixture[str]) -> None:
     [
         (("show", "NoSuchTask"), "unknown task 'NoSuchTask'"),
         (("tasks", "--benchmark", "MedEval(v2)"), "unknown benchmark 'MedEval(v2)'"),
-        (("cite",), "give a task name or --benchmark"),
+        (("cite",), "give task names or --benchmark"),
         (("run", "-t", "NoSuchTask"), "unknown task 'NoSuchTask'"),
     ],
 )
@@ -74,3 +74,165 @@ def test_module_entry_point() -> None:
     proc = subprocess.run([sys.executable, "-m", "medeval", "--help"], capture_output=True, text=True, timeout=120)
     assert proc.returncode == 0, proc.stderr
     assert "Usage" in proc.stdout and "run" in proc.stdout
+
+
+# ----------------------------------------------------------------------------------------- usage errors (issue 13)
+def _installed_cli() -> str:
+    """The ``medeval`` console script of the environment running the tests (the CLI as installed)."""
+    import shutil
+    from pathlib import Path
+
+    script = Path(sys.executable).with_name("medeval")
+    found = str(script) if script.is_file() else shutil.which("medeval")
+    if not found:
+        pytest.skip("the medeval console script is not installed in this environment (pip install -e .)")
+    return found
+
+
+@pytest.mark.parametrize(
+    ("args", "needle"),
+    [
+        (("run", "--bogus"), "No such option: --bogus"),                       # unknown option
+        (("build", "-t"), "requires an argument"),                               # missing value
+        (("tasks", "--format", "xml"), "'xml' is not one of"),                   # bad choice
+        (("site", "build", "--no-such"), "No such option: --no-such"),           # unknown option, nested command
+        (("site", "build", "extra-arg"), "unexpected extra argument"),           # extra argument
+        (("validate",), "Missing argument"),                                     # missing argument
+    ],
+)
+def test_usage_errors_are_short_and_exit_2(args: tuple[str, ...], needle: str) -> None:
+    proc = subprocess.run([_installed_cli(), *args], capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 2, (proc.returncode, proc.stderr[-2000:])
+    assert "Traceback" not in proc.stderr + proc.stdout
+    assert needle in proc.stderr
+    assert len(proc.stderr.strip().splitlines()) <= 4, proc.stderr  # usage line, hint, blank, error
+
+
+def test_usage_errors_in_process(capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, err = run_cli(capsys, "run", "--batch-size", "many")
+    assert code == 2 and "Invalid value for '--batch-size'" in err and "Traceback" not in out + err
+
+
+@pytest.mark.parametrize(
+    ("argv", "expected"),
+    [
+        (["run", "-t", "A", "B", "C"], ["run", "-t", "A", "-t", "B", "-t", "C"]),
+        (["run", "-t", "A", "-t", "B"], ["run", "-t", "A", "-t", "B"]),
+        (["run", "-m", "x", "y", "-t", "A", "B", "--batch-size", "8"],
+         ["run", "-m", "x", "-m", "y", "-t", "A", "-t", "B", "--batch-size", "8"]),
+        (["build", "--task", "A", "B", "--offline"], ["build", "--task", "A", "--task", "B", "--offline"]),
+        (["tasks", "--type", "Retrieval", "Clustering"], ["tasks", "--type", "Retrieval", "--type", "Clustering"]),
+        # a command with positional arguments keeps its words as arguments
+        (["validate", "--include-path", "my_tasks", "leaderboard"], ["validate", "--include-path", "my_tasks", "leaderboard"]),
+        (["no-such-command", "-t", "A", "B"], ["no-such-command", "-t", "A", "B"]),
+    ],
+)
+def test_multi_value_options_expand_like_mtebs_cli(argv: list[str], expected: list[str]) -> None:
+    from medeval.cli import expand_multi_value_options
+
+    assert expand_multi_value_options(argv) == expected
+
+
+def test_build_takes_several_tasks_after_one_flag(capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> None:
+    import medeval.build_cli
+
+    seen: dict[str, object] = {}
+
+    def fake_run_build(**kwargs: object) -> int:
+        seen.update(kwargs)
+        return 0
+
+    monkeypatch.setattr(medeval.build_cli, "run_build", fake_run_build)
+    code, _, err = run_cli(capsys, "build", "-t", "MedicalAbbreviationRetrieval", "DrugSynonymPairClassification", "--offline")
+    assert code == 0, err
+    assert seen["tasks"] == ["MedicalAbbreviationRetrieval", "DrugSynonymPairClassification"] and seen["offline"] is True
+
+
+def test_show_and_cite_take_several_tasks(capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, _ = run_cli(capsys, "show", "WikiSyndromesClassification", "HPOLaypersonRetrieval")
+    assert code == 0 and "name: WikiSyndromesClassification" in out and "name: HPOLaypersonRetrieval" in out
+    code, out, _ = run_cli(capsys, "cite", "WikiSyndromesClassification", "WikiDiseasesPairClassification")
+    assert code == 0
+    assert out.count("@article{khodadad2025medte,") == 1  # the shared paper entry once
+
+
+def test_ctrl_c_prints_the_resume_hint_and_exits_130(capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> None:
+    import medeval.run
+
+    def interrupted(opts: object) -> int:
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(medeval.run, "run_models", interrupted)
+    code, out, err = run_cli(capsys, "run", "-t", "HPOLaypersonRetrieval")
+    assert code == 130
+    assert "run the same command again to resume" in err and "Traceback" not in out + err
+
+
+def test_version_names_the_libraries_and_device(capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, _ = run_cli(capsys, "--version")
+    assert code == 0
+    names = [line.split(" ", 1)[0] for line in out.strip().splitlines()]
+    assert names == ["medeval", "mteb", "sentence-transformers", "transformers", "torch", "python", "device"]
+    from importlib.metadata import version
+
+    assert f"mteb {version('mteb')}" in out
+
+
+def test_every_data_folder_command_takes_data_dir() -> None:
+    """One option everywhere the data folder is read or written (build, run, tasks, show, validate, site, cache...)."""
+    import typer.main
+
+    from medeval.cli import app
+
+    root = typer.main.get_command(app)
+    need = {("tasks",), ("show",), ("build",), ("push-data",), ("run",), ("validate",), ("submit",), ("site", "build"),
+            ("site", "serve"), ("cache", "info"), ("cache", "clear"), ("train",)}
+    for path in need:
+        cmd = root
+        for part in path:
+            cmd = cmd.commands[part]  # type: ignore[attr-defined]
+        opts = {o for p in cmd.params for o in getattr(p, "opts", [])}
+        assert "--data-dir" in opts, path
+
+
+def test_data_dir_is_seen_by_tasks_and_show(tmp_path: "object", capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> None:
+    """After a build into --data-dir X, `tasks --data-dir X` and `show --data-dir X` report the task as built."""
+    from pathlib import Path
+
+    from medeval import paths
+
+    home = Path(str(tmp_path)) / "elsewhere"
+    monkeypatch.setenv("MEDEVAL_HOME", str(Path(str(tmp_path)) / "default-home"))
+    folder = home / "tasks" / "HPOLaypersonRetrieval"
+    folder.mkdir(parents=True)
+    # a built task is a folder with a manifest: write a minimal one the way the builder does
+    (folder / "manifest.json").write_text(json.dumps({"revision": "0" * 16, "task": "HPOLaypersonRetrieval"}))
+    code, out, _ = run_cli(capsys, "tasks", "-b", "MedEval-Terms(v1)", "--format", "json")
+    assert code == 0 and not {r["name"]: r["built"] for r in json.loads(out)}["HPOLaypersonRetrieval"]
+    code, out, _ = run_cli(capsys, "tasks", "-b", "MedEval-Terms(v1)", "--format", "json", "--data-dir", str(home))
+    assert code == 0 and {r["name"]: r["built"] for r in json.loads(out)}["HPOLaypersonRetrieval"]
+    code, out, _ = run_cli(capsys, "show", "HPOLaypersonRetrieval", "--data-dir", str(home))
+    assert code == 0 and "built: true" in out and str(folder) in out
+    assert paths.data_dir() == home.resolve()
+
+
+def test_docs_name_the_distribution_pyproject_declares() -> None:
+    """Every install line in the docs says the distribution's real name (``medeval`` on PyPI is another project)."""
+    import re
+    import tomllib
+    from pathlib import Path
+
+    import medeval
+
+    repo = Path(__file__).resolve().parents[1]
+    declared = tomllib.loads((repo / "pyproject.toml").read_text())["project"]["name"]
+    assert declared == medeval.DIST_NAME
+    docs = [repo / "README.md", *sorted((repo / "site").glob("*.md")), *sorted((repo / "docs").glob("**/*.md")),
+            repo / "leaderboard" / "README.md"]
+    bad = []
+    for doc in (d for d in docs if d.is_file()):
+        for n, line in enumerate(doc.read_text(encoding="utf-8").splitlines(), 1):
+            for m in re.finditer(r"pip install\s+(?:-[-\w]+\s+)*['\"]?(medeval[\w.-]*)", line):
+                if re.sub(r"\[.*", "", m.group(1)) != declared:
+                    bad.append(f"{doc.name}:{n}: {m.group(1)}")
+    assert not bad, bad

