@@ -77,6 +77,21 @@ def cite_task(name: str) -> str:
     return _unique([spec.source.bibtex, spec.citation])
 
 
+def cite_tasks(names: list[str]) -> str:
+    """The BibTeX for several tasks at once, each entry once (the paper's entry is shared by most tasks).
+
+    Args:
+        names: task names, paper ids or task YAML paths.
+
+    Returns:
+        BibTeX entries, de-duplicated by key, in the order the tasks were given.
+
+    Raises:
+        TaskNotFoundError: an unknown task (nothing is returned for the others).
+    """
+    return _unique([cite_task(name) for name in names])
+
+
 def cite_benchmark(name: str) -> str:
     """Every entry a paper using a benchmark should cite: the benchmark, medeval, mteb and each task's source.
 

@@ -24,8 +24,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import shutil
-import tempfile
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
@@ -34,7 +32,8 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from medeval.errors import DataNotBuiltError, SourceError
-from medeval.io import iter_jsonl, replace_dir
+from medeval.fsutil import staged_dir
+from medeval.io import iter_jsonl
 
 MANIFEST = "manifest.json"
 STATS = "stats.json"
@@ -110,9 +109,7 @@ def write_task_data(
         if name.count("/") != 1:
             raise ValueError(f"table name {name!r} must be '<config>/<split>'")
     revision = content_hash(tables)
-    folder.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{folder.name}.", dir=folder.parent))
-    try:
+    with staged_dir(folder) as tmp:  # folder modes follow the umask (shared data folders stay readable)
         for name, rows in tables.items():
             _write_parquet(list(rows), tmp / f"{name}.parquet")
         full_manifest = {"task": folder.name, "revision": revision, "tables": sorted(tables), **manifest}
@@ -121,10 +118,6 @@ def write_task_data(
         if stats is not None:
             (tmp / STATS).write_text(json.dumps(stats, indent=2, sort_keys=True) + "\n")
         (tmp / "README.md").write_text(_dataset_card(folder.name, tables, revision))
-        replace_dir(tmp, folder)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
     return revision
 
 

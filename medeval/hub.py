@@ -7,12 +7,13 @@ dataset repo (same layout as the local data folder, see :mod:`medeval.data`) ins
 from __future__ import annotations
 
 import shutil
-import tempfile
 from pathlib import Path
 
 from medeval import data as datamod
 from medeval.errors import DataNotBuiltError
+from medeval.fsutil import replace_dir, stage_dir
 from medeval.spec import TaskSpec
+from medeval.store import DataStore
 
 
 def download_task_data(spec: TaskSpec, folder: Path) -> Path:
@@ -22,8 +23,7 @@ def download_task_data(spec: TaskSpec, folder: Path) -> Path:
 
     repo = spec.dataset.path
     revision = spec.dataset.revision
-    folder.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{folder.name}.", dir=folder.parent))
+    tmp = stage_dir(folder)  # umask folder mode, not mkdtemp's 0700
     try:
         snapshot_download(repo_id=repo, repo_type="dataset", revision=None if _is_hash(revision) else revision, local_dir=tmp)
     except (HfHubHTTPError, LocalEntryNotFoundError, OSError, ValueError) as err:
@@ -42,9 +42,7 @@ def download_task_data(spec: TaskSpec, folder: Path) -> Path:
             f"Hub repo {repo!r} holds revision {manifest.get('revision')} but task {spec.name} pins {revision}; "
             "update dataset.revision in the YAML or push the right data"
         )
-    if folder.exists():
-        shutil.rmtree(folder)
-    tmp.rename(folder)
+    replace_dir(tmp, folder)
     return folder
 
 
@@ -57,9 +55,8 @@ def push_task_data(task_name: str, repo: str, *, private: bool = False) -> str:
     from huggingface_hub import HfApi
     from huggingface_hub.errors import HfHubHTTPError
 
-    from medeval import paths
 
-    folder = paths.task_data_dir(task_name)
+    folder = DataStore().task_dir(task_name)
     manifest = datamod.read_manifest(folder)
     if manifest is None:
         raise DataNotBuiltError(f"task {task_name}: nothing built in {folder}; run `medeval build -t {task_name}` first")

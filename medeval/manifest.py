@@ -43,6 +43,8 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from medeval.errors import MedEvalError, SourceError
+from medeval.fsutil import replace_dir
+from medeval.store import DataStore
 
 T = TypeVar("T")
 SHOW_IDS = 10  # how many record ids an error message names
@@ -157,7 +159,6 @@ def rebuild_from_manifest(
     task's data folder (or ``folder``) only if its content hash equals the manifest's revision; otherwise a
     MedEvalError names the records that are missing or changed and nothing is replaced.
     """
-    from medeval import paths
     from medeval.build import BuildContext, build_task
     from medeval.catalog import get_spec
     from medeval.spec import Construction
@@ -188,7 +189,7 @@ def rebuild_from_manifest(
         offline=offline,
         record_ids=manifest_record_ids(old),
     )
-    target = Path(folder) if folder is not None else paths.task_data_dir(task)
+    target = Path(folder) if folder is not None else DataStore().task_dir(task)
     target.parent.mkdir(parents=True, exist_ok=True)
     scratch = Path(tempfile.mkdtemp(prefix=f".{task}.rebuild-", dir=target.parent))
     try:
@@ -205,13 +206,7 @@ def rebuild_from_manifest(
             raise MedEvalError(
                 f"rebuild of {task} from {path} gave revision {revision}, not the manifest's {old['revision']}: {why}"
             )
-        backup = None
-        if target.exists():
-            backup = target.with_name(f".{target.name}.old-{os.getpid()}")
-            os.replace(target, backup)
-        os.replace(scratch / target.name, target)
-        if backup is not None:
-            shutil.rmtree(backup, ignore_errors=True)
+        replace_dir(scratch / target.name, target)
     finally:
         shutil.rmtree(scratch, ignore_errors=True)
     return revision

@@ -49,20 +49,23 @@ import json
 import math
 import os
 import re
-import tempfile
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from medeval.errors import MedEvalError
+from medeval.fsutil import atomic_write_bytes, describe_os_error, file_lock, is_temp_file
+from medeval.results import RESULTS_LOCK
 
 MAX_FILE_BYTES = 10_000_000  # 10 MB: a result file of one task is a few kB
 MODEL_META = "model_meta.json"
 RUN_SETTINGS = "run_settings.jsonl"
+#: The lock of `medeval submit` in the leaderboard folder (``<output>/results/`` has results.RESULTS_LOCK).
+SUBMIT_LOCK = ".submit.lock"
 RESULTS = "results"
 #: Files tolerated (and ignored) directly in a results/ root.
-ROOT_EXTRA_FILES = frozenset({"README.md", ".gitkeep", ".gitattributes"})
+ROOT_EXTRA_FILES = frozenset({"README.md", ".gitkeep", ".gitattributes", RESULTS_LOCK})  # + the lock concurrent runs share
 #: Placeholders mteb writes when it does not know the model's name or revision.
 NO_NAME = ("no_model_name/available", "no_model_name_available")
 NO_REVISION = "no_revision_available"
@@ -240,6 +243,11 @@ class _Checker:
             if not entry.is_file(follow_symlinks=False):
                 self.add(path, "path", "not a regular file", "remove it")
                 continue
+            if is_temp_file(entry.name):
+                self.add(path, "path", "temp file of an interrupted write (it is not submitted)",
+                         "run the same `medeval run` command again (it removes it and completes the folder) or delete it",
+                         "warning")
+                continue
             try:
                 size = entry.stat(follow_symlinks=False).st_size
             except OSError as err:
@@ -264,8 +272,8 @@ class _Checker:
                 self.add(path, "path", "unexpected file in a revision folder",
                          f"a revision folder holds only {MODEL_META}, {RUN_SETTINGS} and <TaskName>.json files; remove it")
         if not meta_seen:
-            self.add(folder / MODEL_META, "model_meta.json", "missing",
-                     "submit the folder `medeval run` wrote: it contains model_meta.json next to the result files")
+            self.add(folder / MODEL_META, "model_meta.json", "missing (a run killed mid-write, or files copied by hand)",
+                     "run the same `medeval run` command again: it writes model_meta.json without re-running finished tasks")
         if not rev.task_files:
             self.add(folder, "path", "no result files (<TaskName>.json) in this revision folder",
                      "run the benchmark first (`medeval run -m MODEL`) or remove the empty folder", "warning")
@@ -563,21 +571,11 @@ def current_revision(cls: Any) -> tuple[str | None, str]:
 
     The YAML's pinned ``dataset.revision`` when it is a content hash; else the manifest of the data built here
     (``medeval.data.read_manifest(cls.data_folder())``); else ``(None, reason)``: the check cannot run.
+    See :meth:`medeval.store.DataStore.expected_revision`.
     """
-    from medeval import data as datamod
+    from medeval.store import DataStore
 
-    pinned = cls.spec.dataset.revision
-    if pinned and CONTENT_HASH_RE.match(pinned):
-        return pinned, "pinned in the task YAML"
-    try:
-        manifest = datamod.read_manifest(cls.data_folder())
-    except MedEvalError:
-        return None, "the local build's manifest is corrupt"
-    except OSError:
-        return None, "the local build cannot be read"
-    if manifest and isinstance(manifest.get("revision"), str):
-        return manifest["revision"], "built here"
-    return None, "task not built here"
+    return DataStore().expected_revision(cls)
 
 
 def _classify(path: Path) -> str:
@@ -649,24 +647,28 @@ class _Action:
     dest: Path
     data: bytes | None = None  # what to write (None: nothing)
     note: str = ""
+    prior: str | None = None  # sha256 of the file the plan saw at ``dest`` (None: there was none)
 
 
-def _atomic_write(dest: Path, data: bytes) -> None:
-    """Write ``data`` to ``dest`` through a temporary file in the same folder and one rename."""
-    dest.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{dest.name}.", suffix=".tmp", dir=dest.parent)
-    try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, dest)
-    except BaseException:
+def _sha(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+def _changed_since_plan(actions: list[_Action]) -> list[_Action]:
+    """Actions whose target file is no longer what the plan saw (another writer got there between plan and write)."""
+    out = []
+    for a in actions:
+        if a.data is None:
+            continue
         try:
-            os.unlink(tmp)
+            now: str | None = _sha(a.dest.read_bytes())
+        except FileNotFoundError:
+            now = None
         except OSError:
-            pass
-        raise
+            now = "unreadable"
+        if now != a.prior:
+            out.append(a)
+    return out
 
 
 def _main_scores(raw: bytes) -> dict[tuple[str, str], Any] | None:
@@ -753,7 +755,7 @@ def _plan_folder(rev: RevisionFolder, dest_dir: Path, force: bool, skip: set[str
             changes = _score_changes(old, data)
             if changes == []:
                 if force:
-                    actions.append(_Action("replaced", dest, data, "same scores; other fields differ (--force)"))
+                    actions.append(_Action("replaced", dest, data, "same scores; other fields differ (--force)", _sha(old)))
                     written.add(name[: -len(".json")])
                 else:
                     actions.append(_Action("kept", dest, note=f"same scores, other fields differ ({_changed_keys(old, data)}); "
@@ -761,7 +763,7 @@ def _plan_folder(rev: RevisionFolder, dest_dir: Path, force: bool, skip: set[str
                 continue
             what = "; ".join(changes) if changes else "the existing file is unreadable"
         if force:
-            actions.append(_Action("replaced", dest, data, f"{what} (--force)"))
+            actions.append(_Action("replaced", dest, data, f"{what} (--force)", _sha(old)))
             if name != MODEL_META:
                 written.add(name[: -len(".json")])
         else:
@@ -780,7 +782,7 @@ def _plan_folder(rev: RevisionFolder, dest_dir: Path, force: bool, skip: set[str
             if merged == old or old == data:
                 actions.append(_Action("unchanged", dest))
             else:
-                actions.append(_Action("merged", dest, merged, "settings of the newly written tasks added"))
+                actions.append(_Action("merged", dest, merged, "settings of the newly written tasks added", _sha(old)))
     return actions
 
 
@@ -814,43 +816,55 @@ def submit_cli(results_dir: str | os.PathLike[str], leaderboard: str | os.PathLi
         print(f"nothing to submit: no results under {results_dir} (run `medeval run` first)")
         return 1
 
-    # the leaderboard must not get a second revision of a model for a task it already has
-    existing = scan_paths([dest_root]) if dest_root.is_dir() else Scan()
-    taken: dict[tuple[str, str], Path] = {}
-    for rev in existing.folders:
-        for fname in rev.task_files:
-            taken[(rev.model_folder.lower(), fname)] = rev.path
-    actions: list[_Action] = []
-    for rev in scan.folders:
-        dest_dir = dest_root / rev.model_folder / rev.revision
-        for part in (dest_root / rev.model_folder, dest_dir):
-            if part.is_symlink():
-                raise MedEvalError(f"{part}: is a symbolic link in the leaderboard; remove it")
-        if not _inside(dest_dir, dest_root):
-            raise MedEvalError(f"{dest_dir}: resolves outside {dest_root}; refusing to write there")
-        if os.path.realpath(dest_dir) == os.path.realpath(rev.path):
-            actions += [_Action("unchanged", dest_dir / n) for n in sorted(rev.digests)]
-            continue
-        skip: set[str] = set()
-        for fname in rev.task_files:
-            other = taken.get((rev.model_folder.lower(), fname))
-            if other is not None and os.path.realpath(other) != os.path.realpath(dest_dir):
-                skip.add(fname)
-                actions.append(_Action("conflict", dest_dir / fname,
-                                       note=f"the leaderboard already has this model's result for this task in {other}; "
-                                            "if the new revision replaces it, delete the old file first (git rm), "
-                                            "else publish the new weights under their own model name"))
-        actions += _plan_folder(rev, dest_dir, force, skip)
+    # one submit at a time per leaderboard: plan (what exists, what conflicts) and write see the same files
+    with file_lock(leaderboard / SUBMIT_LOCK, what=f"the leaderboard {leaderboard}"):
+        # the leaderboard must not get a second revision of a model for a task it already has
+        existing = scan_paths([dest_root]) if dest_root.is_dir() else Scan()
+        taken: dict[tuple[str, str], Path] = {}
+        for rev in existing.folders:
+            for fname in rev.task_files:
+                taken[(rev.model_folder.lower(), fname)] = rev.path
+        actions: list[_Action] = []
+        for rev in scan.folders:
+            dest_dir = dest_root / rev.model_folder / rev.revision
+            for part in (dest_root / rev.model_folder, dest_dir):
+                if part.is_symlink():
+                    raise MedEvalError(f"{part}: is a symbolic link in the leaderboard; remove it")
+            if not _inside(dest_dir, dest_root):
+                raise MedEvalError(f"{dest_dir}: resolves outside {dest_root}; refusing to write there")
+            if os.path.realpath(dest_dir) == os.path.realpath(rev.path):
+                actions += [_Action("unchanged", dest_dir / n) for n in sorted(rev.digests)]
+                continue
+            skip: set[str] = set()
+            for fname in rev.task_files:
+                other = taken.get((rev.model_folder.lower(), fname))
+                if other is not None and os.path.realpath(other) != os.path.realpath(dest_dir):
+                    skip.add(fname)
+                    actions.append(_Action("conflict", dest_dir / fname,
+                                           note=f"the leaderboard already has this model's result for this task in {other}; "
+                                                "if the new revision replaces it, delete the old file first (git rm), "
+                                                "else publish the new weights under their own model name"))
+            actions += _plan_folder(rev, dest_dir, force, skip)
 
-    conflicts = [a for a in actions if a.kind == "conflict"]
-    for a in actions:
-        print(f"{a.kind:<9} {_clean(a.dest)}" + (f": {_clean(a.note)}" if a.note else ""))
-    if conflicts:
-        print(f"refused: {len(conflicts)} conflict(s); nothing copied")
-        return 1
-    for a in actions:
-        if a.data is not None:
-            _atomic_write(a.dest, a.data)
+        conflicts = [a for a in actions if a.kind == "conflict"]
+        for a in actions:
+            print(f"{a.kind:<9} {_clean(a.dest)}" + (f": {_clean(a.note)}" if a.note else ""))
+        if conflicts:
+            print(f"refused: {len(conflicts)} conflict(s); nothing copied")
+            return 1
+        changed = _changed_since_plan(actions)
+        for a in changed:
+            print(f"conflict  {_clean(a.dest)}: changed by another writer while this submit was planned")
+        if changed:
+            print(f"refused: {len(changed)} conflict(s); nothing copied; run `medeval submit` again")
+            return 1
+        for a in actions:
+            if a.data is not None:
+                try:
+                    atomic_write_bytes(a.dest, a.data)
+                except OSError as err:  # each file is whole or absent; submitting again completes the copy
+                    raise MedEvalError(describe_os_error(
+                        err, a.dest, "free space or make the leaderboard folder writable, then submit again")) from None
     counts = {k: sum(a.kind == k for a in actions) for k in ("added", "replaced", "merged", "unchanged", "kept")}
     print("submitted: " + ", ".join(f"{n} {k}" for k, n in counts.items() if n) + f" in {dest_root}")
     print(f"next: `medeval validate {leaderboard}`, commit {dest_root} and open a pull request")

@@ -20,6 +20,7 @@ from test_validate import (
 )
 
 from medeval.cli import main
+from medeval.errors import MedEvalError
 from medeval.submit import submit_cli, validate_paths
 
 
@@ -215,7 +216,7 @@ def test_a_failed_write_leaves_no_partial_file(tmp_path: Path, built: Path, lead
         real_replace(src, dst)
 
     monkeypatch.setattr(submit.os, "replace", flaky_replace)
-    with pytest.raises(OSError):
+    with pytest.raises(MedEvalError, match="no space left on the device"):  # one line, not a traceback
         submit_cli(tmp_path / "run", leaderboard)
     monkeypatch.setattr(submit.os, "replace", real_replace)
     written = files_under(leaderboard / "results")

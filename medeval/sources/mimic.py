@@ -40,8 +40,9 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from medeval import paths
+from medeval.store import DataStore
 from medeval.errors import SourceError
+from medeval.fsutil import file_mode
 
 
 PARSER_VERSION = "1"
@@ -396,7 +397,7 @@ def record_salt(files: MimicFiles) -> str:
 
 def cache_dir() -> Path:
     """``<data folder>/mimic_cache``: the only place parsed note text is kept."""
-    return paths.data_dir() / "mimic_cache"
+    return DataStore().subdir("mimic_cache")
 
 
 def cache_key(files: MimicFiles) -> str:
@@ -435,6 +436,7 @@ def _write_cache(files: MimicFiles, path: Path, meta: Path, *, chunksize: int, s
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp_name = tempfile.mkstemp(prefix=".sections-", suffix=".parquet.tmp", dir=path.parent)
     os.close(fd)
+    os.chmod(tmp_name, file_mode())  # mkstemp makes 0600; the cache follows the umask like the rest of the data folder
     tmp = Path(tmp_name)
     counts = {"rows_read": 0, "notes": 0, "skipped_not_DS": 0, **{f"with_{k}": 0 for k in TEXT_COLUMNS}}
     seen: set[str] = set()

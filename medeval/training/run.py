@@ -30,11 +30,8 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
-import os
 import platform
-import shutil
 import sys
-import tempfile
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -42,7 +39,7 @@ from pathlib import Path
 from typing import Any
 
 from medeval.errors import MedEvalError, ModelLoadError
-from medeval.io import replace_dir
+from medeval.fsutil import atomic_write_json, set_tree_modes, staged_dir
 from medeval.training.config import TrainConfig, TrainingConfigError
 from medeval.training.pairs import Pair, PairSet, build_pairs
 
@@ -53,26 +50,9 @@ PROBE_BATCH = 32
 
 
 # ----------------------------------------------------------------------------------------------------- helpers
-def _mode(default: int) -> int:
-    """``default`` minus the process umask (mkstemp / mkdtemp create private files; results are ordinary ones)."""
-    mask = os.umask(0)
-    os.umask(mask)
-    return default & ~mask
-
-
 def _write_json(path: Path, obj: Any) -> None:
-    """Write JSON atomically (temp file in the same folder, then rename)."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as f:
-            json.dump(obj, f, indent=2, sort_keys=True, ensure_ascii=False, default=str)
-            f.write("\n")
-        os.chmod(tmp, _mode(0o644))
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    """Write JSON atomically with the umask's file mode (see :mod:`medeval.fsutil`)."""
+    atomic_write_json(path, obj, sort_keys=True, ensure_ascii=False)
 
 
 def config_fingerprint(cfg: TrainConfig) -> str:
@@ -210,16 +190,9 @@ def make_trainer(cfg: TrainConfig, model: Any, dataset: Any, args: Any) -> Any:
 
 
 def _save_model_atomically(model: Any, dest: Path) -> None:
-    tmp = Path(tempfile.mkdtemp(prefix=f".{dest.name}.", dir=dest.parent))
-    try:
+    with staged_dir(dest) as tmp:
         model.save(str(tmp), create_model_card=False)
-        os.chmod(tmp, _mode(0o755))
-        for p in tmp.rglob("*"):
-            os.chmod(p, _mode(0o755 if p.is_dir() else 0o644))
-        replace_dir(tmp, dest)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
+        set_tree_modes(tmp)  # folders 0755 / files 0644 under umask 022, like everything medeval writes
 
 
 def weights_revision(model_dir: Path) -> str:

@@ -1,0 +1,361 @@
+"""File-system helpers every writer in medeval shares: one atomic write, one folder swap, one file lock, one
+file-mode policy (files and folders follow the umask, like ``open`` and ``mkdir`` do) and one way to say what an
+``OSError`` means.
+
+    >>> from medeval import fsutil
+    >>> fsutil.atomic_write_json("out/results/x.json", {"a": 1})          # readers see the old file or the new one
+    >>> with fsutil.staged_dir("data/tasks/MyTask") as stage:             # build a folder, swap it in at the end
+    ...     (stage / "a.txt").write_text("hello")
+    >>> with fsutil.file_lock("out/results/org__m/rev/.run_settings.jsonl.lock"):
+    ...     ...                                                            # one process at a time
+"""
+
+from __future__ import annotations
+
+import contextlib
+import errno
+import json
+import os
+import re
+import shutil
+import tempfile
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+from medeval.errors import MedEvalError
+
+#: Temp files this module writes: ``.<target name>.<pid>.<random>.tmp`` next to the target.
+_TEMP_RE = re.compile(r"^\.(?P<target>.+?)\.(?:(?P<pid>\d+)\.)?[A-Za-z0-9_]+\.tmp$")
+#: A temp file without a readable pid counts as stale once it is this old (seconds).
+STALE_TEMP_AGE = 600.0
+#: Seconds a writer waits for another process's lock before giving up with a message.
+LOCK_TIMEOUT = 120.0
+
+
+# --------------------------------------------------------------------------------------------------- modes
+def current_umask() -> int:
+    """The process umask, read without changing it where the OS allows (``/proc/self/status``), e.g. ``0o022``."""
+    try:
+        with open("/proc/self/status", encoding="ascii") as f:
+            for line in f:
+                if line.startswith("Umask:"):
+                    return int(line.split()[1], 8)
+    except (OSError, ValueError):
+        pass
+    mask = os.umask(0o022)  # no /proc: the classic read (not thread-safe, but only on such systems)
+    os.umask(mask)
+    return mask
+
+
+def file_mode() -> int:
+    """Mode a new file gets from ``open()`` under the current umask (``0o644`` under umask 022)."""
+    return 0o666 & ~current_umask()
+
+
+def dir_mode() -> int:
+    """Mode a new folder gets from ``mkdir`` under the current umask (``0o755`` under umask 022)."""
+    return 0o777 & ~current_umask()
+
+
+def make_dirs(folder: str | Path) -> Path:
+    """``mkdir -p``; returns the folder."""
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    return folder
+
+
+# --------------------------------------------------------------------------------------------------- writes
+def _temp_prefix(path: Path) -> str:
+    return f".{path.name}.{os.getpid()}."
+
+
+def atomic_write_bytes(path: str | Path, data: bytes) -> Path:
+    """Write ``data`` to ``path`` so that readers see the old file or the new one, never half of it.
+
+    The bytes go to a temp file in the same folder (named ``.<name>.<pid>.<random>.tmp``, so a later run can tell a
+    dead process's leftover from a live writer's), are fsynced, get the umask's file mode (``mkstemp`` would leave
+    0600) and are renamed over ``path``. On any error the temp file is removed and the error propagates.
+
+    Args:
+        path: The file to write; its folder is created if missing.
+        data: The full new contents.
+
+    Returns:
+        ``path`` as a :class:`~pathlib.Path`.
+
+    Raises:
+        OSError: The folder cannot be created or written (full disk, read-only, permissions).
+
+    Example:
+        >>> atomic_write_bytes("out/a.bin", b"\\x00\\x01")
+        PosixPath('out/a.bin')
+    """
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=_temp_prefix(path), suffix=".tmp", dir=path.parent)
+    try:
+        os.fchmod(fd, file_mode())
+        with os.fdopen(fd, "wb") as f:
+            f.write(data)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+        raise
+    return path
+
+
+def atomic_write_text(path: str | Path, text: str) -> Path:
+    """:func:`atomic_write_bytes` of ``text`` encoded as UTF-8."""
+    return atomic_write_bytes(path, text.encode("utf-8"))
+
+
+def atomic_write_json(path: str | Path, obj: Any, **kwargs: Any) -> Path:
+    """:func:`atomic_write_text` of ``json.dumps(obj, indent=2, default=str, **kwargs)`` plus a final newline."""
+    kwargs.setdefault("indent", 2)
+    return atomic_write_text(path, json.dumps(obj, default=str, **kwargs) + "\n")
+
+
+def _pid_alive(pid: int) -> bool:
+    if pid == os.getpid():
+        return True
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True  # another user's live process
+    return True
+
+
+def remove_stale_temps(folder: str | Path, now: float | None = None) -> list[Path]:
+    """Delete the temp files :func:`atomic_write_bytes` left in ``folder`` when its process died (kill -9, power loss).
+
+    A temp file is stale when the process id in its name no longer runs, or, for names without one (older medeval),
+    when it is older than :data:`STALE_TEMP_AGE` seconds. Live writers' temp files are left alone.
+
+    Args:
+        folder: The folder to clean (not recursive).
+        now: The current time (for tests); default ``time.time()``.
+
+    Returns:
+        The paths removed, sorted.
+    """
+    folder = Path(folder)
+    now = time.time() if now is None else now
+    removed: list[Path] = []
+    try:
+        entries = list(os.scandir(folder))
+    except OSError:
+        return removed
+    for entry in entries:
+        m = _TEMP_RE.match(entry.name)
+        if not m or not entry.is_file(follow_symlinks=False):
+            continue
+        try:
+            if m.group("pid"):
+                stale = not _pid_alive(int(m.group("pid")))
+            else:
+                stale = now - entry.stat(follow_symlinks=False).st_mtime > STALE_TEMP_AGE
+            if stale:
+                os.unlink(entry.path)
+                removed.append(Path(entry.path))
+        except OSError:
+            continue
+    return sorted(removed)
+
+
+def is_temp_file(name: str) -> bool:
+    """True for a temp-file name :func:`atomic_write_bytes` (or an older medeval) writes."""
+    return bool(_TEMP_RE.match(name))
+
+
+# --------------------------------------------------------------------------------------------------- folders
+def stage_dir(dest: str | Path) -> Path:
+    """A new empty sibling folder of ``dest`` to assemble it in, with the umask's folder mode (not mkdtemp's 0700)."""
+    dest = Path(dest)
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    stage = Path(tempfile.mkdtemp(prefix=f".{dest.name}.{os.getpid()}.", suffix=".stage", dir=dest.parent))
+    os.chmod(stage, dir_mode())
+    return stage
+
+
+def replace_dir(stage: str | Path, dest: str | Path) -> Path:
+    """Swap the fully written folder ``stage`` in at ``dest`` (same file system) with renames, then drop the old one.
+
+    Readers see the old folder or the new one, never a mix. ``stage`` gets the umask's folder mode first, so a
+    ``tempfile.mkdtemp`` folder does not end up readable by its owner only.
+
+    Args:
+        stage: The complete new folder (usually from :func:`stage_dir`).
+        dest: Where it goes; an existing folder there is replaced.
+
+    Returns:
+        ``dest``.
+
+    Raises:
+        OSError: A rename failed (``dest`` is then unchanged).
+    """
+    stage, dest = Path(stage), Path(dest)
+    os.chmod(stage, dir_mode())
+    old = None
+    if dest.exists():
+        old = dest.with_name(f".{dest.name}.old-{os.getpid()}")
+        if old.exists():
+            shutil.rmtree(old, ignore_errors=True)
+        os.replace(dest, old)
+    try:
+        os.replace(stage, dest)
+    except BaseException:
+        if old is not None:
+            os.replace(old, dest)
+        raise
+    if old is not None:
+        shutil.rmtree(old, ignore_errors=True)
+    return dest
+
+
+@contextlib.contextmanager
+def staged_dir(dest: str | Path) -> Iterator[Path]:
+    """Assemble a folder in a sibling and swap it in at ``dest`` when the block ends without an error.
+
+    Example:
+        >>> with staged_dir("site_build") as stage:
+        ...     (stage / "index.html").write_text("<html></html>")
+    """
+    stage = stage_dir(dest)
+    try:
+        yield stage
+        replace_dir(stage, dest)
+    except BaseException:
+        shutil.rmtree(stage, ignore_errors=True)
+        raise
+
+
+def set_tree_modes(root: str | Path) -> None:
+    """Give every folder under ``root`` (and ``root``) the umask's folder mode and every file its file mode."""
+    root = Path(root)
+    os.chmod(root, dir_mode())
+    for dirpath, dirnames, filenames in os.walk(root):
+        for d in dirnames:
+            os.chmod(os.path.join(dirpath, d), dir_mode())
+        for f in filenames:
+            p = os.path.join(dirpath, f)
+            if not os.path.islink(p):
+                os.chmod(p, file_mode())
+
+
+# --------------------------------------------------------------------------------------------------- locks
+@contextlib.contextmanager
+def file_lock(path: str | Path, timeout: float = LOCK_TIMEOUT, what: str = "") -> Iterator[None]:
+    """Hold an exclusive lock on ``path`` (an OS lock via :mod:`filelock`, released on exit or when the process dies).
+
+    Args:
+        path: The lock file; created if missing and left in place (it is empty).
+        timeout: Seconds to wait for another process to release it.
+        what: What the lock protects, for the message when it times out.
+
+    Raises:
+        MedEvalError: The lock stayed taken for ``timeout`` seconds.
+
+    Example:
+        >>> with file_lock("leaderboard/.submit.lock", what="the leaderboard"):
+        ...     ...
+    """
+    from filelock import FileLock, Timeout
+
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    lock = FileLock(str(path), timeout=timeout, mode=file_mode())
+    try:
+        lock.acquire()
+    except Timeout:
+        raise MedEvalError(
+            f"{path}: another medeval process has held this lock on {what or path.parent} for {timeout:.0f}s; "
+            "wait for it to finish and try again"
+        ) from None
+    try:
+        yield
+    finally:
+        lock.release()
+
+
+# --------------------------------------------------------------------------------------------------- errors
+_CAUSES = {
+    errno.ENOSPC: "no space left on the device",
+    errno.EDQUOT: "disk quota exceeded",
+    errno.EROFS: "read-only file system",
+    errno.EACCES: "permission denied",
+    errno.EPERM: "operation not permitted",
+    errno.ENOTDIR: "a file is in the way where a folder is needed",
+    errno.EEXIST: "a file is in the way where a folder is needed",
+    errno.EISDIR: "a folder is in the way where a file is needed",
+    errno.ENOENT: "no such file or folder",
+    errno.EIO: "input/output error (failing disk?)",
+    errno.ENAMETOOLONG: "file name too long",
+}
+
+
+def describe_os_error(err: OSError, path: str | Path | None = None, fix: str = "", action: str = "write") -> str:
+    """One line for an ``OSError``: the path, the cause in words and the fix, e.g.
+    ``out/results/x.json: cannot write (no space left on the device); free space or choose another --output-dir``.
+
+    Args:
+        err: The error.
+        path: The path to name when ``err`` does not carry one (``err.filename`` wins when set).
+        fix: What the user should do; a default fitting the cause is used when empty.
+        action: The verb for the message (``"write"``, ``"read"``).
+
+    Returns:
+        The message, one line, no traceback.
+    """
+    where = err.filename if getattr(err, "filename", None) else path
+    if err.errno is None and (m := re.search(r"\[errno (\d+)\]", str(err), re.IGNORECASE)):
+        err = OSError(int(m.group(1)), os.strerror(int(m.group(1))))  # pyarrow puts the errno in its message only
+    cause = _CAUSES.get(err.errno or -1) or err.strerror or (str(err).splitlines() or [type(err).__name__])[0]
+    if not fix:
+        if err.errno in (errno.ENOSPC, errno.EDQUOT):
+            fix = "free space, or choose a folder on another disk"
+        elif err.errno in (errno.EROFS, errno.EACCES, errno.EPERM):
+            fix = "make the folder writable, or choose another folder"
+        elif err.errno in (errno.ENOTDIR, errno.EEXIST, errno.EISDIR):
+            fix = "move the file away, or choose another folder"
+        else:
+            fix = "check the folder, or choose another one"
+    return f"{where if where is not None else '(unknown path)'}: cannot {action} ({cause}); {fix}"
+
+
+def check_writable(folder: str | Path, option: str) -> Path:
+    """Create ``folder`` if needed and prove a file can be written there (and removed), before any long work.
+
+    Args:
+        folder: The output folder.
+        option: The command-line option that chooses it (for the fix, e.g. ``"--output-dir"``).
+
+    Returns:
+        ``folder``.
+
+    Raises:
+        MedEvalError: One line naming the folder, the cause and ``option`` as the fix.
+    """
+    folder = Path(folder)
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        fd, probe = tempfile.mkstemp(prefix=f".write-check.{os.getpid()}.", suffix=".tmp", dir=folder)
+        try:
+            os.write(fd, b"ok")
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+            os.unlink(probe)
+    except OSError as err:
+        if err.errno in (errno.ENOSPC, errno.EDQUOT):
+            fix = f"free space, or choose a folder on another disk with {option}"
+        else:
+            fix = f"choose a writable folder with {option}"
+        raise MedEvalError(describe_os_error(err, folder, fix)) from None
+    return folder

@@ -1,0 +1,146 @@
+"""medeval.fsutil: atomic writes, folder swaps and modes under the umask, stale temp files, locks, OS-error lines."""
+
+from __future__ import annotations
+
+import errno
+import multiprocessing
+import os
+import stat
+import time
+from pathlib import Path
+
+import pytest
+
+from medeval import fsutil
+from medeval.errors import MedEvalError
+
+
+@pytest.fixture
+def umask022():
+    old = os.umask(0o022)
+    yield
+    os.umask(old)
+
+
+def mode(path: Path) -> int:
+    return stat.S_IMODE(path.stat().st_mode)
+
+
+def test_atomic_write_replaces_whole_file_with_umask_mode(tmp_path: Path, umask022: None) -> None:
+    path = tmp_path / "sub" / "a.json"
+    fsutil.atomic_write_json(path, {"a": 1})
+    fsutil.atomic_write_text(path, "second\n")
+    assert path.read_text() == "second\n"
+    assert mode(path) == 0o644
+    assert [p.name for p in path.parent.iterdir()] == ["a.json"]  # no temp file left
+
+
+def test_failed_write_leaves_old_file_and_no_temp(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    path = tmp_path / "a.txt"
+    path.write_text("old")
+
+    def full(fd: int) -> None:
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(fsutil.os, "fsync", full)
+    with pytest.raises(OSError):
+        fsutil.atomic_write_text(path, "new")
+    monkeypatch.undo()
+    assert path.read_text() == "old" and [p.name for p in tmp_path.iterdir()] == ["a.txt"]
+
+
+def test_staged_dir_gets_0755_under_umask_022(tmp_path: Path, umask022: None) -> None:
+    dest = tmp_path / "site"
+    with fsutil.staged_dir(dest) as stage:
+        (stage / "sub").mkdir()
+        (stage / "sub" / "f.txt").write_text("x")
+    assert mode(dest) == 0o755 and mode(dest / "sub") == 0o755 and mode(dest / "sub" / "f.txt") == 0o644
+    with fsutil.staged_dir(dest) as stage:  # replacing keeps the mode and drops the old content
+        (stage / "g.txt").write_text("y")
+    assert mode(dest) == 0o755 and sorted(p.name for p in dest.iterdir()) == ["g.txt"]
+    assert [p.name for p in tmp_path.iterdir()] == ["site"]
+
+
+def test_staged_dir_failure_keeps_the_old_folder(tmp_path: Path) -> None:
+    dest = tmp_path / "data"
+    dest.mkdir()
+    (dest / "keep.txt").write_text("k")
+    with pytest.raises(RuntimeError), fsutil.staged_dir(dest) as stage:
+        (stage / "half.txt").write_text("h")
+        raise RuntimeError("builder crashed")
+    assert [p.name for p in tmp_path.iterdir()] == ["data"] and (dest / "keep.txt").exists()
+
+
+def test_umask_027_is_followed_too(tmp_path: Path) -> None:
+    old = os.umask(0o027)
+    try:
+        assert fsutil.current_umask() == 0o027
+        with fsutil.staged_dir(tmp_path / "d") as stage:
+            (stage / "f").write_text("x")
+        fsutil.atomic_write_text(tmp_path / "g", "x")
+    finally:
+        os.umask(old)
+    assert mode(tmp_path / "d") == 0o750 and mode(tmp_path / "g") == 0o640
+
+
+def _dead_pid() -> int:
+    proc = multiprocessing.get_context("fork").Process(target=lambda: None)
+    proc.start()
+    proc.join()
+    return int(proc.pid)  # type: ignore[arg-type]
+
+
+def test_remove_stale_temps_keeps_live_writers(tmp_path: Path) -> None:
+    dead = tmp_path / f".model_meta.json.{_dead_pid()}.ab12cd_e.tmp"
+    live = tmp_path / f".model_meta.json.{os.getpid()}.zz12cd_e.tmp"
+    old_style = tmp_path / ".run_settings.jsonl.k3j4h5g6.tmp"  # older medeval: no pid in the name
+    fresh_old_style = tmp_path / ".Task.json.q1w2e3r4.tmp"
+    other = tmp_path / "Task.json"
+    for p in (dead, live, old_style, fresh_old_style, other):
+        p.write_text("x")
+    past = time.time() - 2 * fsutil.STALE_TEMP_AGE
+    os.utime(old_style, (past, past))
+    removed = fsutil.remove_stale_temps(tmp_path)
+    assert removed == sorted([dead, old_style])
+    assert live.exists() and fresh_old_style.exists() and other.exists()
+
+
+def test_describe_os_error_names_path_cause_and_fix(tmp_path: Path) -> None:
+    err = OSError(errno.ENOSPC, "No space left on device")
+    line = fsutil.describe_os_error(err, tmp_path / "x.json", "free space, or choose another --output-dir")
+    assert line == f"{tmp_path / 'x.json'}: cannot write (no space left on the device); free space, or choose another --output-dir"
+    arrow_style = OSError("Error writing bytes to file. Detail: [errno 28] No space left on device")
+    assert "no space left on the device" in fsutil.describe_os_error(arrow_style, "data/T")
+    assert "\n" not in fsutil.describe_os_error(OSError("a\nb"), "p")
+
+
+def test_check_writable_refuses_a_file_in_the_way(tmp_path: Path) -> None:
+    blocker = tmp_path / "out"
+    blocker.write_text("I am a file")
+    with pytest.raises(MedEvalError) as info:
+        fsutil.check_writable(blocker / "results", "--output-dir")
+    msg = str(info.value)
+    assert "\n" not in msg and str(blocker) in msg and "--output-dir" in msg
+    assert fsutil.check_writable(tmp_path / "ok" / "results", "--output-dir").is_dir()
+    assert list((tmp_path / "ok" / "results").iterdir()) == []  # the probe file is gone
+
+
+def _hold(path: str, ready: object, seconds: float) -> None:
+    with fsutil.file_lock(path):
+        ready.set()  # type: ignore[attr-defined]
+        time.sleep(seconds)
+
+
+def test_file_lock_excludes_another_process_and_times_out_with_a_line(tmp_path: Path) -> None:
+    ctx = multiprocessing.get_context("fork")
+    ready = ctx.Event()
+    proc = ctx.Process(target=_hold, args=(str(tmp_path / ".x.lock"), ready, 3.0))
+    proc.start()
+    try:
+        assert ready.wait(10)
+        with pytest.raises(MedEvalError, match="another medeval process"), fsutil.file_lock(tmp_path / ".x.lock", timeout=0.2):
+            pass
+    finally:
+        proc.join()
+    with fsutil.file_lock(tmp_path / ".x.lock", timeout=1):  # free again once the holder is gone
+        pass
