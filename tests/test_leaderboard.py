@@ -13,13 +13,15 @@ import pytest
 import medeval
 from medeval.errors import ResultError
 from medeval.leaderboard import (
-    REPORTED,
+    PAPER_MODEL_IDS,
     Leaderboard,
     bootstrap_ci,
     borda_rank,
+    constant_chance,
     load_leaderboard,
+    paired_difference,
     task_table,
-    tied_groups,
+    tie_groups,
 )
 from medeval.site.demo import write_model_meta, write_result, write_run_settings
 
@@ -93,12 +95,48 @@ def test_bootstrap_interval_is_seeded_and_brackets_the_mean():
     assert alone.loc["b"].tolist() == ci.loc["b"].tolist()
 
 
-def test_tied_groups_follow_the_group_leader():
-    order = ["a", "b", "c", "d", "e"]
-    lo = {"a": 0.60, "b": 0.55, "c": 0.50, "d": 0.40, "e": 0.41}
-    hi = {"a": 0.70, "b": 0.65, "c": 0.59, "d": 0.52, "e": 0.45}
-    # b overlaps a; c (hi 0.59) does not reach a's low (0.60) -> new group led by c; d overlaps c; e overlaps c? e.hi 0.45 < c.lo 0.50 -> new
-    assert tied_groups(order, lo, hi).to_dict() == {"a": 1, "b": 1, "c": 2, "d": 2, "e": 3}
+def test_identical_scores_get_identical_intervals_whatever_the_names():
+    row = [0.41, 0.55, 0.62, 0.38, 0.71, 0.49]
+    wide = pd.DataFrame([row, row], index=["org/first-name", "zzz/another"])
+    ci = bootstrap_ci(wide, n_boot=300, seed=42)
+    assert ci.loc["org/first-name"].tolist() == ci.loc["zzz/another"].tolist()
+
+
+def test_tie_rule_uses_a_paired_test_where_per_model_intervals_overlap():
+    # 12 tasks of very different difficulty; "b" is a little worse than "a" on every single task, "c" is a's twin
+    # with noise that goes both ways. Each model's own interval is wide (task difficulty), so a and b overlap.
+    rng = np.random.default_rng(7)
+    difficulty = rng.uniform(0.2, 0.9, size=12)
+    a = difficulty
+    b = difficulty - rng.uniform(0.01, 0.03, size=12)
+    c = difficulty + np.where(np.arange(12) % 2 == 0, 0.02, -0.02)
+    wide = pd.DataFrame([a, b, c], index=["a", "b", "c"], columns=[f"t{i}" for i in range(12)])
+    ci = bootstrap_ci(wide, n_boot=1000, seed=42)
+    assert ci.loc["b", "CI high"] > ci.loc["a", "CI low"]  # the old rule would tie a and b
+    d = paired_difference(wide.loc["a"], wide.loc["b"], n_boot=1000, seed=42)
+    assert d.separated and d.low > 0 and d.wins == 12
+    groups = tie_groups(wide, ["a", "c", "b"], n_boot=1000, seed=42)
+    assert groups["Tied group"].tolist() == [1, 1, 2]  # c is not separated from a; b is
+    assert groups.loc["c", "vs leader tasks"] == 12 and np.isnan(groups.loc["a", "vs leader"])
+
+
+def test_paired_test_needs_enough_common_tasks():
+    wide = pd.DataFrame({"t1": [0.9, 0.1], "t2": [0.9, 0.1], "t3": [np.nan, 0.5]}, index=["a", "b"])
+    d = paired_difference(wide.loc["a"], wide.loc["b"])
+    assert d.n_tasks == 2 and not d.separated  # two tasks in common: too few to separate anything
+    assert tie_groups(wide, ["a", "b"])["Tied group"].tolist() == [1, 1]
+
+
+def test_constant_predictor_chance_levels():
+    pair = medeval.get_spec("MedMCQAPairClassification")  # ratio 1:3 -> all-positive F1 = 2 * 0.25 / 1.25
+    assert constant_chance(pair) == pytest.approx(0.4)
+    stats = {"test": {"label_statistics": {"labels": {"0": {"count": 75}, "1": {"count": 25}}}}}
+    assert constant_chance(pair, stats) == pytest.approx(0.4)
+    cls = medeval.get_spec(terms_tasks()[0]) if medeval.get_spec(terms_tasks()[0]).type == "Classification" else next(
+        medeval.get_spec(t) for t in terms_tasks() if medeval.get_spec(t).type == "Classification")
+    three = {"test": {"label_statistics": {"labels": {"x": {"count": 50}, "y": {"count": 30}, "z": {"count": 20}}}}}
+    assert constant_chance(cls, three) == pytest.approx(2 * 0.5 / 1.5 / 3)  # always "x": F1 2/3 on x, 0 on y, z
+    assert constant_chance(cls) is None  # no label counts, no claim
 
 
 # ----------------------------------------------------------------------------------------------- loading + tables
@@ -184,28 +222,52 @@ def test_strict_and_completed_means_and_coverage(board):
 
 def test_reported_rows_never_enter_ranks(board):
     root, _ = board
-    lb = load_leaderboard(root)
     tasks = v1_tasks()
     write_model(root, "org/v1-model", {tasks[0]: 0.5, tasks[1]: 0.6})
     try:
         lb = load_leaderboard(root)
-        s = lb.summary(V1, n_boot=100)
+        s = lb.summary(V1, n_boot=100, reported=True)
+        plain = lb.summary(V1, n_boot=100)
+        table = lb.reported_table(V1)
     finally:
         import shutil
 
         shutil.rmtree(root / "results" / "org__v1-model")
     rep = s[s["Reported"]]
-    assert len(rep) == len(REPORTED[V1]) and list(rep["Model"]) == [r["Model"] for r in REPORTED[V1]]
+    assert len(rep) == len(table) == 5
     assert rep["Rank (Borda)"].isna().all() and rep["Tied group"].isna().all() and rep["CI low"].isna().all()
     assert rep["Mean (Task)"].isna().all()  # per-type means only: no task mean is invented
-    first = REPORTED[V1][0]
-    assert rep.iloc[0]["Retrieval"] == first["Retrieval"]
-    assert rep.iloc[0]["Mean (TaskType)"] == pytest.approx(np.mean([first[t] for t in ("Classification", "Clustering", "PairClassification", "Retrieval")]))
+    # one name per model: the exact id the paper ran, where the paper says which
+    assert set(table["Model"]) >= {PAPER_MODEL_IDS["MedTE (gte-base fine-tuned)"], "sentence-transformers/all-MiniLM-L6-v2"}
+    assert table["Mean (TaskType)"].is_monotonic_decreasing
     computed = s[~s["Reported"]]
     assert list(computed["Model"]) == ["org/v1-model"] and computed["Rank (Borda)"].tolist() == [1]
-    assert computed["Coverage"].tolist() == [f"2/{len(tasks)}"]
+    assert computed["Coverage"].tolist() == [f"2/{len(tasks)}"] and computed["Provisional"].tolist() == [True]
     assert s.index[-len(rep):].tolist() == rep.index.tolist()  # reported rows come after every ranked row
-    assert lb.summary(V1, reported=False)["Reported"].sum() == 0
+    assert plain["Reported"].sum() == 0  # by default the summary holds run rows only
+
+
+def test_tasks_at_chance_are_left_out_of_ranks(tmp_path):
+    tasks = v1_tasks()
+    pair = "MedMCQAPairClassification"
+    others = [t for t in tasks if t != pair][:4]
+    # "a" wins the at-chance task by a hair, "b" wins the four others: b must rank first
+    write_model(tmp_path, "org/a", {pair: 0.4003, **{t: 0.50 for t in others}})
+    write_model(tmp_path, "org/b", {pair: 0.4001, **{t: 0.51 for t in others}})
+    lb = load_leaderboard(tmp_path)
+    assert lb.tasks_at_chance(V1) == [pair]
+    s = lb.summary(V1, n_boot=100).set_index("Model")
+    assert s.loc["org/b", "Rank (Borda)"] == 1 and s.loc["org/a", "Rank (Borda)"] == 2
+    assert s.loc["org/a", "Ranked tasks"] == 4
+
+
+def test_names_that_differ_only_by_case_are_one_model(tmp_path):
+    tasks = terms_tasks()
+    write_model(tmp_path, "Case/Model", {t: 0.5 for t in tasks[:3]})
+    write_model(tmp_path, "case/model", {t: 0.5 for t in tasks[:2]})
+    lb = load_leaderboard(tmp_path)
+    assert list(lb.models.index) == ["Case/Model"]
+    assert any("differ only by case" in w and "case__model" in w for w in lb.warnings)
 
 
 def test_group_means_by_source(board):
@@ -299,6 +361,6 @@ def test_empty_board(tmp_path):
     (tmp_path / "results").mkdir()
     lb = load_leaderboard(tmp_path)
     assert isinstance(lb, Leaderboard) and lb.scores.empty and lb.warnings == []
-    s = lb.summary(V1)
-    assert s["Reported"].all() and len(s) == len(REPORTED[V1])
-    assert lb.summary(TERMS).empty
+    s = lb.summary(V1, reported=True)
+    assert s["Reported"].all() and len(s) == len(lb.reported_table(V1)) == 5
+    assert lb.summary(V1).empty and lb.summary(TERMS).empty

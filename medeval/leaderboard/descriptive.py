@@ -1,0 +1,149 @@
+"""Descriptive statistics of task data, committed in mteb's own format so the site is the same on every machine.
+
+mteb describes a task's data with ``task.calculate_descriptive_statistics()`` (one dict per eval split: sizes, text
+lengths, label or relevance counts) and keeps the result as ``descriptive_stats/<Type>/<Task>.json`` in its
+repository. medeval does the same for every task whose data builds offline (MedEval-Terms): the files live in
+``tasks/descriptive_stats/<Task>.json`` (``medeval/_tasks/descriptive_stats/`` in a wheel) with the data revision
+they describe, and are regenerated with::
+
+    MEDEVAL_HOME=/tmp/medeval-home python -m medeval.leaderboard.descriptive -b "MedEval-Terms(v1)"
+
+A file whose ``dataset_revision`` is not the task's pinned revision is ignored (the data changed since).
+:func:`descriptive_stats` returns the committed statistics, else those of this machine's own build (``stats.json``
+in the data folder, medeval's older format), else None.
+
+    >>> from medeval.leaderboard.descriptive import descriptive_stats
+    >>> descriptive_stats("HPOOrganSystemClassification")["test"]["num_samples"]   # doctest: +SKIP
+    2048
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+STATS_SUBDIR = "descriptive_stats"
+
+
+def stats_dir() -> Path:
+    """The folder of committed statistics: ``tasks/descriptive_stats`` (``medeval/_tasks/...`` in a wheel)."""
+    from medeval.paths import packaged_specs_dir
+
+    return packaged_specs_dir() / STATS_SUBDIR
+
+
+def _read(path: Path) -> dict[str, Any] | None:
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    return data if isinstance(data, dict) else None
+
+
+@cache
+def committed_stats(task: str) -> dict[str, Any] | None:
+    """The committed statistics of ``task`` (mteb's format: ``{split: {...}}``) if they describe its pinned data.
+
+    Args:
+        task: a task name.
+
+    Returns:
+        ``{split: stats}`` or None (no file, unreadable, or computed from another data revision).
+    """
+    from medeval.catalog import get_task_class
+
+    data = _read(stats_dir() / f"{task}.json")
+    if data is None or not isinstance(data.get("stats"), dict):
+        return None
+    pinned = get_task_class(task).spec.dataset.revision
+    if pinned and data.get("dataset_revision") != pinned:
+        return None
+    return data["stats"]
+
+
+def local_stats(task: str) -> dict[str, Any] | None:
+    """This machine's build statistics (``stats.json`` next to the built data), or None if the task is not built."""
+    from medeval.catalog import get_task_class
+
+    try:
+        return _read(get_task_class(task).descriptive_stats_path())
+    except Exception:  # noqa: BLE001 - an unknown or unbuildable task simply has no statistics
+        return None
+
+
+def descriptive_stats(task: str) -> tuple[str, dict[str, Any]] | None:
+    """``("mteb", stats)`` from the committed file, ``("local", stats)`` from this machine's build, or None."""
+    committed = committed_stats(task)
+    if committed is not None:
+        return "mteb", committed
+    local = local_stats(task)
+    return ("local", local) if local is not None else None
+
+
+def compute_stats(task: str) -> dict[str, Any]:
+    """Compute a built task's statistics with mteb (``task.calculate_descriptive_statistics()``).
+
+    Returns:
+        ``{"task", "dataset_revision", "mteb_version", "stats"}``; ``stats`` is mteb's own dict.
+
+    Raises:
+        medeval.errors.MedEvalError: the task's data is not built (build it first: ``medeval build -t TASK``).
+    """
+    import mteb
+
+    from medeval.catalog import get_task_class
+    from medeval.errors import MedEvalError
+
+    cls = get_task_class(task)
+    if not cls.is_built():
+        raise MedEvalError(f"{task}: data not built here; run `medeval build -t {task}` first")
+    obj = mteb.get_task(task)
+    obj.load_data()
+    # mteb's own per-split computation (``calculate_descriptive_statistics`` would return the cached stats.json and
+    # indexes monolingual data without its "default" subset); classification also describes its training split
+    splits = list(dict.fromkeys([*obj.metadata.eval_splits, *([obj.train_split] if hasattr(obj, "train_split") else [])]))
+    stats = {split: obj._calculate_descriptive_statistics_from_split(split, hf_subset="default") for split in splits}
+    return {"task": task, "dataset_revision": cls.spec.dataset.revision or obj.metadata.revision,
+            "mteb_version": mteb.__version__, "stats": json.loads(json.dumps(stats, default=float))}
+
+
+def _write_atomic(path: Path, text: str) -> None:
+    import os
+    import tempfile
+
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
+    with os.fdopen(fd, "w", encoding="utf-8") as f:
+        f.write(text)
+    os.chmod(tmp, 0o644)
+    os.replace(tmp, path)
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Write ``tasks/descriptive_stats/<Task>.json`` for the given tasks (or a benchmark's offline tasks)."""
+    from medeval.catalog import task_classes
+    from medeval.errors import MedEvalError
+
+    ap = argparse.ArgumentParser(description=main.__doc__)
+    ap.add_argument("-b", "--benchmark", default=None)
+    ap.add_argument("-t", "--task", action="append", default=[])
+    ap.add_argument("--out", type=Path, default=None, help="folder (default: tasks/descriptive_stats)")
+    args = ap.parse_args(argv)
+    names = list(args.task) or [n for n, c in task_classes().items() if c.spec.benchmark == args.benchmark]
+    out = args.out or stats_dir()
+    for name in names:
+        try:
+            data = compute_stats(name)
+        except MedEvalError as err:
+            print(f"skipped {err}")
+            continue
+        _write_atomic(out / f"{name}.json", json.dumps(data, indent=1, sort_keys=True) + "\n")
+        print(f"wrote {out / f'{name}.json'}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
