@@ -88,8 +88,31 @@ def to_mteb_metadata(spec: TaskSpec, path: Path | str) -> MedEvalTaskMetadata:
 _CLASSES: dict[str, type[MedEvalTaskMixin]] = {}
 
 
+_ALLOW_CUSTOM_LOADERS = False
+ENV_ALLOW_CUSTOM_LOADERS = "MEDEVAL_ALLOW_CUSTOM_LOADERS"
+
+
+def allow_custom_loaders(allow: bool = True) -> None:
+    """Let task files name a ``loader:`` outside medeval (``--allow-custom-loaders``). That imports, and so runs,
+    the named module: only for task files you trust. Set before task files are read."""
+    global _ALLOW_CUSTOM_LOADERS
+    _ALLOW_CUSTOM_LOADERS = allow
+
+
+def _custom_loaders_allowed() -> bool:
+    return _ALLOW_CUSTOM_LOADERS or os.environ.get(ENV_ALLOW_CUSTOM_LOADERS, "") in ("1", "true", "yes")
+
+
 def _resolve_loader(spec: TaskSpec, path: Path | str) -> type[MedEvalTaskMixin]:
     module_name, _, cls_name = spec.loader_path.rpartition(".")
+    if not (module_name == "medeval" or module_name.startswith("medeval.")) and not _custom_loaders_allowed():
+        # checked before importing: a task file is data, and importing a module named in it would run its code
+        raise SpecError(
+            f"{path}: field 'loader': {spec.loader_path!r} is not one of medeval's loaders (use one of "
+            + ", ".join(f"medeval.loaders.{c.__name__}" for c in LOADERS.values())
+            + "); a loader from another module runs that module's code, so it needs --allow-custom-loaders "
+            "(only for task files you trust)"
+        )
     try:
         loader = getattr(importlib.import_module(module_name), cls_name)
     except (ImportError, AttributeError, ValueError):

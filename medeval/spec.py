@@ -21,6 +21,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from medeval.errors import SpecError
+from medeval.safe_yaml import load_untrusted
 
 TaskType = Literal["Classification", "Clustering", "PairClassification", "Retrieval"]
 Access = Literal["open", "credentialed", "needs-llm"]
@@ -292,7 +293,7 @@ def parse_spec(data: Any, path: Path | str = "<string>") -> TaskSpec:
 
 
 def read_yaml(path: str | Path, what: str = "task file") -> Any:
-    """Parse one YAML file safely (``yaml.safe_load``: no Python objects).
+    """Parse one YAML file safely (:func:`medeval.safe_yaml.load_untrusted`: no Python objects, no aliases).
 
     Args:
         path: the file to read (UTF-8).
@@ -317,7 +318,7 @@ def read_yaml(path: str | Path, what: str = "task file") -> Any:
     except UnicodeDecodeError as err:
         raise SpecError(f"{path}: not UTF-8 text ({err.reason} at byte {err.start}); save it as UTF-8") from None
     try:
-        return yaml.safe_load(text)
+        return load_untrusted(text, path, what)  # safe types, no anchors/aliases (alias bombs), size cap
     except yaml.YAMLError as err:
         mark = getattr(err, "problem_mark", None)
         where = f" line {mark.line + 1}, column {mark.column + 1}" if mark else ""
