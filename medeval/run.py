@@ -17,9 +17,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from medeval import fsutil
+from medeval import fsutil, identity
 from medeval import results as resmod
 from medeval.build import stale_reason
+from medeval.progress import RunProgress, task_weights, texts_encoded
 from medeval.errors import DataNotBuiltError, MedEvalError, ModelLoadError
 
 logger = logging.getLogger(__name__)
@@ -69,13 +70,17 @@ def select_tasks(opts: RunOptions) -> list[Any]:
 
 
 def current_revision(task: Any) -> str:
-    """The content hash of the task's data as it is now (building or downloading it if that needs no input)."""
-    from medeval import data as datamod
+    """The content hash of the task's data as it is now (building or downloading it if that needs no input).
 
-    folder = task.ensure_data()
-    manifest = datamod.read_manifest(folder)
-    if manifest is not None:
-        return str(manifest["revision"])
+    The built data's manifest (:meth:`medeval.store.DataStore.built_revision`); a user task's own folder has none,
+    so it is loaded and hashed.
+    """
+    from medeval.store import DataStore
+
+    task.ensure_data()
+    revision = DataStore().built_revision(task)
+    if revision is not None:
+        return revision
     task.load_data()
     return str(task.metadata.revision)
 
@@ -102,15 +107,23 @@ def evaluate_task(model: Any, task: Any, opts: RunOptions) -> Any:
     return result.task_results[0]
 
 
-def run_model(model: Any, meta: Any, tasks: list[Any], opts: RunOptions, echo: Any = print) -> list[TaskOutcome]:
-    """Run (or reuse) every task for one loaded model; returns one outcome per task."""
+def run_model(model: Any, meta: Any, tasks: list[Any], opts: RunOptions, echo: Any = print,
+              model_fp: str | None = None) -> list[TaskOutcome]:
+    """Run (or reuse) every task for one loaded model; returns one outcome per task.
+
+    A stored result is reused only when its data revision, protocol fingerprint, model fingerprint and precision
+    match this run (:func:`medeval.identity.reuse_problem`); otherwise the task is scored again and one line says
+    why. ``model_fp`` is :func:`medeval.identity.model_fingerprint` of the model (None: not checked).
+    """
     outcomes: list[TaskOutcome] = []
+    progress, started = RunProgress(task_weights(tasks)), time.perf_counter()
     try:
         for note in resmod.heal_folder(opts.output_dir, meta):
             echo(f"{resmod.revision_folder(opts.output_dir, meta)}: {note} (left by an interrupted run)")
     except OSError as err:
         echo(f"warning: {fsutil.describe_os_error(err, fix='free space or choose another --output-dir')}")
     for i, task in enumerate(tasks, 1):
+        _report_progress(progress, outcomes, model, started, echo)
         name, ttype = task.metadata.name, task.metadata.type
         prefix = f"[{i}/{len(tasks)}] {name}"
         try:
@@ -132,12 +145,26 @@ def run_model(model: Any, meta: Any, tasks: list[Any], opts: RunOptions, echo: A
             outcomes.append(TaskOutcome(name, ttype, "failed", message=msg))
             echo(f"{prefix}: failed: {msg}")
             continue
+        except Exception as err:  # noqa: BLE001 - one bad task's data never stops the others
+            logger.debug("task %s: data failed to load:\n%s", name, traceback.format_exc())
+            msg = f"{type(err).__name__}: {str(err).splitlines()[0] if str(err) else ''}"
+            outcomes.append(TaskOutcome(name, ttype, "failed", message=msg))
+            echo(f"{prefix}: failed: {msg}")
+            continue
         path = resmod.result_path(opts.output_dir, meta, name)
         existing = resmod.load_result(path)
-        if not opts.overwrite and resmod.is_complete(existing, task, revision):
+        params = identity.protocol_params(task.spec)
+        protocol = identity.fingerprint_of_params(params)
+        why = identity.reuse_problem(
+            existing, resmod.read_run_settings(path.parent).get(name), eval_splits=list(task.metadata.eval_splits),
+            data_revision=revision, protocol=protocol, params=params, model_fp=model_fp, precision=opts.precision or "fp32",
+        )
+        if not opts.overwrite and why is None:
             outcomes.append(TaskOutcome(name, ttype, "cached", resmod.main_score(existing), existing.evaluation_time))
-            echo(f"{prefix}: done earlier (data {revision}), skipped")
+            echo(f"{prefix}: done earlier (data {revision}, protocol {protocol}), skipped")
             continue
+        if existing is not None and not opts.overwrite:
+            echo(f"{prefix}: scoring again: {why}")
         echo(f"{prefix}: running ({ttype}, data {revision})")
         t0 = time.perf_counter()
         try:
@@ -155,10 +182,12 @@ def run_model(model: Any, meta: Any, tasks: list[Any], opts: RunOptions, echo: A
             echo(f"{prefix}: failed: {msg}")
             continue
         finally:
-            task.unload_data()
+            if getattr(task, "data_loaded", False):  # mteb.evaluate unloads it itself; a second unload only warns
+                task.unload_data()
         seconds = time.perf_counter() - t0
         run_info = {"encode_kwargs": {"batch_size": opts.batch_size}, "device": opts.device or "auto",
-                    "precision": opts.precision or "fp32", "data_revision": revision, "wall_seconds": round(seconds, 2)}
+                    "precision": opts.precision or "fp32", "data_revision": revision, "wall_seconds": round(seconds, 2),
+                    "protocol": protocol, "protocol_params": params, "model_fingerprint": model_fp}
         score = resmod.main_score(task_result)
         try:
             resmod.save_result(opts.output_dir, meta, task_result, run_info)
@@ -169,7 +198,17 @@ def run_model(model: Any, meta: Any, tasks: list[Any], opts: RunOptions, echo: A
             echo(f"{prefix}: failed: {msg}")
             continue
         outcomes.append(TaskOutcome(name, ttype, "ran", score, seconds))
+    _report_progress(progress, outcomes, model, started, echo)
     return outcomes
+
+
+def _report_progress(progress: RunProgress, outcomes: list[TaskOutcome], model: Any, started: float, echo: Any) -> None:
+    """Mark the tasks that have an outcome as done; after a task that ran, print the overall progress line."""
+    newly = [i for i in range(len(outcomes)) if i not in progress.done]
+    for i in newly:
+        progress.finish_task(i, outcomes[i].seconds, ran=outcomes[i].status == "ran")
+    if newly and outcomes[newly[-1]].status == "ran":
+        echo(progress.line(texts_encoded(model), time.perf_counter() - started))
 
 
 def summary_table(model_label: str, outcomes: list[TaskOutcome]) -> Any:
@@ -210,6 +249,7 @@ def run_models(opts: RunOptions) -> int:
     import warnings
 
     warnings.filterwarnings("ignore", category=FutureWarning)
+    _quiet_libraries()
     console = Console(soft_wrap=True)
     errors = Console(soft_wrap=True, stderr=True)
     tasks = select_tasks(opts)
@@ -228,11 +268,14 @@ def run_models(opts: RunOptions) -> int:
             errors.print(f"error: {err}", style="red", markup=False, highlight=False)
             code = 2
             continue
+        for note in loaded.notes:
+            console.print(f"note: {note}", markup=False, highlight=False)
         model = _prepare_encoder(loaded.model, loaded.meta, opts)
         label = f"{loaded.meta.name} @ {loaded.meta.revision}"
         console.print(f"Scoring {label} on {len(tasks)} tasks -> {resmod.revision_folder(opts.output_dir, loaded.meta)}", markup=False, highlight=False)
         try:
-            outcomes = run_model(model, loaded.meta, tasks, opts, echo=lambda s: console.print(s, markup=False, highlight=False))
+            outcomes = run_model(model, loaded.meta, tasks, opts, echo=lambda s: console.print(s, markup=False, highlight=False),
+                                 model_fp=loaded.fingerprint)
         finally:
             if isinstance(model, EncoderAdapter):
                 model.close()  # stops the --devices worker pool
@@ -241,10 +284,25 @@ def run_models(opts: RunOptions) -> int:
         console.print(summary_table(label, outcomes))
         problems = [o for o in outcomes if o.status in ("failed", "not built")]
         for o in problems:
-            errors.print(f"error: {o.task}: {o.message}", style="red", markup=False, highlight=False)
+            for line in o.message.splitlines() or [o.status]:  # a data check gives one line per finding
+                errors.print(f"error: {o.task}: {line}", style="red", markup=False, highlight=False)
         if problems and code == 0:
             code = 1
     return code
+
+
+def _quiet_libraries() -> None:
+    """No library noise between the run's task lines: transformers' weight-loading bars and info/warning logs go.
+
+    The encoding progress bar of sentence-transformers stays (one line updated in place during a long task).
+    """
+    try:
+        from transformers.utils import logging as hf_logging
+
+        hf_logging.disable_progress_bar()
+        hf_logging.set_verbosity_error()
+    except ImportError:  # pragma: no cover - transformers is a dependency
+        pass
 
 
 def _prepare_encoder(model: Any, meta: Any, opts: RunOptions) -> Any:

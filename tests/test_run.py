@@ -160,3 +160,23 @@ def test_model_meta_file_does_not_depend_on_set_order() -> None:
     assert written == sorted(meta.training_datasets)
     shuffled = meta.model_copy(update={"training_datasets": set(reversed(sorted(meta.training_datasets)))})
     assert meta_dict(shuffled)["training_datasets"] == written
+
+
+def test_run_prints_overall_progress_and_no_library_noise(home: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str],
+                                                           caplog: pytest.LogCaptureFixture) -> None:
+    """Issue 13: one progress line per task that ran (tasks done, texts encoded, elapsed, time left), and neither
+    mteb's "is not loaded, cannot unload it" warning nor transformers' weight-loading bars between task lines."""
+    import logging
+
+    from medeval.cli import main
+
+    caplog.set_level(logging.WARNING)
+    code = main(["run", "-m", "mteb/baseline-random-encoder", "-t", RETRIEVAL, PAIRS, "-o", str(tmp_path)])
+    out, err = capsys.readouterr()
+    assert code == 0, err
+    progress = [line for line in out.splitlines() if line.startswith("progress: ")]
+    assert len(progress) == 2, out
+    assert progress[0].startswith("progress: 1/2 tasks") and "elapsed" in progress[0] and "left" in progress[0]
+    assert progress[1].startswith("progress: 2/2 tasks") and "left" not in progress[1]
+    noise = out + err + caplog.text
+    assert "cannot unload it" not in noise and "Loading weights" not in noise
