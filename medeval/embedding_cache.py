@@ -43,7 +43,7 @@ from typing import Any
 
 import numpy as np
 
-from medeval import paths
+from medeval.store import DataStore
 from medeval.encoding import SPEED_ONLY_KWARGS, EncoderAdapter, dedup, is_dense_encoder, text_rows
 from medeval.errors import MedEvalError
 
@@ -58,7 +58,7 @@ _STALE_TMP_SECONDS = 6 * 3600
 # ------------------------------------------------------------------------------------------------ locations
 def cache_root() -> Path:
     """``<data folder>/embeddings``."""
-    return paths.data_dir() / "embeddings"
+    return DataStore().subdir("embeddings")
 
 
 def _path_part(text: str) -> str:

@@ -45,7 +45,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from medeval import paths
+from medeval.store import DataStore
 from medeval.errors import MedEvalError, SourceError, SpecError
 
 if TYPE_CHECKING:
@@ -103,7 +103,7 @@ class LLMCache:
     """
 
     def __init__(self, path: str | os.PathLike[str] | None = None) -> None:
-        self.path = Path(path) if path is not None else paths.data_dir() / "llm_cache" / CACHE_FILE
+        self.path = Path(path) if path is not None else DataStore().subdir("llm_cache", CACHE_FILE)
         self.path.parent.mkdir(parents=True, exist_ok=True)
         self._lock = threading.Lock()
         try:

@@ -42,6 +42,7 @@ from medeval.errors import SourceError, SpecError
 from medeval.manifest import content_sha
 from medeval.sources.http import HttpClient
 from medeval.sources.mirror import Mirror
+from medeval.store import DataStore
 
 if TYPE_CHECKING:
     from medeval.build import BuildContext
@@ -333,7 +334,6 @@ def load_studies(
     Otherwise the first ``limit`` usable studies of ``query`` (default :data:`DEFAULT_QUERY`) from the API.
     The builder then calls :func:`medeval.manifest.restrict`, drops studies lacking a ``need`` field, and samples.
     """
-    from medeval import paths
 
     for n in need:
         if n not in TEXT_FIELDS:
@@ -345,7 +345,7 @@ def load_studies(
     else:
         if ctx.offline:
             raise SourceError("ClinicalTrials.gov: --offline without --source-dir; give --source-dir DIR with a clinicaltrials/ folder of API v2 JSON")
-        client = client or ClinicalTrialsClient(API, store=paths.data_dir() / "sources" / SUB)
+        client = client or ClinicalTrialsClient(API, store=DataStore().subdir("sources", SUB))
         if ctx.record_ids is not None:
             studies = client.by_ids(sorted(ctx.record_ids))
             origin = {"origin": client.http.base_url, "query": {"filter.ids": "the manifest's records"}}

@@ -43,6 +43,7 @@ from typing import TYPE_CHECKING, Any
 from medeval.io import iter_jsonl
 from medeval.errors import SourceError, SpecError
 from medeval.manifest import content_sha
+from medeval.store import DataStore
 
 if TYPE_CHECKING:
     from medeval.build import BuildContext
@@ -248,9 +249,8 @@ def read_medqa(root: Path, letters: Sequence[str] = LETTERS) -> list[Question]:
 # ------------------------------------------------------------------------------------------------ the Hub
 def hub_snapshot(repo: str, revision: str | None, *, offline: bool = False) -> tuple[Path, str]:
     """Download the data files of a Hub dataset repo at a commit; returns (folder, commit sha)."""
-    from medeval import paths
 
-    base = paths.data_dir() / "sources" / "hf" / repo.replace("/", "__")
+    base = DataStore().subdir("sources", "hf", repo.replace("/", "__"))
     if revision and _HEX40.match(revision) and (base / revision / ".complete").is_file():
         return base / revision, revision
     if offline:

@@ -39,6 +39,7 @@ from typing import TYPE_CHECKING, Any
 
 from medeval.errors import SourceError, SpecError
 from medeval.manifest import content_sha
+from medeval.store import DataStore
 
 if TYPE_CHECKING:
     from medeval.build import BuildContext
@@ -157,12 +158,11 @@ def parse_collections(value: Any) -> tuple[int, ...]:
 
 def download(commit: str = COMMIT, *, offline: bool = False, base_url: str = "https://codeload.github.com") -> Path:
     """The collection at ``commit``, downloaded and unpacked under the data folder; returns its top folder."""
-    from medeval import paths
     from medeval.sources.http import HttpClient
 
     if not re.fullmatch(r"[0-9a-f]{40}", commit):
         raise SpecError(f"field 'construction.params.commit': {commit!r} is not a 40-hex git commit of {REPO}")
-    base = paths.data_dir() / "sources" / "medquad"
+    base = DataStore().subdir("sources", "medquad")
     top = base / commit
     if (top / ".complete").is_file():
         return top

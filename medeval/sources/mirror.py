@@ -23,7 +23,7 @@ import os
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from medeval import paths
+from medeval.store import DataStore
 from medeval.errors import SourceError
 from medeval.fsutil import atomic_write_bytes
 
@@ -52,7 +52,7 @@ class Mirror:
                     f"records (layout: see `python -m pydoc {layout}`), or drop --source-dir to use the network"
                 )
             return cls(root, writable=False)
-        return cls(paths.data_dir() / "sources" / sub, writable=True)
+        return cls(DataStore().subdir("sources", sub), writable=True)
 
     @property
     def local_only(self) -> bool:
