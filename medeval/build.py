@@ -21,10 +21,10 @@ from pathlib import Path
 from typing import Any
 
 from medeval import data as datamod
-from medeval import paths
 from medeval.errors import MedEvalError, SpecError
 from medeval.io import atomic_write_json
 from medeval.spec import TaskSpec
+from medeval.store import DataStore
 
 logger = logging.getLogger(__name__)
 
@@ -100,7 +100,7 @@ def stale_reason(spec: TaskSpec, folder: Path | None = None) -> str | None:
     pinned = spec.dataset.revision
     if not pinned or spec.data is not None or not can_build_without_inputs(spec):  # a user's own data is never rebuilt
         return None
-    manifest = datamod.read_manifest(folder or paths.task_data_dir(spec.name))
+    manifest = datamod.read_manifest(folder or DataStore().task_dir(spec.name))
     if manifest is None or manifest.get("revision") == pinned:
         return None
     checked = manifest.get("pin_checked") or {}
@@ -111,7 +111,7 @@ def stale_reason(spec: TaskSpec, folder: Path | None = None) -> str | None:
 
 def rebuild_if_stale(spec: TaskSpec, folder: Path | None = None) -> bool:
     """Rebuild the task if :func:`stale_reason` says so; True if it was rebuilt."""
-    folder = folder or paths.task_data_dir(spec.name)
+    folder = folder or DataStore().task_dir(spec.name)
     reason = stale_reason(spec, folder)
     if reason is None:
         return False
@@ -141,7 +141,7 @@ def build_task(spec: TaskSpec, ctx: BuildContext | None = None, folder: Path | N
     ctx = ctx or BuildContext()
     fn = get_builder(spec)
     built = fn(spec, ctx)
-    folder = folder or paths.task_data_dir(spec.name)
+    folder = folder or DataStore().task_dir(spec.name)
     datamod.check_columns(folder, spec.type, built.tables)
     for name, rows in built.tables.items():
         if not rows:

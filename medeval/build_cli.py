@@ -8,7 +8,7 @@ from pathlib import Path
 
 import typer
 
-from medeval import paths
+from medeval.store import DataStore
 from medeval.build import BuildContext, build_task
 from medeval.benchmarks import get_benchmark_spec
 from medeval.catalog import get_task_class, get_tasks
@@ -77,7 +77,7 @@ def run_build(
             continue
         except OSError as err:  # full, read-only or misplaced data folder: report it, build the next task
             failed += 1
-            msg = describe_os_error(err, paths.task_data_dir(spec.name), "free space, or choose another data folder with --data-dir")
+            msg = describe_os_error(err, DataStore().task_dir(spec.name), "free space, or choose another data folder with --data-dir")
             typer.echo(f"FAILED {spec.name}: {msg}", err=True)
             continue
         typer.echo(f"built  {spec.name}: revision {revision} ({time.perf_counter() - t0:.1f}s)")

@@ -28,6 +28,7 @@ from medeval.benchmarks import all_benchmarks, benchmark_names, canonical_name, 
 from medeval.errors import SpecError, TaskNotFoundError
 from medeval.loaders import LOADERS, MedEvalTaskMixin
 from medeval.spec import TaskSpec, load_spec
+from medeval.store import DataStore
 
 logger = logging.getLogger(__name__)
 
@@ -44,7 +45,7 @@ class MedEvalTaskMetadata(TaskMetadata):
         cls = _CLASSES.get(self.name)
         if cls is not None:
             return cls.descriptive_stats_path()
-        return paths.task_data_dir(self.name) / "stats.json"
+        return DataStore().task_dir(self.name) / "stats.json"
 
 
 def to_mteb_metadata(spec: TaskSpec, path: Path | str) -> MedEvalTaskMetadata:

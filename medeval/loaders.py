@@ -27,10 +27,10 @@ from mteb.abstasks import (
 )
 
 from medeval import data as datamod
-from medeval import paths
 from medeval.clustering import AbsTaskEveryRowClustering
 from medeval.errors import DataNotBuiltError
 from medeval.spec import TaskSpec
+from medeval.store import DataStore
 
 logger = logging.getLogger(__name__)
 
@@ -61,17 +61,13 @@ class MedEvalTaskMixin:
     # -- where the data is -------------------------------------------------------------------------------
     @classmethod
     def data_folder(cls) -> Path:
-        if cls.spec.data is not None:
-            base = cls.spec_path.parent if cls.spec_path is not None else Path.cwd()
-            return (base / cls.spec.data).resolve()
-        return paths.task_data_dir(cls.spec.name)
+        """Where the task's data is (:meth:`medeval.store.DataStore.task_dir`)."""
+        return DataStore().task_dir(cls)
 
     @classmethod
     def is_built(cls) -> bool:
-        folder = cls.data_folder()
-        if cls.spec.data is not None:
-            return folder.is_dir()
-        return datamod.read_manifest(folder) is not None
+        """True when the data is there (:meth:`medeval.store.DataStore.is_built`)."""
+        return DataStore().is_built(cls)
 
     @classmethod
     def ensure_data(cls) -> Path:
@@ -112,8 +108,7 @@ class MedEvalTaskMixin:
         folder = self.ensure_data()
         tables = self._read_tables(folder)
         datamod.check_columns(folder, self.spec.type, tables)
-        manifest = datamod.read_manifest(folder)
-        revision = manifest["revision"] if manifest else datamod.content_hash(tables)
+        revision = DataStore().built_revision(self) or datamod.content_hash(tables)
         pinned = self.spec.dataset.revision
         if pinned and pinned != revision:
             logger.warning(

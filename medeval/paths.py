@@ -28,8 +28,13 @@ def set_data_dir(path: str | os.PathLike[str]) -> Path:
 
 
 def task_data_dir(task_name: str) -> Path:
-    """The folder holding one task's built data: ``<data folder>/tasks/<TaskName>``."""
-    return data_dir() / "tasks" / task_name
+    """The folder holding one task's built data: ``<data folder>/tasks/<TaskName>``.
+
+    The same as ``DataStore().task_dir(task_name)`` (:mod:`medeval.store`), which new code should use.
+    """
+    from medeval.store import DataStore
+
+    return DataStore().task_dir(task_name)
 
 
 def packaged_specs_dir() -> Path:
