@@ -13,7 +13,7 @@ so it runs offline; it is recorded under mteb's registry name and revision for t
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -26,9 +26,22 @@ DEFAULT_MODEL = "sentence-transformers/all-MiniLM-L6-v2"
 
 @dataclass
 class LoadedModel:
-    model: Any  # an mteb encoder (EncoderProtocol)
-    meta: Any  # mteb.models.ModelMeta
-    source: str  # what the user passed
+    """A model ready to score: the mteb encoder, its metadata and what identifies it.
+
+    Attributes:
+        model: an mteb encoder (``EncoderProtocol``).
+        meta: its ``mteb.models.ModelMeta``; name and revision name the results folder.
+        source: what the user passed (``-m``).
+        fingerprint: :func:`medeval.identity.model_fingerprint` of a sentence-transformers model (weights, module
+            configs, prompts), taken before any ``--precision`` cast; None for other encoders.
+        notes: lines the run prints before scoring (a derived revision, a missing ``--model-name``).
+    """
+
+    model: Any
+    meta: Any
+    source: str
+    fingerprint: str | None = None
+    notes: list[str] = field(default_factory=list)
 
 
 def default_model_path() -> str | None:
@@ -126,9 +139,17 @@ def load_model(
     """Load ``model`` (Hub id, local folder, or None for the offline default) as an mteb encoder with its metadata."""
     from mteb.models.sentence_transformer_wrapper import SentenceTransformerEncoderWrapper
 
+    from medeval.identity import derived_revision, model_fingerprint
+    from medeval.results import NO_REVISION, model_name_problem, revision_problem
+
     device = _device(device)
     if model_name is not None and "/" not in model_name:
         raise ModelLoadError(f"--model-name {model_name!r}: use ORG/NAME, e.g. my-lab/{model_name}")
+    if model_name is not None and (why := model_name_problem(model_name)):
+        raise ModelLoadError(f"--model-name {why}")
+    if model_revision is not None and (why := revision_problem(model_revision)):
+        raise ModelLoadError(f"--model-revision {why}")
+    notes: list[str] = []
     source = model or DEFAULT_MODEL
     local = Path(model).expanduser() if model else None
 
@@ -151,9 +172,9 @@ def load_model(
         else:
             meta = _derived_meta(st, model_name, model_revision)
         if model_name is None:
-            logger.warning(
-                "local model %s has no name: results go under %s; pass --model-name ORG/NAME --model-revision REV",
-                local, meta.model_name_as_path(),
+            notes.append(
+                f"local model {model} has no --model-name (its folder name is not a model id): results are filed under "
+                f"{meta.model_name_as_path()}, which the leaderboard refuses; pass --model-name ORG/NAME"
             )
         wrapper = SentenceTransformerEncoderWrapper(st)
     else:
@@ -175,6 +196,13 @@ def load_model(
         meta = registry if registry is not None else _derived_meta(st, model, revision)
         wrapper = SentenceTransformerEncoderWrapper(st)
 
+    fingerprint = model_fingerprint(st)
+    if meta.revision in (None, NO_REVISION) and fingerprint is not None:
+        meta = meta.model_copy(update={"revision": derived_revision(fingerprint)})
+        notes.append(
+            f"no --model-revision: recorded revision {meta.revision} (derived from the model's weights and "
+            "configuration, so a changed model gets a new one); --model-revision REV names it"
+        )
     if precision in ("fp16", "bf16"):
         import torch
 
@@ -184,4 +212,4 @@ def load_model(
     elif precision not in (None, "fp32"):
         raise ModelLoadError(f"--precision {precision!r}: use fp32, fp16 or bf16")
     wrapper.mteb_model_meta = meta
-    return LoadedModel(model=wrapper, meta=meta, source=source)
+    return LoadedModel(model=wrapper, meta=meta, source=source, fingerprint=fingerprint, notes=notes)

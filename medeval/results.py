@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import platform
+import re
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
@@ -19,9 +20,59 @@ from medeval import fsutil
 from medeval.fsutil import atomic_write_json, atomic_write_text
 
 
+# ----------------------------------------------------------------------------------------- safe folder names
+# The one rule for model names and revisions that become folder names: `medeval run` applies it before writing,
+# `medeval validate` / `submit` before accepting. Nothing that passes can leave the results folder or nest in it.
+_NAME_PART = r"[A-Za-z0-9](?:[A-Za-z0-9._-]{0,94}[A-Za-z0-9_-])?"
+#: A model name: ``ORG/NAME``, each part letters, digits, '.', '_', '-' (not ending in '.').
+MODEL_NAME_RE = re.compile(rf"^{_NAME_PART}/{_NAME_PART}$")
+#: A model folder: the name with '/' replaced by '__'.
+MODEL_FOLDER_RE = re.compile(rf"^{_NAME_PART}__{_NAME_PART}$")
+#: A revision: a commit hash, tag or version; letters, digits, '.', '_', '-', starting with a letter or digit.
+REVISION_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$")
+#: Placeholders mteb writes when it does not know the model's name or revision.
+NO_NAME = ("no_model_name/available", "no_model_name_available")
+NO_REVISION = "no_revision_available"
+NAME_RULE = "ORG/NAME, each part letters, digits, '.', '_' or '-' (e.g. my-lab/med-embed)"
+REVISION_RULE = "letters, digits, '.', '_' or '-', starting with a letter or digit, at most 100 (e.g. v1.2 or a commit hash)"
+
+
+def model_name_problem(name: object) -> str | None:
+    """Why ``name`` cannot name a model's results folder, or None if it can.
+
+    Example:
+        >>> model_name_problem("my-lab/med-embed") is None, model_name_problem("../escaped") is None
+        (True, False)
+    """
+    if isinstance(name, str) and MODEL_NAME_RE.match(name) and ".." not in name:
+        return None
+    return f"{name!r} is not a model name: use {NAME_RULE}"
+
+
+def revision_problem(revision: object) -> str | None:
+    """Why ``revision`` cannot name a revision folder (``/``, ``..``, spaces, ...), or None if it can."""
+    if isinstance(revision, str) and REVISION_RE.match(revision):
+        return None
+    return f"{revision!r} is not a model revision: use {REVISION_RULE}"
+
+
 def revision_folder(output_dir: str | Path, meta: Any) -> Path:
-    """``<output>/results/<org>__<name>/<revision>`` for an mteb ModelMeta."""
-    return Path(output_dir) / "results" / meta.model_name_as_path() / (meta.revision or "no_revision_available")
+    """``<output>/results/<org>__<name>/<revision>`` for an mteb ModelMeta.
+
+    Raises:
+        ResultError: the name or revision would not make one safe folder name each (see :func:`model_name_problem`,
+            :func:`revision_problem`); nothing is written outside ``<output>/results/``.
+    """
+    from medeval.errors import ResultError
+
+    name = getattr(meta, "name", None)
+    if name is not None and (why := model_name_problem(name)):
+        raise ResultError(f"model name {why}")
+    revision = getattr(meta, "revision", None) or NO_REVISION
+    if why := revision_problem(revision):
+        raise ResultError(f"model revision {why}")
+    folder = meta.model_name_as_path() if name is not None else NO_NAME[1]
+    return Path(output_dir) / "results" / folder / revision
 
 
 def result_path(output_dir: str | Path, meta: Any, task_name: str) -> Path:
@@ -188,6 +239,14 @@ def _read_settings(path: Path) -> dict[str, dict[str, Any]]:
             except (ValueError, KeyError, TypeError, RecursionError):
                 continue
     return lines
+
+
+def read_run_settings(folder: str | Path) -> dict[str, dict[str, Any]]:
+    """The ``run_settings.jsonl`` lines of a revision folder by task name (empty when there is none).
+
+    Unreadable lines are skipped: a task without its line is treated as not recorded (run again, not trusted).
+    """
+    return _read_settings(Path(folder) / RUN_SETTINGS)
 
 
 def _merge_run_settings(path: Path, new: dict[str, dict[str, Any]], only_missing: bool = False) -> None:
