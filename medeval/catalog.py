@@ -23,7 +23,7 @@ from mteb.abstasks.task_metadata import TaskMetadata
 from pydantic import ValidationError
 
 from medeval import paths
-from medeval._mteb_registry import register_benchmark, register_task
+from medeval._mteb_registry import register_benchmark, register_task, run_pending
 from medeval.benchmarks import all_benchmarks, benchmark_names, canonical_name, check_membership, get_benchmark_spec
 from medeval.errors import SpecError, TaskNotFoundError
 from medeval.loaders import LOADERS, MedEvalTaskMixin
@@ -299,3 +299,7 @@ def __getattr__(name: str) -> Any:
 def resolve_task_names(names: Iterable[str]) -> list[str]:
     """Canonical task names for names, paper ids or YAML paths."""
     return [get_task_class(n).spec.name for n in names]
+
+
+# mteb was first imported by this module's own imports: do the registration `import mteb` deferred until now
+run_pending()
