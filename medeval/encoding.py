@@ -283,6 +283,7 @@ class EncoderAdapter:
                 raise MedEvalError(
                     f"{type(self._model).__name__}.encode returned shape {vectors.shape} for {len(positions)} inputs"
                 )
+            self._check_vectors(vectors, dataset, rows[positions], task_metadata, hf_split)  # before caching/scoring
             if out is None:
                 out = np.empty((len(rows), vectors.shape[1]), dtype=vectors.dtype)
             out[positions] = vectors
@@ -290,6 +291,18 @@ class EncoderAdapter:
                 on_chunk(positions, vectors)
         assert out is not None
         return out
+
+    def _check_vectors(self, vectors: np.ndarray, dataset: Any, rows: np.ndarray, task_metadata: Any, split: str) -> None:
+        """:func:`medeval.vectors.check_vectors` on one chunk; the example row is named by its ``id`` column if any."""
+        from medeval.vectors import check_vectors
+
+        def row_id(i: int) -> Any:
+            row = int(rows[i])
+            return dataset[row]["id"] if "id" in dataset.column_names else f"#{row}"
+
+        meta = getattr(self._model, "mteb_model_meta", None)
+        check_vectors(vectors, model=str(getattr(meta, "name", None) or type(self._model).__name__), row_ids=row_id,
+                      where=f"task {getattr(task_metadata, 'name', '?')}, split {split}")
 
     def _encode_chunk(
         self, loader: Callable[[int], Any], task_metadata: Any, hf_split: str, hf_subset: str, prompt_type: Any,
