@@ -82,7 +82,7 @@ class _AfterImport(importlib.abc.MetaPathFinder):
         return spec
 
 
-_pending: list[Callable[[], None]] = []
+_pending: list[Callable[[bool], None]] = []
 
 
 def _medeval_module_initializing() -> bool:
@@ -97,7 +97,7 @@ def run_pending() -> None:
     """Run a registration that ``import mteb`` deferred because a medeval module was mid-import (called by the
     catalogue once it is fully imported)."""
     while _pending:
-        _pending.pop(0)()
+        _pending.pop(0)(True)
 
 
 def when_mteb_imported(callback: Callable[[], None]) -> None:
@@ -106,8 +106,8 @@ def when_mteb_imported(callback: Callable[[], None]) -> None:
     An error in ``callback`` is logged, never raised into the importing code.
     """
 
-    def guarded() -> None:
-        if _medeval_module_initializing():  # e.g. medeval.catalog's own imports loaded mteb: it runs this when done
+    def guarded(now: bool = False) -> None:
+        if not now and _medeval_module_initializing():  # e.g. medeval.catalog's imports loaded mteb: it calls back
             _pending.append(guarded)
             return
         try:

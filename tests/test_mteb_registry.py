@@ -61,3 +61,25 @@ def test_result_loaders_and_benchmark_get_score(tmp_path: Path) -> None:
     scores = bench.get_score(res)
     model_scores = next(iter(scores.values()))
     assert model_scores["Mean(Task)"] == pytest.approx(0.6)
+
+
+def _python(code: str) -> str:
+    import subprocess
+    import sys
+
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr[-2000:]
+    return done.stdout.strip()
+
+
+def test_import_medeval_loads_neither_mteb_nor_a_task_yaml() -> None:
+    out = _python("import sys, medeval; print('mteb' in sys.modules, 'medeval.catalog' in sys.modules, "
+                  "'medeval.spec' in sys.modules)")
+    assert out == "False False False"
+
+
+def test_mteb_lookups_work_whichever_is_imported_first() -> None:
+    lookup = "print(mteb.get_task('HPOLaypersonRetrieval').metadata.name, mteb.get_benchmark('MedEval-Terms(v1)').name)"
+    expected = "HPOLaypersonRetrieval MedEval-Terms(v1)"
+    assert _python("import medeval, mteb; " + lookup) == expected  # mteb imported later: the import hook registers
+    assert _python("import medeval.catalog, mteb; " + lookup) == expected  # the catalogue imported mteb itself
