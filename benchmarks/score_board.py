@@ -2,6 +2,7 @@
 
     python benchmarks/score_board.py                          # every model, every buildable task -> board/
     python benchmarks/score_board.py --only tfidf random      # some models (keys below)
+    python benchmarks/score_board.py --only mpnet --task MedQAPairClassification   # some tasks
     python benchmarks/score_board.py --out board --source-dir ../shared/datakit
     medeval validate board && medeval submit board --leaderboard leaderboard   # then commit leaderboard/results
 
@@ -145,7 +146,7 @@ def build_missing(source_dir: Path) -> None:
         subprocess.run(cmd, check=False)
 
 
-def run_child(key: str, out: Path, batch_size: int, data_dir: Path) -> int:
+def run_child(key: str, out: Path, batch_size: int, data_dir: Path, only_tasks: list[str] | None = None) -> int:
     """In the child process: register medeval's extra models with mteb, then run one board model."""
     from medeval import lexical, onnx_encoder
     from medeval.run import RunOptions, run_models
@@ -155,7 +156,10 @@ def run_child(key: str, out: Path, batch_size: int, data_dir: Path) -> int:
     row = next(m for m in board_models(data_dir) if m.key == key)
     if row.key == "mpnet":
         mpnet_folder(data_dir)
-    opts = RunOptions(models=[row.model] if row.model else [], tasks=board_tasks(row.retrieval_only), output_dir=out,
+    tasks = [t for t in board_tasks(row.retrieval_only) if not only_tasks or t in only_tasks]
+    if not tasks:
+        return 0
+    opts = RunOptions(models=[row.model] if row.model else [], tasks=tasks, output_dir=out,
                       batch_size=batch_size, device="cpu", use_cache=row.cache, model_name=row.model_name,
                       model_revision=row.model_revision)
     return run_models(opts)
@@ -185,6 +189,8 @@ def _mean(values: list[float]) -> float | None:
 def run_row(row: BoardModel, args: argparse.Namespace, terms: list[str]) -> dict:
     """Run one model in a child process; its time, CPU time, peak memory and means."""
     cmd = [sys.executable, __file__, "--child", row.key, "--out", str(args.out), "--batch-size", str(args.batch_size)]
+    if args.task:
+        cmd += ["--task", *args.task]
     log = args.out / "logs" / f"{row.key}.log"
     log.parent.mkdir(parents=True, exist_ok=True)
     t0 = time.perf_counter()
@@ -209,6 +215,7 @@ def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--out", type=Path, default=Path("board"), help="results folder (mteb layout under OUT/results)")
     ap.add_argument("--only", nargs="+", default=None, help="model keys to run (default: all)")
+    ap.add_argument("--task", nargs="+", default=None, help="only these board tasks (default: all of them)")
     ap.add_argument("--source-dir", type=Path, default=Path("../shared/datakit"), help="the datakit, for the v1 tasks")
     ap.add_argument("--batch-size", type=int, default=32)
     ap.add_argument("--child", default=None, help=argparse.SUPPRESS)
@@ -218,7 +225,7 @@ def main() -> int:
 
     data_dir = Path(DataStore().root)
     if args.child:
-        return run_child(args.child, args.out, args.batch_size, data_dir)
+        return run_child(args.child, args.out, args.batch_size, data_dir, args.task)
     rows = board_models(data_dir)
     unknown = set(args.only or []) - {r.key for r in rows}
     if unknown:
