@@ -53,8 +53,8 @@ def built(tmp_path_factory: pytest.TempPathFactory):
                 similarity_fn_name=FORMULA)
     (evil / "model_meta.json").write_text(json.dumps(meta))
     write_model(root, MD_NAME, {tasks[0]: 0.2}, folder="org__md")
-    # descriptive statistics for one task, as `medeval build` leaves them in the data folder
-    stats_task = tasks[0]
+    # descriptive statistics for one task that does not build offline, as `medeval build` leaves them in the data folder
+    stats_task = "MedMCQAPairClassification"
     (home / "tasks" / stats_task).mkdir(parents=True)
     (home / "tasks" / stats_task / "stats.json").write_text(json.dumps({
         "data/test": {"num_rows": 2457, "text_length": {"min": 3, "mean": 40.5, "max": 200},
@@ -88,7 +88,7 @@ def test_build_writes_every_page(built):
     assert "site built" in built["message"] and "4 model(s)" in built["message"]
     assert "MkDocs warning" not in built["message"], built["message"]
     for page in ("index.html", "tasks/index.html", "models/index.html", "plots.html", "downloads.html", "submit.html",
-                 "cite.html", "about.html", "warnings.html"):
+                 "cite.html", "about.html", "warnings.html", "matrix.html", "compare.html"):
         assert (out / page).is_file(), page
     for task in medeval.task_classes():
         assert (out / "tasks" / f"{task}.html").is_file(), task
@@ -148,17 +148,22 @@ def test_task_page_card_stats_bibtex_scores(built):
     out, tasks = built["out"], built["tasks"]
     spec = medeval.get_spec(built["stats_task"])
     page = (out / "tasks" / f"{spec.name}.html").read_text()
-    for part in ("Card", "Descriptive statistics", "Citation", "Scores", spec.source.group, "Copy BibTeX"):
+    for part in ("Card", "Descriptive statistics", "Citation", "Scores", "Chance level", spec.source.group, "Copy BibTeX"):
         assert part in page, part
-    assert "2457" in page or "2,457" in page
+    assert "2457" in page or "2,457" in page  # this machine's stats.json
     assert "&#60;i&#62;Other&#60;/i&#62;" in page and "<i>Other</i>" not in page
     assert '<div class="mv-bib" id="bibtex">' in page and 'class="md-button mv-copy"' in page
     key = spec.source.bibtex.split("{", 1)[1].split(",", 1)[0]
     assert key in page
-    other = (out / "tasks" / f"{tasks[5]}.html").read_text()
+    assert "40.00" in page.split('id="chance"')[1][:600]  # the 1:3 pairs' constant predictor
+    other = (out / "tasks" / "MedQAPairClassification.html").read_text()
     assert "Not built here" in other
-    # every model with a score on the task is listed, best first
-    rows = [r for r in page.split("<tbody>")[-1].split("<tr")[1:]]
+    # an offline task: committed statistics (mteb's format), after the scores; every model's score, best first
+    terms = (out / "tasks" / f"{tasks[0]}.html").read_text()
+    assert "Not built here" not in terms and "calculate_descriptive_statistics" in terms
+    assert terms.index('id="scores"') < terms.index('id="descriptive-statistics"')
+    table = terms.split('<table class="mv-table mv-sortable mv-pin" id="task-')[1].split("</table>")[0]
+    rows = table.split("<tbody>")[1].split("<tr")[1:]
     assert len(rows) == 4
     assert "org/partial" in rows[0]  # 0.61 beats 0.5, 0.4 and 0.2
 
@@ -168,6 +173,8 @@ def test_model_page_metadata_and_run(built):
     page = next(p for p in (out / "models").glob("org__good*.html")).read_text()
     assert "22.7M" in page and "apache-2.0" in page and 'href="https://example.org/good' in page
     assert "How it was run" in page and "2.26" in page and ">32<" in page  # mteb version and batch size
+    # how to obtain and reproduce it: the command that re-runs every score (a Hub id, so -m is the id itself)
+    assert "Obtain and reproduce" in page and "medeval run -m org/good --model-revision rev1 -b" in page.replace("&#39;", "'")
 
 
 def test_no_external_urls_in_scripts_styles_or_fonts(built):

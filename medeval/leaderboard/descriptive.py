@@ -106,7 +106,8 @@ def compute_stats(task: str) -> dict[str, Any]:
     # indexes monolingual data without its "default" subset); classification also describes its training split
     splits = list(dict.fromkeys([*obj.metadata.eval_splits, *([obj.train_split] if hasattr(obj, "train_split") else [])]))
     stats = {split: obj._calculate_descriptive_statistics_from_split(split, hf_subset="default") for split in splits}
-    return {"task": task, "dataset_revision": cls.spec.dataset.revision or obj.metadata.revision,
+    # the revision of the data actually described (its content hash), which committed_stats compares with the pin
+    return {"task": task, "dataset_revision": obj.metadata.dataset.get("revision"),
             "mteb_version": mteb.__version__, "stats": json.loads(json.dumps(stats, default=float))}
 
 

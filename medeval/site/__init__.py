@@ -50,10 +50,12 @@ def _check_out_dir(out: Path) -> None:
         )
 
 
-def mkdocs_config(docs: Path, site_dir: Path, nav: list[dict[str, str]]) -> dict[str, Any]:
-    """The generated mkdocs.yml, as a dict."""
+def mkdocs_config(docs: Path, site_dir: Path, nav: list[dict[str, str]], site_url: str | None = None) -> dict[str, Any]:
+    """The generated mkdocs.yml, as a dict (``site_url`` only when given: it makes 404.html and sitemap.xml absolute)."""
+    extra = {"site_url": site_url} if site_url else {}
     return {
         "site_name": "MedEval leaderboard",
+        **extra,
         "site_description": "Medical text-embedding leaderboard (MedEval v1, MedEval-Terms), computed with mteb",
         "docs_dir": str(docs),
         "site_dir": str(site_dir),
@@ -80,14 +82,27 @@ def mkdocs_config(docs: Path, site_dir: Path, nav: list[dict[str, str]]) -> dict
     }
 
 
-def build_site(results_dir: str | os.PathLike[str], out_dir: str | os.PathLike[str], *, n_boot: int = 1000) -> str:
-    """Build the static site from ``results_dir`` into ``out_dir``; returns a summary (and the warnings)."""
+def build_site(results_dir: str | os.PathLike[str], out_dir: str | os.PathLike[str], *, n_boot: int = 1000,
+               site_url: str | None = None) -> str:
+    """Build the static site from ``results_dir`` into ``out_dir``; returns a summary (and the warnings).
+
+    Args:
+        results_dir: the leaderboard folder (holding ``results/``) or a results folder.
+        out_dir: where the site goes; replaced only if empty or an earlier site build.
+        n_boot: bootstrap draws for intervals and paired tie tests.
+        site_url: the address the site is served from (e.g. ``https://org.github.io/medeval/``), if known; without
+            it the site works from any folder or subpath (404 page self-contained, no sitemap).
+
+    Returns:
+        The summary `medeval site build` prints.
+    """
     import plotly.offline
     import yaml
     from mkdocs.commands.build import build as mkdocs_build
     from mkdocs.config import load_config
 
     from medeval.leaderboard import load_leaderboard, results_root
+    from medeval.site.postbuild import finish_site
     from medeval.site.render import nav, render_docs
 
     started = time.perf_counter()
@@ -109,7 +124,7 @@ def build_site(results_dir: str | os.PathLike[str], out_dir: str | os.PathLike[s
                     shutil.copy2(f, docs / "assets" / f.name)
             (docs / "assets" / "plotly.min.js").write_text(plotly.offline.get_plotlyjs(), encoding="utf-8")
             config_path = Path(src) / "mkdocs.yml"
-            config_path.write_text(yaml.safe_dump(mkdocs_config(docs, stage, nav(site, bool(lb.warnings))), sort_keys=False))
+            config_path.write_text(yaml.safe_dump(mkdocs_config(docs, stage, nav(site, bool(lb.warnings)), site_url), sort_keys=False))
             mk_logger.addHandler(collect)
             level = mk_logger.level
             mk_logger.setLevel(logging.WARNING)
@@ -118,6 +133,7 @@ def build_site(results_dir: str | os.PathLike[str], out_dir: str | os.PathLike[s
             finally:
                 mk_logger.removeHandler(collect)
                 mk_logger.setLevel(level)
+        finish_site(stage, site_url)
         (stage / MARKER).write_text("built by `medeval site build`; this folder is replaced on the next build\n")
         replace_dir(stage, out)
     except BaseException:

@@ -15,17 +15,22 @@ import json
 from typing import TYPE_CHECKING, Any
 
 from medeval.leaderboard import TASK_TYPES
-from medeval.site.safe import json_for_script, missing
+from medeval.site.safe import json_for_script, missing, neutral
 
 if TYPE_CHECKING:
     from medeval.site.render import SiteData
 
 TOP_N = 10
-_LAYOUT = {"template": "plotly_white", "height": 460, "margin": {"l": 60, "r": 20, "t": 40, "b": 60}, "legend": {"font": {"size": 10}}}
+#: Axes never auto-range (a 58-62 range would make small differences look large); the site's script restyles
+#: colours for dark mode and moves legends below the plot on narrow screens.
+_LAYOUT = {"template": "plotly_white", "height": 460, "margin": {"l": 60, "r": 20, "t": 40, "b": 60},
+           "legend": {"font": {"size": 10}}, "paper_bgcolor": "rgba(0,0,0,0)", "plot_bgcolor": "rgba(0,0,0,0)"}
 
 
 def _label(name: str, reported: bool = False) -> str:
-    return html.escape(name) + (" (reported)" if reported else "")
+    """A name for plotly, which renders a subset of HTML in labels: ``<``, ``>`` and ``&`` escaped (plotly shows
+    ``&quot;`` literally, so quotes are left as they are); bidi controls shown as code points."""
+    return html.escape(neutral(name), quote=False) + (" (reported)" if reported else "")
 
 
 def _fig_json(fig: Any) -> Any:
@@ -35,6 +40,7 @@ def _fig_json(fig: Any) -> Any:
 
 
 def size_figure(site: SiteData, bench: str) -> tuple[Any, str]:
+    """Mean (Task, completed) against parameters; models below full coverage are a separate, hidden trace."""
     import plotly.graph_objects as go
 
     from medeval.site.render import as_bool
@@ -43,40 +49,68 @@ def size_figure(site: SiteData, bench: str) -> tuple[Any, str]:
     s = s[~s["Reported"].astype(bool)]
     have = s[s["Parameters"].notna() & s["Mean (Task, completed)"].notna()]
     fig = go.Figure()
-    for flag, label, symbol in ((True, "open weights", "circle"), (False, "closed weights", "diamond"), (None, "weights unknown", "x")):
-        sub = have[have["Open weights"].map(lambda v, f=flag: as_bool(v) is f)]
-        if sub.empty:
-            continue
-        fig.add_trace(go.Scatter(
-            x=sub["Parameters"].astype(float).tolist(), y=(sub["Mean (Task, completed)"] * 100).round(2).tolist(),
-            mode="markers", name=label, marker={"symbol": symbol, "size": 9},
-            text=[_label(m) for m in sub["Model"]], customdata=sub["Coverage"].tolist(),
-            hovertemplate="%{text}<br>%{x:.3s} parameters<br>mean %{y:.2f} over %{customdata} tasks<extra></extra>",
-        ))
-    fig.update_layout(**_LAYOUT, xaxis={"type": "log", "title": "parameters"}, yaxis={"title": "Mean (Task, completed) x100"})
+    for complete in (True, False):
+        part = have[~have["Provisional"].astype(bool)] if complete else have[have["Provisional"].astype(bool)]
+        for flag, label, symbol in ((True, "open weights", "circle"), (False, "closed weights", "diamond"), (None, "weights unknown", "x")):
+            sub = part[part["Open weights"].map(lambda v, f=flag: as_bool(v) is f)]
+            if sub.empty:
+                continue
+            fig.add_trace(go.Scatter(
+                x=sub["Parameters"].astype(float).tolist(), y=(sub["Mean (Task, completed)"] * 100).round(2).tolist(),
+                mode="markers", name=label + ("" if complete else ", partial coverage"),
+                marker={"symbol": symbol + ("" if complete else "-open"), "size": 9},
+                visible=True if complete else "legendonly",
+                text=[_label(m) for m in sub["Model"]], customdata=sub["Coverage"].tolist(),
+                hovertemplate="%{text}<br>%{x:.3s} parameters<br>mean %{y:.2f} over %{customdata} tasks<extra></extra>",
+            ))
+    fig.update_layout(**_LAYOUT, xaxis={"type": "log", "title": "parameters"},
+                      yaxis={"title": "Mean (Task, completed) x100", "range": [0, 100]})
     skipped = len(s) - len(have)
-    note = f"{skipped} model(s) without a parameter count are not shown." if skipped else ""
-    return _fig_json(fig), note
+    notes = []
+    if (have["Provisional"].astype(bool)).any():
+        notes.append("Models that have not run every task are means over other task sets: they are hidden (click "
+                     "their legend entry to show them, as open markers).")
+    if skipped:
+        notes.append(f"{skipped} model(s) without a parameter count are not shown.")
+    return _fig_json(fig), " ".join(notes)
+
+
+def _radar(rows: list[tuple[str, list[Any], bool]], types: list[str]) -> Any:
+    import plotly.graph_objects as go
+
+    fig = go.Figure()
+    for name, vals, rep in rows:
+        if not types:
+            break
+        fig.add_trace(go.Scatterpolar(
+            r=[*vals, vals[0]], theta=[*types, types[0]], name=_label(name, rep), mode="lines+markers",
+            line={"dash": "dot" if rep else "solid"},
+        ))
+    fig.update_layout(**_LAYOUT, polar={"radialaxis": {"range": [0, 100]}})
+    return _fig_json(fig)
 
 
 def radar_figure(site: SiteData, bench: str) -> tuple[Any, str]:
-    import plotly.graph_objects as go
-
+    """Per-type means of the top models that ran tasks of every type (never mixed with the paper's rows)."""
     s = site.summaries[bench]
     types = [t for t in TASK_TYPES if t in s.columns]
-    computed = s[~s["Reported"].astype(bool)].head(TOP_N)
-    reported = s[s["Reported"].astype(bool)]
-    fig = go.Figure()
-    for rows, rep in ((computed, False), (reported, True)):
-        for r in rows.to_dict("records"):
-            vals = [None if missing(r.get(t)) else round(float(r[t]) * 100, 2) for t in types]
-            fig.add_trace(go.Scatterpolar(
-                r=[*vals, vals[0]] if vals else [], theta=[*types, types[0]] if types else [], name=_label(r["Model"], rep),
-                mode="lines+markers", line={"dash": "dot" if rep else "solid"},
-            ))
-    fig.update_layout(**_LAYOUT, polar={"radialaxis": {"range": [0, 100]}})
-    note = f"The top {min(TOP_N, len(computed))} models by Borda rank" + (", and the paper's reported rows (dotted)" if len(reported) else "")
-    return _fig_json(fig), note + "; means over the tasks each model ran."
+    computed = s[~s["Reported"].astype(bool)]
+    full = computed[computed[types].notna().all(axis=1)].head(TOP_N) if types else computed.head(0)
+    rows = [(r["Model"], [round(float(r[t]) * 100, 2) for t in types], False) for r in full.to_dict("records")]
+    left_out = len(computed) - len(computed[computed[types].notna().all(axis=1)]) if types else 0
+    note = f"The top {len(rows)} models by Borda rank among those with a result in every task type; means over the tasks each model ran"
+    note += f" ({left_out} model(s) without a result in some type are left out)." if left_out else "."
+    return _radar(rows, types), note
+
+
+def reported_radar_figure(site: SiteData, bench: str) -> tuple[Any, str] | None:
+    """The paper's reported per-type means, on their own (their tasks are the authors' data, not these)."""
+    rep = site.lb.reported_table(bench)
+    if rep.empty:
+        return None
+    types = [t for t in TASK_TYPES if t in rep.columns and rep[t].notna().all()]
+    rows = [(r["Model"], [round(float(r[t]) * 100, 2) for t in types], True) for r in rep.to_dict("records")]
+    return _radar(rows, types), "As the MedTE paper reports them (its own task data): not comparable task by task with the runs above."
 
 
 def source_figure(site: SiteData, bench: str) -> tuple[Any, str]:
@@ -103,7 +137,11 @@ def benchmark_figures(site: SiteData, bench: str) -> list[dict[str, Any]]:
     bid = bench_id(bench)
     out = []
     for kind, title, make in (("size", "Score vs model size", size_figure), ("radar", "Task-type means", radar_figure),
+                              ("reported", "Task-type means the paper reports", reported_radar_figure),
                               ("sources", "Mean per upstream source", source_figure)):
-        fig, note = make(site, bench)
+        made = make(site, bench)
+        if made is None:
+            continue
+        fig, note = made
         out.append({"id": f"fig-{bid}-{kind}", "title": title, "json": fig, "note": note})
     return out

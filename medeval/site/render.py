@@ -25,7 +25,7 @@ from jinja2 import Environment, FileSystemLoader, StrictUndefined
 from markupsafe import Markup
 
 from medeval.leaderboard import TASK_TYPES, Leaderboard, reported_source
-from medeval.site.safe import DASH, json_for_script, link, missing, plain_title, spreadsheet_safe, text
+from medeval.site.safe import DASH, json_for_script, link, missing, neutral, plain_title, spreadsheet_safe, text
 
 TEMPLATES = Path(__file__).parent / "templates"
 
@@ -140,6 +140,8 @@ class Table:
     columns: list[Column]
     rows: list[dict[str, Any]] = field(default_factory=list)  # {"cells": [...], "attrs": {...}, "cls": str}
     caption: str = ""
+    cls: str = ""  # extra classes of the <table>, e.g. "mv-pin" (Rank and Model stay in view when scrolling)
+    head_attrs: list[dict[str, str]] = field(default_factory=list)  # extra attributes per header cell
 
 
 def _jinja() -> Environment:
@@ -154,6 +156,8 @@ def _jinja() -> Environment:
     )
     env.filters.update(score=fmt_score, params=fmt_params, int=fmt_int, yesno=fmt_bool, link=link, text=text, sv=sort_value)
     env.filters["pre"] = pre_text
+    # an attribute value as it is ("" stays "", never the dash that finalize gives missing values)
+    env.filters["attr"] = lambda v: Markup("") if missing(v) else text(v)
     env.filters["nobl"] = lambda s: Markup("\n".join(line for line in str(s).splitlines() if line.strip()))
     return env
 
@@ -167,6 +171,7 @@ class SiteData:
         self.slugs = model_slugs(lb.models.index if len(lb.models) else [])
         self.benchmarks = [b for b in lb.benchmarks if b in set(lb.tasks["benchmark"])]
         self.summaries = {b: lb.summary(b, n_boot=n_boot) for b in self.benchmarks}
+        self.at_chance = {b: lb.tasks_at_chance(b) for b in self.benchmarks}
         self.sources = {b: lb.group_means(b, by="source") for b in self.benchmarks}
         self.pages: list[tuple[str, str]] = []  # hand-written pages copied in: (title, file)
         self.by_model = {m: df for m, df in lb.ranked_scores.groupby("model", sort=False)}
@@ -205,15 +210,19 @@ def board_table(site: SiteData, bench: str, prefix: str = "") -> tuple[Table, Ma
     n_tasks = len(tasks)
     type_sizes = {t: int((lb.tasks.loc[tasks, "task_type"] == t).sum()) for t in types}
     cols = [
-        Column("Rank (Borda)", "rank", "Borda count over tasks, as mteb ranks models (reported rows are not ranked)"),
+        Column("Rank (Borda)", "rank", "Borda count over the tasks some model beats chance on, as mteb ranks models; "
+                                       "p = provisional (the model has not run every task)"),
         Column("Model", "text"),
+        Column("Rank (selection)", "rank", "Borda rank over the selected tasks", "mv-sel"),
+        Column("Mean (selection)", "num", "mean over the tasks of the selected types and sources the model ran", "mv-sel"),
         Column("Mean (Task)", "num", f"mean over all {n_tasks} tasks; empty unless the model ran every task (strict, as mteb)"),
         Column("Mean (TaskType)", "num", "mean of the per-type means; empty unless the model ran every task (strict)"),
         Column("Mean (Task, completed)", "num", "mean over the tasks the model ran"),
         Column("Mean (TaskType, completed)", "num", "mean of the per-type means over the tasks the model ran"),
         Column("Coverage", "num", "tasks with a result / tasks in the benchmark"),
         Column("95% CI", "num", "bootstrap 95% interval of Mean (Task, completed), tasks resampled (1000 draws)"),
-        Column("Tied group", "rank", "adjacent models whose 95% interval overlaps the group leader's"),
+        Column("Tied group", "rank", "models a paired comparison does not separate from the group's leader (see About)"),
+        Column("Paired \u0394 to leader", "num", "mean task-by-task difference to the tie group's leader, with its paired 95% interval"),
         *[Column(t, "num", f"mean over the {type_sizes[t]} {t} tasks the model ran") for t in types],
         Column("Parameters", "num"),
         Column("Embedding dim", "num"),
@@ -221,9 +230,8 @@ def board_table(site: SiteData, bench: str, prefix: str = "") -> tuple[Table, Ma
         Column("Licence", "text"),
         Column("Open weights", "text"),
         Column("Release date", "text"),
-        Column("Mean (selection)", "num", "mean over the tasks of the selected types and sources the model ran", "mv-sel"),
     ]
-    table = Table(id=f"board-{bench_id(bench)}", columns=cols)
+    table = Table(id=f"board-{bench_id(bench)}", columns=cols, cls="mv-pin mv-board")
     wide = lb.wide(bench)
     data_rows: list[list[float | None]] = []
     for i, r in enumerate(s.to_dict("records")):
@@ -231,11 +239,23 @@ def board_table(site: SiteData, bench: str, prefix: str = "") -> tuple[Table, Ma
         name = r["Model"]
         model_html = text(name) if rep else site.model_link(name, prefix)
         if rep:
-            model_html = Markup(f'{model_html} <span class="mv-badge" title="{text(reported_source(bench) or '')}">reported</span>')
+            src = text(reported_source(bench) or "")
+            model_html = Markup(f'{model_html} <span class="mv-badge" title="{src}">reported</span>')
         ci = DASH if missing(r.get("CI low")) else Markup(f"{fmt_score(r['CI low'])}&#8211;{fmt_score(r['CI high'])}")
+        prov = bool(r.get("Provisional")) and not rep
+        rank_html = DASH if missing(r.get("Rank (Borda)")) else Markup(str(int(r["Rank (Borda)"])))
+        if prov and not missing(r.get("Rank (Borda)")):
+            rank_html = Markup(f'{rank_html}<sup class="mv-prov" title="provisional: {text(r.get("Coverage"))} tasks">p</sup>')
+        delta = DASH
+        if not missing(r.get("vs leader")):
+            lo, hi = r.get("vs leader low"), r.get("vs leader high")
+            band = "" if missing(lo) else Markup(f" [{fmt_score(-hi)}, {fmt_score(-lo)}]")
+            delta = Markup(f"{fmt_score(-r['vs leader'])}{band}")
         cells = [
-            Cell(DASH if missing(r.get("Rank (Borda)")) else Markup(str(int(r["Rank (Borda)"]))), sort_value(r.get("Rank (Borda)")), "num"),
+            Cell(rank_html, sort_value(r.get("Rank (Borda)")), "num mv-rank"),
             Cell(model_html, str(name).lower(), "mv-model"),
+            Cell(DASH, "", "num mv-sel"),
+            Cell(DASH, "", "num mv-sel"),
             _score_cell(r.get("Mean (Task)"), reported=rep),
             _score_cell(r.get("Mean (TaskType)"), reported=rep),
             _score_cell(r.get("Mean (Task, completed)"), reported=rep),
@@ -243,6 +263,8 @@ def board_table(site: SiteData, bench: str, prefix: str = "") -> tuple[Table, Ma
             Cell(text(r.get("Coverage")), sort_value(r.get("Completed")), "num"),
             Cell(ci, sort_value(r.get("CI low")), "num mv-ci"),
             Cell(DASH if missing(r.get("Tied group")) else Markup(str(int(r["Tied group"]))), sort_value(r.get("Tied group")), "num"),
+            Cell(delta, sort_value(None if missing(r.get("vs leader")) else -r["vs leader"]), "num",
+                 None if missing(r.get("vs leader")) else f"over {int(r['vs leader tasks'])} tasks both ran"),
             *[_score_cell(r.get(t), n=None if rep else r.get(f"{t} (n)"), size=None if rep else type_sizes[t], reported=rep) for t in types],
             Cell(fmt_params(r.get("Parameters")), sort_value(r.get("Parameters")), "num"),
             Cell(fmt_int(r.get("Embedding dim")), sort_value(r.get("Embedding dim")), "num"),
@@ -250,7 +272,6 @@ def board_table(site: SiteData, bench: str, prefix: str = "") -> tuple[Table, Ma
             Cell(text(r.get("Licence")), "" if missing(r.get("Licence")) else str(r["Licence"]).lower()),
             Cell(fmt_bool(r.get("Open weights")), sort_value(r.get("Open weights"))),
             Cell(text(r.get("Release date")), "" if missing(r.get("Release date")) else str(r["Release date"])),
-            Cell(DASH, "", "num mv-sel"),
         ]
         group = r.get("Tied group")
         row_cls = "mv-reported" if rep else f"mv-g{int(group) % 2}" if not missing(group) else ""
@@ -259,6 +280,7 @@ def board_table(site: SiteData, bench: str, prefix: str = "") -> tuple[Table, Ma
             "data-params": sort_value(r.get("Parameters")),
             "data-open": {True: "1", False: "0", None: ""}[as_bool(r.get("Open weights"))],
             "data-reported": "1" if rep else "0",
+            "data-name": neutral(str(name)).lower(),
         }
         table.rows.append({"cells": cells, "attrs": attrs, "cls": row_cls})
         if rep or name not in wide.index:
@@ -266,7 +288,8 @@ def board_table(site: SiteData, bench: str, prefix: str = "") -> tuple[Table, Ma
         else:
             data_rows.append([None if math.isnan(x) else round(float(x), 6) for x in wide.loc[name, tasks]])
     info = [[t, lb.tasks.loc[t, "task_type"], lb.tasks.loc[t, "source"]] for t in tasks]
-    return table, json_for_script({"tasks": info, "rows": data_rows})
+    excluded = set(site.at_chance.get(bench, []))
+    return table, json_for_script({"tasks": info, "rows": data_rows, "ranked": [t not in excluded for t in tasks]})
 
 
 def source_table(site: SiteData, bench: str, prefix: str = "") -> Table:
@@ -369,14 +392,20 @@ def stats_rows(stats: dict[str, Any]) -> list[dict[str, Any]]:
 
 
 def task_scores_table(site: SiteData, task: str, prefix: str = "../") -> Table:
-    cols = [Column("Rank", "rank"), Column("Model", "text"), Column("Score", "num"), Column("Revision", "text"),
-            Column("Date", "text"), Column("mteb", "text")]
-    table = Table(id=f"task-{slug(task)}", columns=cols)
+    from medeval.leaderboard import normalise_to_chance
+
+    chance = site.lb.chance["Chance"].get(task, math.nan) if task in site.lb.chance.index else math.nan
+    cols = [Column("Rank", "rank"), Column("Model", "text"), Column("Score", "num"),
+            Column("vs chance", "num", "(score - chance) / (1 - chance): 0 at chance, 100 at a perfect score"),
+            Column("Revision", "text"), Column("Date", "text"), Column("mteb", "text")]
+    table = Table(id=f"task-{slug(task)}", columns=cols, cls="mv-pin")
     for r in site.lb.task_scores(task).to_dict("records"):
+        norm = normalise_to_chance(r["score"], chance)
         table.rows.append({"cells": [
             Cell(DASH if missing(r["rank"]) else Markup(str(int(r["rank"]))), sort_value(r["rank"]), "num"),
             Cell(site.model_link(r["model"], prefix), str(r["model"]).lower(), "mv-model"),
             _score_cell(r["score"]),
+            Cell(fmt_score(norm), sort_value(norm), "num"),
             Cell(text(r["revision"]), str(r["revision"])),
             Cell(text(r["date"]), sort_value(r["date"])),
             Cell(text(r["mteb_version"]), sort_value(r["mteb_version"])),
@@ -458,6 +487,8 @@ def render_docs(lb: Leaderboard, docs: Path, *, n_boot: int = 1000, results_root
         cite_task,
     )
     from medeval.site.plots import benchmark_figures
+    from medeval.leaderboard.descriptive import descriptive_stats
+    from medeval.site.views import compare_data, matrix_table, model_extras, mteb_stats_rows, reported_table, task_chance
 
     env = _jinja()
     site = SiteData(lb, n_boot=n_boot)
@@ -473,7 +504,8 @@ def render_docs(lb: Leaderboard, docs: Path, *, n_boot: int = 1000, results_root
         boards.append({
             "name": bench, "id": bench_id(bench), "title": bench_title(bench),
             "n_tasks": len(lb.benchmark_tasks(bench)), "n_models": int((~s["Reported"].astype(bool)).sum()),
-            "has_reported": bool(s["Reported"].astype(bool).any()), "table": table, "data": data,
+            "has_reported": bool(len(lb.reported_table(bench))), "reported_table": reported_table(site, bench),
+            "at_chance": site.at_chance.get(bench, []), "table": table, "data": data,
             "types": [t for t in TASK_TYPES if t in set(lb.tasks.loc[lb.benchmark_tasks(bench), "task_type"])],
             "sources": list(site.sources[bench][0].columns), "source_table": source_table(site, bench),
             "description": _bench_description(bench),
@@ -492,19 +524,24 @@ def render_docs(lb: Leaderboard, docs: Path, *, n_boot: int = 1000, results_root
                               "main_score": lb.tasks.loc[t, "main_score"], "n": int(ts["score"].notna().sum()),
                               "best": None if best.empty else best.iloc[0]["score"],
                               "best_model": None if best.empty else site.model_link(best.iloc[0]["model"], "../"),
+                              "best_name": None if best.empty else neutral(str(best.iloc[0]["model"])),
                               "built": classes[t].is_built()})
     _write(docs / "tasks" / "index.md", _front_matter("Tasks") + env.get_template("tasks_index.md.j2").render(rows=task_rows, **common))
     tmpl = env.get_template("task.md.j2")
     for name, cls in classes.items():
         if name not in lb.tasks.index:
             continue
-        stats = task_stats(cls)
+        found = descriptive_stats(name)
+        stats = None
+        if found is not None:
+            stats = {"kind": found[0], "rows": mteb_stats_rows(found[1]) if found[0] == "mteb" else stats_rows(found[1])}
         _write(docs / "tasks" / f"{name}.md", _front_matter(name) + tmpl.render(
-            spec=cls.spec, card=task_card(cls.spec), stats=stats_rows(stats) if stats else None,
+            spec=cls.spec, card=task_card(cls.spec), stats=stats, chance=task_chance(site, name),
             bibtex=cite_task(name), scores=task_scores_table(site, name), n_models=int(lb.task_scores(name)["score"].notna().sum()),
             how_to_build=_how_to_build(cls.spec), **common))
 
     # models
+    cards_dir = results_root.parent / "models" if results_root is not None else None
     tmpl = env.get_template("model.md.j2")
     model_rows = []
     for name, s in site.slugs.items():
@@ -518,12 +555,21 @@ def render_docs(lb: Leaderboard, docs: Path, *, n_boot: int = 1000, results_root
         tables = [(bench_title(b), model_scores_table(site, name, b)) for b in site.benchmarks]
         _write(docs / "models" / f"{s}.md", _front_matter(plain_title(name, f"Model {s}"), search=False, hide=("navigation", "toc")) + tmpl.render(
             name=name, meta=meta, folder=folder, standing=model_standing(site, name),
+            extras=model_extras(site, name, meta, cards_dir),
             tables=[(t, tb) for t, tb in tables if tb.rows], **common))
-        coverage = {x["bench"]: x["Coverage"] for x in model_standing(site, name)}
-        coverage = {b: coverage.get(b) for b in site.benchmarks}
+        done = {x["bench"]: (x["Coverage"], x["Completed"]) for x in model_standing(site, name)}
+        coverage = {b: done.get(b, (None, None)) for b in site.benchmarks}
         model_rows.append({"link": site.model_link(name, "../"), "name": name, "meta": meta, "coverage": coverage})
     _write(docs / "models" / "index.md", _front_matter("Models", search=False, hide=("navigation", "toc")) + env.get_template("models_index.md.j2").render(
         rows=model_rows, benchmarks=site.benchmarks, **common))
+
+    # matrix and comparison
+    matrices = [{"bench": b, "title": bench_title(b), "id": bench_id(b), "table": matrix_table(site, b, ""),
+                 "at_chance": site.at_chance.get(b, [])} for b in site.benchmarks]
+    _write(docs / "matrix.md", _front_matter("Matrix", search=False, hide=("navigation", "toc")) + env.get_template("matrix.md.j2").render(
+        matrices=matrices, **common))
+    _write(docs / "compare.md", _front_matter("Compare", search=False, hide=("navigation", "toc")) + env.get_template("compare.md.j2").render(
+        data=compare_data(site), **common))
 
     # plots, downloads, static pages
     figures = {b: benchmark_figures(site, b) for b in site.benchmarks}
@@ -555,7 +601,8 @@ def _how_to_build(spec: Any) -> str:
     return how_to_build(spec)
 
 
-GENERATED = ("index.md", "tasks", "models", "plots.md", "downloads.md", "downloads", "cite.md", "warnings.md", "assets")
+GENERATED = ("index.md", "tasks", "models", "plots.md", "downloads.md", "downloads", "cite.md", "warnings.md", "assets",
+             "matrix.md", "compare.md")
 
 
 def pages_dir() -> Path | None:
@@ -586,8 +633,8 @@ def copy_pages(docs: Path) -> list[tuple[str, str]]:
 def nav(site: SiteData, has_warnings: bool) -> list[dict[str, str]]:
     """Leaderboard, Tasks, Models, Plots, Downloads, How to submit, Cite, the other hand-written pages, Warnings."""
     pages = {file: title for title, file in site.pages}
-    items = [{"Leaderboard": "index.md"}, {"Tasks": "tasks/index.md"}, {"Models": "models/index.md"}, {"Plots": "plots.md"},
-             {"Downloads": "downloads.md"}]
+    items = [{"Leaderboard": "index.md"}, {"Matrix": "matrix.md"}, {"Compare": "compare.md"}, {"Tasks": "tasks/index.md"},
+             {"Models": "models/index.md"}, {"Plots": "plots.md"}, {"Downloads": "downloads.md"}]
     if "submit.md" in pages:
         items.append({pages.pop("submit.md"): "submit.md"})
     items.append({"Cite": "cite.md"})

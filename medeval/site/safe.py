@@ -31,6 +31,19 @@ DASH = Markup("&#8212;")  # an em dash
 _SPECIAL = "&<>\"'`*_{}[]()#+!|~:^$=@\\"
 _TABLE = {ord(c): f"&#{ord(c)};" for c in _SPECIAL}
 _SAFE_URL = re.compile(r"^https?://[^\s<>\"'`]+$", re.IGNORECASE)
+#: bidirectional controls (embeddings, overrides, isolates, marks): they can make "rtl/\u202egnp.exe" read "rtl/exe.png"
+_BIDI = re.compile("[\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]")
+
+
+def neutral(v: str) -> str:
+    """``v`` with every bidirectional control character shown as its code point (``[U+202E]``), so a name reads
+    in the order it is stored.
+
+    Example:
+        >>> neutral("rtl/\u202egnp.exe")
+        'rtl/[U+202E]gnp.exe'
+    """
+    return _BIDI.sub(lambda m: f"[U+{ord(m.group()):04X}]", v)
 
 
 def missing(v: Any) -> bool:
@@ -50,7 +63,7 @@ def text(v: Any) -> Markup:
         return v
     if missing(v):
         return DASH
-    return Markup(str(v).translate(_TABLE))
+    return Markup(neutral(str(v)).translate(_TABLE))
 
 
 def is_http_url(v: Any) -> bool:
