@@ -171,6 +171,13 @@ class Evaluation(_Strict):
     k_values: list[int] | None = None
 
 
+class Deviation(_Strict):
+    """One deliberate difference between how medeval builds or scores a task and how the MedTE paper's code did."""
+
+    what: str = Field(min_length=10, description="what medeval does differently, e.g. 'sampling is seeded'")
+    why: str = Field(min_length=10, description="the reason, e.g. 'the paper's unseeded sampling cannot be reproduced'")
+
+
 class DatasetRef(_Strict):
     """Where built data can be downloaded (a Hub dataset repo) and the content hash it must have."""
 
@@ -197,6 +204,7 @@ class TaskSpec(_Strict):
     sample_creation: str = "found"
     source: Source
     construction: Construction | None = None
+    deviations: list[Deviation] = Field(default_factory=list, description="every deliberate difference from the paper")
     evaluation: Evaluation
     dataset: DatasetRef = DatasetRef()
     data: str | None = Field(default=None, description="user tasks: local data folder, relative to the YAML")

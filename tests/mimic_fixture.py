@@ -108,6 +108,8 @@ class Fixture:
     note_hadm: dict[str, int] = field(default_factory=dict)  # note_id -> hadm_id (DS only)
     gaps: dict[int, int | None] = field(default_factory=dict)  # hadm_id -> seconds to next admission (None: none)
     no_dischtime: set[int] = field(default_factory=set)  # admissions written without a dischtime
+    stays: dict[int, tuple[int, datetime, datetime]] = field(default_factory=dict)  # hadm_id -> subject, admit, disch
+    noted: set[int] = field(default_factory=set)  # admissions with a discharge note
     diagnoses: list[str] = field(default_factory=list)  # the label strings used
     n_notes: int = 0  # DS notes written
     n_addenda: int = 0
@@ -121,11 +123,13 @@ class Fixture:
         return self.root / "hosp" / "admissions.csv.gz"
 
     def readmitted(self, hadm_id: int, days: int) -> int | None:
-        """The label the spec defines: 1 if the next admission starts at most ``days`` days after this discharge."""
+        """The paper's label: 1 if the patient's next admission *with a discharge note* starts at most ``days``
+        whole days (the gap rounded down, as ``timedelta.days``) after this discharge."""
         if hadm_id in self.no_dischtime:
             return None
-        gap = self.gaps.get(hadm_id)
-        return int(gap is not None and gap <= days * 86400)
+        subject, this_admit, disch = self.stays[hadm_id]
+        later = sorted(admit for h, (s, admit, _) in self.stays.items() if s == subject and h in self.noted and admit > this_admit)
+        return int(bool(later) and (later[0] - disch).days <= days)
 
 
 def write_csv_gz(path: Path, header: Sequence[str], rows: Iterable[Sequence[Any]], compresslevel: int = 6) -> None:
@@ -292,6 +296,7 @@ def generate(
                     fx.no_dischtime.add(hadm)
                 if keep_truth:
                     fx.gaps[hadm] = gap
+                    fx.stays[hadm] = (subject, admit, disch)
                 patient_adm.append([
                     subject, hadm, admit.strftime(TS), "" if no_disch else disch.strftime(TS), "", "EW EMER.", "P00001",
                     "EMERGENCY ROOM", "HOME", "Other", "ENGLISH", "MARRIED", "WHITE", "", "", "0",
@@ -308,6 +313,7 @@ def generate(
                 if keep_truth:
                     fx.notes[note_id] = truth
                     fx.note_hadm[note_id] = hadm
+                    fx.noted.add(hadm)
                 if rng.random() < 0.03:  # an addendum: same admission, note_type AD, skipped by the parser
                     fx.n_addenda += 1
                     w.writerow([f"{subject}-AD-{seq}", subject, hadm, "AD", seq, chart, chart,

@@ -122,7 +122,7 @@ def llm_calls(server: LocalServer) -> int:
 
 # ------------------------------------------------------------------------------------------------------ PMC
 # Test-written term -> ids mapping over the 11 real datakit articles (PMC8435807 has no abstract; PMC3166277 is
-# "retrieved" by two labels and must be dropped).
+# "retrieved" by two labels and, as in the paper, kept under both).
 PMC_TERMS = {
     "MRI": ["13014283", "13016435", "3166277"],
     "CT scan": ["13015887", "2329613", "3166277"],
@@ -147,17 +147,22 @@ def test_pmc_classification_and_clustering(tmp_path, datakit):
     spec = get_spec("PMCImagingModalityClassification")
     rev, folder = build_twice(spec, ctx, tmp_path / "cls")
     train, test = read_table(folder, "data/train"), read_table(folder, "data/test")
-    assert len(train) + len(test) == 9  # 11 articles - 1 without abstract - 1 retrieved by two labels
+    assert len(train) + len(test) == 11  # 11 articles - 1 without abstract + 1 retrieved by two labels, kept twice
     manifest = read_manifest(folder)
     recs = {r["id"]: r for r in manifest["source"]["records"]}
-    assert "PMC3166277" not in recs and "PMC8435807" not in recs
+    assert "PMC8435807" not in recs
+    assert sorted(r["label"] for r in manifest["source"]["records"] if r["id"] == "PMC3166277") == ["CT scan", "MRI"]
+    twice = [r for r in train + test if r["text"].startswith("title: ") and r["label"] in ("MRI", "CT scan")]
+    assert len({r["text"] for r in twice}) == len(twice) - 1  # one text, under both labels
     assert recs["PMC13016435"]["version"] == "PMC13016435.1" and recs["PMC13016435"]["label"] == "MRI"
     assert recs["PMC3460867"]["pmid"] == "23029536" and len(recs["PMC3460867"]["sha"]) == 12
-    assert manifest["source"]["articles_in_several_labels_dropped"] == 1
+    assert manifest["source"]["articles_in_several_labels_kept"] == 1
     assert manifest["source"]["queries"]["MRI"] == ["(MRI) AND open access[filter]"]
     texts = {r["text"]: r["label"] for r in train + test}
-    mmppox = next(t for t in texts if t.startswith("MmPPOX Inhibits"))
-    assert texts[mmppox] == "PET scan" and "\n" in mmppox  # title + "\n" + first abstract paragraph
+    mmppox = next(t for t in texts if t.startswith("title: mmppox inhibits"))
+    # the paper's form: "title: ... abstract: ...", lower-cased, only [a-z0-9 :] and single spaces
+    assert texts[mmppox] == "PET scan" and " abstract: " in mmppox
+    assert all(re.fullmatch(r"title: [a-z0-9 :]* abstract: [a-z0-9 :]+", t) for t in texts)
     assert not any("MmPPOX" in json.dumps(r) for r in manifest["source"]["records"])  # never text in the manifest
     # every label with >= 2 articles is in both splits (stratified 70/30)
     for label in ("MRI", "CT scan", "Ultrasound", "X-ray"):
@@ -165,7 +170,7 @@ def test_pmc_classification_and_clustering(tmp_path, datakit):
 
     crev, cfolder = build_twice(get_spec("PMCImagingModalityClustering"), ctx, tmp_path / "clu")
     rows = read_table(cfolder, "data/test")
-    assert len(rows) == 9 and set(rows[0]) == {"sentences", "labels"}
+    assert len(rows) == 11 and set(rows[0]) == {"sentences", "labels"}
 
     # one changed record (its title) changes both hashes
     def retitle(data: bytes) -> bytes:
@@ -326,7 +331,9 @@ def extract(pid: int, tag: str = "") -> str:
     t = TITLES[pid]
     kind = "pain" if "ache" in t else "fever" if "fever" in t else "disease"
     return (f"{t} is a made-up fixture article number {pid} about a {kind}{tag}. It is used to test medeval. "
-            f"Patients with {t.lower()} report symptom {pid % 7}.\n\n== Causes ==\nCause {pid}.")
+            f"Patients with {t.lower()} report symptom {pid % 7}.\n\n== Causes ==\nThe made-up CAUSE of fixture {pid} "
+            f"is   described here{tag}.\nIt spans two lines.\n\n=== Short ===\nToo short {pid}.\n\n"
+            f"== Treatment ==\nRest and fluids help fixture {kind} number {pid} in this test article.")
 
 
 def cm_answers(members: list[tuple[int, int, str]], page: int = 4) -> list[dict[str, Any]]:
@@ -368,12 +375,16 @@ def test_wikipedia_classification_and_clustering_from_source_dir(tmp_path):
     assert sorted(recs) == [101, 102, 103, 104, 105, 106, 201, 202, 203, 204, 205]  # no 500 (both labels), no 107 (depth 2)
     assert recs[105]["label"] == "Pain" and recs[105]["version"] == "7105" and recs[105]["title"] == "Epsilon ache"
     assert manifest["source"]["pages_in_several_labels_dropped"] == 1
-    assert all("made-up fixture article" in r["text"] and "Causes" not in r["text"] for r in rows)  # the lead only
+    # the paper's rule: one row per non-lead section longer than 50 characters, lower-cased, whitespace collapsed
+    assert len(rows) == 2 * 11
+    assert not any("fixture article" in r["text"] or "too short" in r["text"] for r in rows)  # no lead, no short section
+    assert "the made-up cause of fixture 101 is described here. it spans two lines." in {r["text"] for r in rows}
+    assert all(r["text"] == r["text"].lower() for r in rows)
     assert {r["label"] for r in read_table(folder, "data/test")} == {"Pain", "Fever"}
 
     clu = with_params(get_spec("WikiBroadTopicsClustering"), labels=PAIN_FEVER)
     crev, cfolder = build_twice(clu, ctx, tmp_path / "clu")
-    assert sorted(r["labels"] for r in read_table(cfolder, "data/test")) == ["Fever"] * 5 + ["Pain"] * 6
+    assert sorted(r["labels"] for r in read_table(cfolder, "data/test")) == ["Fever"] * 10 + ["Pain"] * 12
 
     src2 = write_wiki_source(tmp_path / "src2", changed={203: " (revised)"})
     ctx2 = BuildContext(source_dir=src2, show_progress=False)
@@ -390,7 +401,8 @@ def test_wikipedia_online_build_caches_the_source_dir_layout(tmp_path, monkeypat
             k = int(p.get("cmcontinue", "page|0").split("|")[1]) // 3
             return 200, json_headers(), json.dumps(answers[k] if answers else {"batchcomplete": "", "query": {"categorymembers": []}}).encode()
         ids = [int(i) for i in p["pageids"].split("|")]
-        pages = {str(i): {"pageid": i, "ns": 0, "title": TITLES[i], "lastrevid": 7000 + i, "extract": extract(i).split("\n\n==")[0]} for i in ids}
+        text = (lambda i: extract(i).split("\n\n==")[0]) if p.get("exintro") else extract  # exintro: the lead only
+        pages = {str(i): {"pageid": i, "ns": 0, "title": TITLES[i], "lastrevid": 7000 + i, "extract": text(i)} for i in ids}
         return 200, json_headers(), json.dumps({"batchcomplete": "", "query": {"pages": pages}}).encode()
 
     spec = get_spec("WikiPainVsFeverClassification")

