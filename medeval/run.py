@@ -45,6 +45,8 @@ class RunOptions:
     co2: bool = False
     overwrite: bool = False
     show_progress: bool = True
+    ray: str | None = None  # a Ray cluster address (or "auto"): run the (model, task) units there
+    search_backend: str | None = None  # retrieval search: auto (FAISS if installed), faiss, blocked or plain
 
 
 @dataclass
@@ -89,10 +91,25 @@ def _encode_kwargs(opts: RunOptions) -> dict[str, Any]:
     return {"batch_size": opts.batch_size, "show_progress_bar": opts.show_progress}
 
 
+#: Task types whose search goes through :func:`medeval.search.search_model` (mteb's full-corpus search).
+RETRIEVAL_TYPES = frozenset({"Retrieval"})
+
+
+def _search_types() -> tuple[type, ...]:
+    """mteb's search-model and cross-encoder protocols (they keep their own search)."""
+    from mteb.models.models_protocols import CrossEncoderProtocol, SearchProtocol
+
+    return (SearchProtocol, CrossEncoderProtocol)
+
+
 def evaluate_task(model: Any, task: Any, opts: RunOptions) -> Any:
     """Plain ``mteb.evaluate`` on one task, no mteb cache (medeval writes the result itself, atomically)."""
     import mteb
 
+    if task.metadata.type in RETRIEVAL_TYPES and not isinstance(model, _search_types()):
+        from medeval.search import search_model
+
+        model = search_model(model, backend=opts.search_backend)  # exact search in bounded memory (FAISS if installed)
     result = mteb.evaluate(
         model,
         task,
@@ -252,6 +269,8 @@ def run_models(opts: RunOptions) -> int:
     _quiet_libraries()
     console = Console(soft_wrap=True)
     errors = Console(soft_wrap=True, stderr=True)
+    if opts.ray:
+        return _run_on_ray(opts, console, errors)
     tasks = select_tasks(opts)
     models = opts.models or [None]
     if (opts.model_name or opts.model_revision) and len(models) > 1:
@@ -288,6 +307,20 @@ def run_models(opts: RunOptions) -> int:
                 errors.print(f"error: {o.task}: {line}", style="red", markup=False, highlight=False)
         if problems and code == 0:
             code = 1
+    return code
+
+
+def _run_on_ray(opts: RunOptions, console: Any, errors: Any) -> int:
+    """``--ray``: the (model, task) units on a Ray cluster (:mod:`medeval.ray_runner`), then the same tables."""
+    from medeval.ray_runner import run_on_ray, summarize
+
+    fsutil.check_writable(Path(opts.output_dir) / "results", "--output-dir")
+    code, outcomes = run_on_ray(opts, opts.ray or "auto", echo=lambda s: console.print(s, markup=False, highlight=False))
+    summarize(outcomes, console)
+    for o in outcomes:
+        if o["status"] in ("failed", "not built"):
+            for line in str(o["message"]).splitlines() or [o["status"]]:
+                errors.print(f"error: {o['task']}: {line}", style="red", markup=False, highlight=False)
     return code
 
 

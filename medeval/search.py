@@ -1,0 +1,224 @@
+"""Exact top-k retrieval search in bounded memory, through mteb's own ``index_backend`` extension point.
+
+mteb's default full-corpus search scores every query against chunks of 50,000 documents at once and keeps the top k
+in Python heaps: for the ICD-10-CM retrieval tasks (16,384 queries x 97k titles) that is a 16k x 50k float32 matrix
+(3.2 GB) plus its top-k copies, and the default run peaked at 7.6 GB. ``medeval run`` instead hands mteb's
+:class:`~mteb.models.search_wrappers.SearchEncoderWrapper` an index backend (``index_backend=``), so the corpus is
+encoded once in ``index()`` and searched exactly:
+
+* with FAISS installed (``pip install 'medeval-mteb[search]'``), mteb's own
+  :class:`~mteb.models.search_encoder_index.FaissSearchIndex` (exact ``IndexFlatIP`` / ``IndexFlatL2``) for models
+  scored by cosine, dot product or euclidean distance;
+* otherwise, and for any other similarity function, :class:`BlockedExactIndex`: the model's own ``similarity`` on
+  one block of queries at a time (block size from a memory budget), then ``torch.topk``.
+
+Both are exact (no approximation); the scores they yield equal the plain path's to float rounding, which
+``tests/test_search.py`` checks against mteb's default path.
+
+    >>> from medeval.search import search_model
+    >>> mteb.evaluate(search_model(encoder), retrieval_task)        # the same result, a fraction of the memory
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from typing import Any
+
+import numpy as np
+
+logger = logging.getLogger(__name__)
+
+#: Environment variable choosing the backend: ``auto`` (FAISS when importable), ``faiss``, ``blocked`` or ``plain``
+#: (mteb's default chunked search, no backend).
+ENV_BACKEND = "MEDEVAL_SEARCH_BACKEND"
+#: Bytes one block of query x document similarities may take (float32); 256 MiB by default.
+DEFAULT_BLOCK_BYTES = 256 * 2**20
+BACKENDS = ("auto", "faiss", "blocked", "plain")
+
+
+class BlockedExactIndex:
+    """An mteb index backend that searches exactly with the model's own similarity, one block of queries at a time.
+
+    Memory is the document matrix plus one ``block x n_documents`` float32 similarity block (``max_block_bytes``),
+    whatever the number of queries.
+
+    Args:
+        max_block_bytes: the most bytes one block of similarities may take (at least one query per block).
+
+    Example:
+        >>> index = BlockedExactIndex()
+        >>> index.add_documents(doc_vectors, ["d1", "d2", "d3"])
+        >>> scores, rows = index.search(query_vectors, 2, similarity_fn=model.similarity)
+        >>> rows[0]                                     # document positions, best first
+        [2, 0]
+    """
+
+    def __init__(self, max_block_bytes: int = DEFAULT_BLOCK_BYTES) -> None:
+        self.max_block_bytes = int(max_block_bytes)
+        self.idxs: list[str] = []
+        self._docs: list[Any] = []
+
+    def add_documents(self, embeddings: Any, idxs: list[str]) -> None:
+        """Keep the document vectors (as a float32 tensor) and their ids."""
+        self._docs.append(_as_tensor(embeddings))
+        self.idxs.extend(idxs)
+
+    def _documents(self) -> Any:
+        import torch
+
+        if not self._docs:
+            raise ValueError("No documents indexed. Call add_documents() first.")
+        if len(self._docs) > 1:
+            self._docs = [torch.cat(self._docs)]
+        return self._docs[0]
+
+    def block_size(self, n_documents: int) -> int:
+        """Queries per block so that one block of similarities fits ``max_block_bytes``."""
+        return max(1, self.max_block_bytes // max(1, 4 * n_documents))
+
+    def search(
+        self,
+        embeddings: Any,
+        top_k: int,
+        similarity_fn: Any,
+        top_ranked: dict[str, list[str]] | None = None,
+        query_idx_to_id: dict[int, str] | None = None,
+    ) -> tuple[list[list[float]], list[list[int]]]:
+        """The ``top_k`` best documents per query: (scores best first, their positions).
+
+        Args:
+            embeddings: query vectors, ``[n_queries, dim]`` (numpy or torch).
+            top_k: how many documents to return per query (fewer if the corpus or candidate list is smaller).
+            similarity_fn: the model's ``similarity(queries, documents) -> [n_q, n_d]`` (mteb passes it).
+            top_ranked: for reranking, each query id's candidate document ids; positions then index that list.
+            query_idx_to_id: query position -> id, needed with ``top_ranked``.
+
+        Returns:
+            Two lists with one list per query: similarity scores (descending) and document positions (in the
+            indexed order, or in the query's ``top_ranked`` list when reranking).
+
+        Raises:
+            ValueError: nothing was indexed, or ``top_ranked`` without ``query_idx_to_id``.
+        """
+        import torch
+
+        docs = self._documents()
+        queries = _as_tensor(embeddings)
+        if top_ranked is not None:
+            if query_idx_to_id is None:
+                raise ValueError("query_idx_to_id must be provided when reranking.")
+            return self._rerank(queries, top_k, similarity_fn, top_ranked, query_idx_to_id, docs)
+        k = min(top_k, len(docs))
+        step = self.block_size(len(docs))
+        scores: list[list[float]] = []
+        rows: list[list[int]] = []
+        with torch.no_grad():
+            for start in range(0, len(queries), step):
+                sims = _as_tensor(similarity_fn(queries[start : start + step], docs))
+                values, indices = torch.topk(sims, k, dim=1, largest=True)
+                scores.extend(values.tolist())
+                rows.extend(indices.tolist())
+                del sims, values, indices
+        return scores, rows
+
+    def _rerank(self, queries: Any, top_k: int, similarity_fn: Any, top_ranked: dict[str, list[str]],
+                query_idx_to_id: dict[int, str], docs: Any) -> tuple[list[list[float]], list[list[int]]]:
+        import torch
+
+        position = {doc_id: i for i, doc_id in enumerate(self.idxs)}
+        scores: list[list[float]] = []
+        rows: list[list[int]] = []
+        with torch.no_grad():
+            for qi in range(len(queries)):
+                candidates = top_ranked.get(query_idx_to_id[qi]) or []
+                if not candidates:
+                    scores.append([])
+                    rows.append([])
+                    continue
+                cand = docs[torch.as_tensor([position[d] for d in candidates])]
+                sims = _as_tensor(similarity_fn(queries[qi : qi + 1], cand))
+                values, indices = torch.topk(sims, min(top_k, len(candidates)), dim=1, largest=True)
+                scores.append(values[0].tolist())
+                rows.append(indices[0].tolist())
+        return scores, rows
+
+    def clear(self) -> None:
+        """Forget every document."""
+        self._docs = []
+        self.idxs = []
+
+
+def _as_tensor(x: Any) -> Any:
+    import torch
+
+    if isinstance(x, torch.Tensor):
+        return x.detach().cpu().float() if x.dtype != torch.float32 else x.detach().cpu()
+    return torch.from_numpy(np.ascontiguousarray(np.asarray(x), dtype=np.float32))
+
+
+def faiss_available() -> bool:
+    """True when the ``faiss`` module (faiss-cpu or faiss-gpu) can be imported."""
+    import importlib.util
+
+    return importlib.util.find_spec("faiss") is not None
+
+
+def make_index_backend(model: Any, backend: str | None = None, max_block_bytes: int = DEFAULT_BLOCK_BYTES) -> Any | None:
+    """The exact index backend for ``model``'s retrieval search, or None for mteb's default chunked search.
+
+    Args:
+        model: an mteb encoder (its ``mteb_model_meta.similarity_fn_name`` decides whether FAISS fits).
+        backend: ``auto`` (default; ``$MEDEVAL_SEARCH_BACKEND`` or ``auto``): FAISS when importable and the
+            similarity is cosine, dot product or euclidean, else :class:`BlockedExactIndex`; ``faiss``: FAISS or
+            an error; ``blocked``: :class:`BlockedExactIndex`; ``plain``: None (mteb's default path).
+        max_block_bytes: block budget of :class:`BlockedExactIndex`.
+
+    Returns:
+        An object with mteb's index-backend methods (``add_documents``, ``search``, ``clear``), or None.
+
+    Raises:
+        ValueError: an unknown backend name, or ``faiss`` asked for but not installed or not fitting the model.
+    """
+    choice = (backend or os.environ.get(ENV_BACKEND) or "auto").strip().lower()
+    if choice not in BACKENDS:
+        raise ValueError(f"{ENV_BACKEND}={choice!r}: choose one of {', '.join(BACKENDS)}")
+    if choice == "plain":
+        return None
+    if choice == "blocked":
+        return BlockedExactIndex(max_block_bytes)
+    if faiss_available():
+        from mteb.models.search_encoder_index import FaissSearchIndex
+
+        try:
+            return FaissSearchIndex(model)
+        except ValueError:  # a similarity FAISS cannot express: the blocked exact search does
+            if choice == "faiss":
+                raise
+    elif choice == "faiss":
+        raise ValueError("the faiss search backend needs FAISS: pip install 'medeval-mteb[search]' (faiss-cpu)")
+    return BlockedExactIndex(max_block_bytes)
+
+
+def search_model(model: Any, backend: str | None = None, max_block_bytes: int = DEFAULT_BLOCK_BYTES) -> Any:
+    """``model`` as mteb's ``SearchEncoderWrapper`` with an exact, memory-bounded index backend.
+
+    Args:
+        model: an mteb encoder (``encode``, ``similarity``, ``mteb_model_meta``), e.g. medeval's cached encoder.
+        backend: see :func:`make_index_backend`.
+        max_block_bytes: block budget of :class:`BlockedExactIndex`.
+
+    Returns:
+        A ``SearchEncoderWrapper`` (an mteb search model) for retrieval tasks; ``model`` itself for the ``plain``
+        backend. Pass it to ``mteb.evaluate`` for retrieval tasks only.
+
+    Example:
+        >>> result = mteb.evaluate(search_model(encoder), mteb.get_task("HPOLaypersonRetrieval"))
+    """
+    from mteb.models.search_wrappers import SearchEncoderWrapper
+
+    index = make_index_backend(model, backend, max_block_bytes)
+    if index is None:
+        return model
+    logger.info("retrieval search: %s", type(index).__name__)
+    return SearchEncoderWrapper(model, index_backend=index)
