@@ -320,6 +320,25 @@ def submit_cmd(
     raise typer.Exit(submit_cli(results_dir, leaderboard, force=force))
 
 
+results_app = typer.Typer(help="Maintain result folders (protocol records).", no_args_is_help=True)
+app.add_typer(results_app, name="results")
+
+
+@results_app.command("migrate")
+def results_migrate_cmd(
+    paths: Annotated[list[Path], typer.Argument(help="Leaderboard, results/, model or revision folders.")],
+    dry_run: Annotated[bool, typer.Option("--dry-run", help="Report only; write nothing.")] = False,
+    include_path: IncludePath = None,
+    data_dir: DataDir = None,
+) -> None:
+    """Record the protocol fingerprint of results written before protocols were recorded, where the result files
+    and the task YAML's git history show they were computed under the task's current protocol; list the rest."""
+    from medeval.migrate import migrate_cli
+
+    _setup(include_path, data_dir)
+    raise typer.Exit(migrate_cli(paths, dry_run=dry_run))
+
+
 @site_app.command("build")
 def site_build_cmd(
     results: Annotated[Path, typer.Option("--results", help="Leaderboard folder with results/.")] = Path("leaderboard"),

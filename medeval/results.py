@@ -249,6 +249,14 @@ def read_run_settings(folder: str | Path) -> dict[str, dict[str, Any]]:
     return _read_settings(Path(folder) / RUN_SETTINGS)
 
 
+def record_run_settings(folder: str | Path, entries: dict[str, dict[str, Any]]) -> None:
+    """Replace the ``run_settings.jsonl`` lines of the tasks in ``entries`` (by task name), keeping the others.
+
+    Written atomically under the results folder's lock, as a run writes them.
+    """
+    _merge_run_settings(Path(folder).absolute() / RUN_SETTINGS, entries)
+
+
 def _merge_run_settings(path: Path, new: dict[str, dict[str, Any]], only_missing: bool = False) -> None:
     """Read-merge-replace ``run_settings.jsonl`` under a file lock, so concurrent runs never drop each other's lines."""
     with fsutil.file_lock(path.parents[2] / RESULTS_LOCK, what=str(path)):  # <output>/results/.medeval.lock

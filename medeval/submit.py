@@ -55,6 +55,7 @@ from pathlib import Path
 from typing import Any
 
 from medeval.errors import MedEvalError
+from medeval.results import MODEL_FOLDER_RE, MODEL_NAME_RE, NO_NAME, NO_REVISION, REVISION_RE
 from medeval.fsutil import atomic_write_bytes, describe_os_error, file_lock, is_temp_file
 from medeval.results import RESULTS_LOCK
 
@@ -66,14 +67,7 @@ SUBMIT_LOCK = ".submit.lock"
 RESULTS = "results"
 #: Files tolerated (and ignored) directly in a results/ root.
 ROOT_EXTRA_FILES = frozenset({"README.md", ".gitkeep", ".gitattributes", RESULTS_LOCK})  # + the lock concurrent runs share
-#: Placeholders mteb writes when it does not know the model's name or revision.
-NO_NAME = ("no_model_name/available", "no_model_name_available")
-NO_REVISION = "no_revision_available"
-
-_NAME_PART = r"[A-Za-z0-9](?:[A-Za-z0-9._-]{0,94}[A-Za-z0-9_-])?"
-MODEL_NAME_RE = re.compile(rf"^{_NAME_PART}/{_NAME_PART}$")
-MODEL_FOLDER_RE = re.compile(rf"^{_NAME_PART}__{_NAME_PART}$")
-REVISION_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$")
+# MODEL_NAME_RE, MODEL_FOLDER_RE, REVISION_RE, NO_NAME, NO_REVISION: the one folder-name rule, in medeval.results
 CONTENT_HASH_RE = re.compile(r"^[0-9a-f]{16}$")
 
 _RERUN = "re-run the task with `medeval run -m MODEL -t {task} --overwrite` to regenerate the file"
@@ -283,8 +277,35 @@ class _Checker:
                      f"cannot verify that {len(unverified)} result(s) used the current task data (task not built here): {shown}",
                      "build the tasks (`medeval build -t TASK`) or pin dataset.revision in their YAML, then validate again",
                      "warning")
+        self.check_protocols(folder, rev)
         rev.errors = len(self.scan.errors) - n_errors
         self.scan.folders.append(rev)
+
+    def check_protocols(self, folder: Path, rev: RevisionFolder) -> None:
+        """Each result's protocol fingerprint (its line in run_settings.jsonl) must be the task's current one."""
+        from medeval import identity
+        from medeval.results import read_run_settings
+
+        settings = read_run_settings(folder) if rev.task_files else {}
+        for fname in rev.task_files:
+            cls = self.classes.get(fname[: -len(".json")])
+            if cls is None:
+                continue  # unknown task: reported by check_task_file
+            task = cls.spec.name
+            params = identity.protocol_params(cls.spec)
+            current = identity.fingerprint_of_params(params)
+            entry = settings.get(task) or {}
+            recorded = entry.get("protocol")
+            if not isinstance(recorded, str):
+                self.add(folder / fname, "protocol",
+                         f"no protocol fingerprint recorded for {task} in {RUN_SETTINGS} (written before protocols were recorded?)",
+                         f"re-run with `medeval run -m MODEL -t {task} --overwrite`; results scored under the task's "
+                         f"current protocol can be stamped with `medeval results migrate {folder}`")
+            elif recorded != current:
+                self.add(folder / fname, "protocol",
+                         f"scored under protocol {_clean(recorded, 40)}; the task is now {current} "
+                         f"({identity.describe_change(entry.get('protocol_params'), params)})",
+                         f"run it again: `medeval run -m MODEL -t {task} --overwrite`")
 
     # -- files -----------------------------------------------------------------------------------------------
     def _read_json(self, path: Path, rev: RevisionFolder, fix: str) -> Any:
@@ -517,7 +538,8 @@ class _Checker:
             named = entry[metric]
             if isinstance(named, bool) or not isinstance(named, (int, float)) or not math.isclose(named, value, abs_tol=1e-6):
                 self.add(path, f"{where}.main_score",
-                         f"{value} disagrees with {metric} = {_short(named)} in the same entry (edited by hand?)", fix)
+                         f"{value} is not the task's main score {metric} = {_short(named)}: scored when the task's "
+                         "main score was another metric (or edited by hand)", fix)
 
     def _check_task_result_schema(self, path: Path, data: dict[str, Any], reported: set[str], fix: str) -> None:
         from mteb import TaskResult

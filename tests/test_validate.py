@@ -100,6 +100,14 @@ def write_json(path: Path, data: Any) -> Path:
     return path
 
 
+def current_protocol(task: str) -> str:
+    """The protocol fingerprint a run of ``task`` records now (what validate compares a result's record with)."""
+    from medeval.catalog import task_classes
+    from medeval.identity import protocol_fingerprint
+
+    return protocol_fingerprint(task_classes()[task].spec)
+
+
 def write_run(root: Path, tasks: tuple[str, ...] = (TASK,), *, folder: str = FOLDER, revision: str = REV,
               name: str = MODEL, score: float = 0.5, data_rev: str = DATA_REV) -> Path:
     """``root/results/<folder>/<revision>/`` with model_meta.json and one result file per task; returns it."""
@@ -107,7 +115,8 @@ def write_run(root: Path, tasks: tuple[str, ...] = (TASK,), *, folder: str = FOL
     write_json(rev_dir / "model_meta.json", model_meta(name, revision))
     for t in tasks:
         write_json(rev_dir / f"{t}.json", task_result(t, score, data_rev))
-    settings_lines = [json.dumps({"task": t, "splits": ["test"], "encode_kwargs": {"batch_size": 32}}) for t in tasks]
+    settings_lines = [json.dumps({"task": t, "splits": ["test"], "encode_kwargs": {"batch_size": 32},
+                                  "protocol": current_protocol(t)}) for t in tasks]
     (rev_dir / "run_settings.jsonl").write_text("\n".join(settings_lines) + "\n")
     return rev_dir
 

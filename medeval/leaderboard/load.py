@@ -52,14 +52,16 @@ META_COLUMNS = {
 
 SCORE_COLUMNS = [
     "model", "revision", "task", "benchmark", "task_type", "source", "main_score", "score",
-    "dataset_revision", "mteb_version", "date", "evaluation_time", "batch_size", "path",
+    "dataset_revision", "mteb_version", "date", "evaluation_time", "batch_size", "path", "protocol",
 ]
 
 
 # ----------------------------------------------------------------------------------------------- task catalogue
 def task_table(names: Iterable[str] | None = None) -> pd.DataFrame:
-    """One row per known task (index: task name): benchmark, type, source group, main score, paper id."""
+    """One row per known task (index: task name): benchmark, type, source group, main score, paper id and the
+    protocol fingerprint results must record to be shown (:func:`medeval.identity.protocol_fingerprint`)."""
     from medeval.catalog import task_classes
+    from medeval.identity import protocol_fingerprint
 
     rows = []
     for name, cls in task_classes().items():
@@ -69,8 +71,10 @@ def task_table(names: Iterable[str] | None = None) -> pd.DataFrame:
         rows.append({
             "task": name, "benchmark": s.benchmark or "(no benchmark)", "task_type": s.type, "source": s.source.group,
             "main_score": s.evaluation.main_score, "eval_splits": tuple(s.evaluation.eval_splits), "paper_id": s.paper_id,
+            "protocol": protocol_fingerprint(s),
         })
-    df = pd.DataFrame(rows, columns=["task", "benchmark", "task_type", "source", "main_score", "eval_splits", "paper_id"])
+    df = pd.DataFrame(rows, columns=["task", "benchmark", "task_type", "source", "main_score", "eval_splits", "paper_id",
+                                     "protocol"])
     return df.set_index("task")
 
 
@@ -201,6 +205,15 @@ def _result_row(path: Path, tasks: Mapping[str, Mapping[str, Any]], warnings: li
     except Exception as err:  # noqa: BLE001
         warnings.append(f"{path}: no main score ({_first_line(err)}); skipped")
         return None
+    metric = info["main_score"]
+    for split in splits:  # never show a value under a metric it was not computed as
+        for entry in res.scores[split]:
+            named, value = entry.get(metric), entry.get("main_score")
+            if isinstance(value, (int, float)) and math.isfinite(value) and not (
+                    isinstance(named, (int, float)) and math.isclose(named, value, abs_tol=1e-6)):
+                warnings.append(f"{path}: its main score {value} is not the task's main score {metric} "
+                                f"({named}); scored under another protocol, not shown; re-run the task")
+                return None
     if not math.isfinite(score):
         warnings.append(f"{path}: main score is {score}; shown as '—'")
         score = float("nan")
@@ -231,6 +244,11 @@ def _load_run(folder: Path, tasks: Mapping[str, Mapping[str, Any]], warnings: li
         if row is None:
             continue
         entry = settings.get(row["task"], {})
+        recorded, current = _text(entry.get("protocol")), tasks[row["task"]].get("protocol")
+        if recorded is not None and current is not None and recorded != current:
+            warnings.append(f"{path}: scored under protocol {recorded}; the task is now {current}; not shown; re-run the task")
+            continue
+        row["protocol"] = recorded
         enc = entry.get("encode_kwargs")
         bs = enc.get("batch_size") if isinstance(enc, dict) else None
         row.update(model=name, revision=revision, batch_size=bs if isinstance(bs, int) and not isinstance(bs, bool) else None)
