@@ -57,17 +57,47 @@ Builder = Callable[[TaskSpec, BuildContext], BuiltTask]
 _BUILDERS: dict[str, Builder] = {}
 
 
-def builder(name: str) -> Callable[[Builder], Builder]:
-    """Decorator registering a builder under ``"<module>.<name>"``."""
+#: What a builder may need beyond installed packages: the user's MIMIC-IV copy (``--mimic-dir``), an LLM endpoint
+#: (``--llm-base-url``/``--llm-model``), or the upstream API (network, or local records via ``--source-dir``).
+NEEDS = frozenset({"mimic_dir", "llm", "network"})
+_NEEDS: dict[str, frozenset[str]] = {}
+
+
+def builder(name: str, *, needs: set[str] | frozenset[str] = frozenset()) -> Callable[[Builder], Builder]:
+    """Decorator registering a builder under ``"<module>.<name>"`` with what it needs to run.
+
+    Args:
+        name: the id task YAMLs give as ``construction.builder``, e.g. ``"terms.ccs_classification"``.
+        needs: a subset of :data:`NEEDS`. Empty (the default): it builds offline from installed packages, so
+            medeval builds its tasks on first use without asking.
+
+    Raises:
+        ValueError: an unknown need.
+    """
+    unknown = set(needs) - NEEDS
+    if unknown:
+        raise ValueError(f"builder {name!r}: unknown need(s) {', '.join(sorted(unknown))}; use {', '.join(sorted(NEEDS))}")
 
     def deco(fn: Builder) -> Builder:
         _BUILDERS[name] = fn
+        _NEEDS[name] = frozenset(needs)
         return fn
 
     return deco
 
 
 def get_builder(spec: TaskSpec) -> Builder:
+    """The task's registered builder.
+
+    Raises:
+        SpecError: no construction or an unknown builder.
+        MedEvalError: the builder's module needs a package that is not installed.
+    """
+    return _BUILDERS[_import_builder(spec)]
+
+
+def _import_builder(spec: TaskSpec) -> str:
+    """Import the module of the task's builder (registering it) and return the builder's id."""
     if spec.construction is None:
         raise SpecError(f"task {spec.name}: its YAML has no 'construction' section; medeval cannot build it")
     name = spec.construction.builder
@@ -82,12 +112,26 @@ def get_builder(spec: TaskSpec) -> Builder:
         ) from None
     if name not in _BUILDERS:
         raise SpecError(f"task {spec.name}: field 'construction.builder': unknown builder {name!r}")
-    return _BUILDERS[name]
+    return name
+
+
+def builder_needs(spec: TaskSpec) -> frozenset[str]:
+    """What the task's builder declared it needs (a subset of :data:`NEEDS`; empty: offline from packages).
+
+    Raises:
+        SpecError: the task has no construction or names an unknown builder.
+        MedEvalError: the builder's module needs a package that is not installed.
+    """
+    return _NEEDS[_import_builder(spec)]
 
 
 def can_build_without_inputs(spec: TaskSpec) -> bool:
-    """True for tasks whose builder reads only installed packages (MedEval-Terms)."""
-    return spec.construction is not None and spec.construction.builder.startswith("terms.")
+    """True for tasks whose builder declared no needs (it reads only installed packages, e.g. MedEval-Terms).
+
+    Raises:
+        SpecError, MedEvalError: as :func:`builder_needs`.
+    """
+    return spec.construction is not None and not builder_needs(spec)
 
 
 def stale_reason(spec: TaskSpec, folder: Path | None = None) -> str | None:

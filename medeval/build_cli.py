@@ -9,7 +9,7 @@ from pathlib import Path
 import typer
 
 from medeval.store import DataStore
-from medeval.build import BuildContext, build_task
+from medeval.build import BuildContext, build_task, builder_needs
 from medeval.benchmarks import get_benchmark_spec
 from medeval.catalog import get_task_class, get_tasks
 from medeval.errors import MedEvalError
@@ -31,12 +31,25 @@ def select_specs(tasks: list[str] | None, benchmark: str | None) -> list:
 
 
 def skip_reason(spec, ctx: BuildContext) -> str | None:
-    """Why a task cannot be built with these inputs (None if it can)."""
+    """Why a task cannot be built with these inputs, from what its builder declares it needs (None if it can).
+
+    Args:
+        spec: the task's spec.
+        ctx: the inputs given (``--mimic-dir``, ``--llm-base-url``/``--llm-model``, ...).
+
+    Returns:
+        One line saying what to add, or None. A builder that cannot be looked up gives None: building it then
+        fails with the reason.
+    """
     if spec.construction is None:
         return "has no construction section (a user task with its own data)"
-    if spec.source.group == "MIMIC-IV" and ctx.mimic_dir is None:
+    try:
+        needs = builder_needs(spec)
+    except MedEvalError:
+        return None
+    if "mimic_dir" in needs and ctx.mimic_dir is None:
         return "needs your MIMIC-IV copy: add --mimic-dir DIR"
-    if spec.construction.llm is not None and not (ctx.llm_base_url and ctx.llm_model):
+    if "llm" in needs and not (ctx.llm_base_url and ctx.llm_model):
         return "needs an LLM: add --llm-base-url URL --llm-model MODEL (OpenAI-compatible; key in OPENAI_API_KEY)"
     return None
 

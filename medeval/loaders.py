@@ -28,7 +28,7 @@ from mteb.abstasks import (
 
 from medeval import data as datamod
 from medeval.clustering import AbsTaskEveryRowClustering
-from medeval.errors import DataNotBuiltError
+from medeval.errors import DataNotBuiltError, MedEvalError
 from medeval.spec import TaskSpec
 from medeval.store import DataStore
 
@@ -39,14 +39,18 @@ def how_to_build(spec: TaskSpec) -> str:
     """The command that builds a task's data, with the inputs its source needs."""
     if spec.data is not None:
         return f"put the task's tables in {spec.data} (layout: see `medeval.data`)"
-    access = spec.source.access
-    group = spec.source.group
+    from medeval.build import builder_needs
+
+    try:
+        needs = builder_needs(spec)  # what the builder declares (@builder(needs=...))
+    except MedEvalError:
+        needs = frozenset()
     extra = ""
-    if group == "MIMIC-IV":
+    if "mimic_dir" in needs:
         extra = " --mimic-dir /path/to/your/mimic-iv (needs PhysioNet credentials)"
-    elif access == "needs-llm":
+    elif "llm" in needs:
         extra = " --llm-base-url URL --llm-model MODEL (an OpenAI-compatible endpoint)"
-    elif spec.benchmark != "MedEval-Terms(v1)":
+    elif "network" in needs:
         extra = " [--source-dir DIR with the upstream records, or network access]"
     return f"medeval build -t {spec.name}{extra}"
 

@@ -36,7 +36,7 @@ def _doi(r: dict) -> str:
     return str(r.get("doi", "")).strip().lower()
 
 
-@builder("biorxiv.llm_question_retrieval")
+@builder("biorxiv.llm_question_retrieval", needs={"network", "llm"})
 def llm_question_retrieval(spec: TaskSpec, ctx: BuildContext) -> BuiltTask:
     """An LLM-written question per CC-licensed preprint -> the preprint's abstract."""
     c = spec.construction

@@ -88,13 +88,13 @@ def _load(spec: TaskSpec, ctx: BuildContext) -> tuple[list[Question], dict[str, 
     return load_medmcqa(ctx, revision=p.get("revision"), cop_base=p.get("cop_base"))
 
 
-@builder("medmcqa.option_pairs")
+@builder("medmcqa.option_pairs", needs={"network"})
 def option_pairs(spec: TaskSpec, ctx: BuildContext) -> BuiltTask:
     questions, origin = _load(spec, ctx)
     return option_pairs_task(spec, ctx, questions, origin, "MedMCQA")
 
 
-@builder("medmcqa.explanation_retrieval")
+@builder("medmcqa.explanation_retrieval", needs={"network"})
 def explanation_retrieval(spec: TaskSpec, ctx: BuildContext) -> BuiltTask:
     c = spec.construction
     assert c is not None

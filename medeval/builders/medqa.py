@@ -16,7 +16,7 @@ from medeval.sources.hf_datasets import load_medqa
 from medeval.spec import TaskSpec
 
 
-@builder("medqa.option_pairs")
+@builder("medqa.option_pairs", needs={"network"})
 def option_pairs(spec: TaskSpec, ctx: BuildContext) -> BuiltTask:
     c = spec.construction
     assert c is not None

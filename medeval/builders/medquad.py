@@ -35,7 +35,7 @@ def _first(pairs: list[QAPair], key) -> list[QAPair]:  # type: ignore[no-untyped
     return out
 
 
-@builder("medquad.paraphrase_retrieval")
+@builder("medquad.paraphrase_retrieval", needs={"network", "llm"})
 def paraphrase_retrieval(spec: TaskSpec, ctx: BuildContext) -> BuiltTask:
     c = spec.construction
     assert c is not None

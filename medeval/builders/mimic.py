@@ -266,7 +266,7 @@ def _classification_tables(spec: TaskSpec, rows: list[dict[str, Any]]) -> tuple[
     return tables, {name: len(part) for name, part in parts.items()}
 
 
-@builder("mimic.diagnosis_classification")
+@builder("mimic.diagnosis_classification", needs={"mimic_dir"})
 def diagnosis_classification(spec: TaskSpec, ctx: BuildContext) -> BuiltTask:
     """Chief complaint + HPI -> diagnosis label group (70/30 split)."""
     assert spec.construction is not None and spec.construction.labels is not None
@@ -280,7 +280,7 @@ def diagnosis_classification(spec: TaskSpec, ctx: BuildContext) -> BuiltTask:
     return BuiltTask(tables=tables, sources=_sources(files, cache, records, selection=selection), packages=["pandas"])
 
 
-@builder("mimic.diagnosis_clustering")
+@builder("mimic.diagnosis_clustering", needs={"mimic_dir"})
 def diagnosis_clustering(spec: TaskSpec, ctx: BuildContext) -> BuiltTask:
     """Chief complaint + HPI, clustered by diagnosis label group (one test set)."""
     assert spec.construction is not None
@@ -327,7 +327,7 @@ def readmission_labels(hadm_ids: np.ndarray, admissions: pd.DataFrame, window_da
     return label.astype(np.int64), known, counts
 
 
-@builder("mimic.readmission_classification")
+@builder("mimic.readmission_classification", needs={"mimic_dir"})
 def readmission_classification(spec: TaskSpec, ctx: BuildContext) -> BuiltTask:
     """Chief complaint + HPI -> readmitted within ``window_days`` (1) or not (0); balanced, 70/30 split."""
     c = spec.construction
@@ -358,7 +358,7 @@ def readmission_classification(spec: TaskSpec, ctx: BuildContext) -> BuiltTask:
 
 
 # --------------------------------------------------------------------------------------------------- retrieval
-@builder("mimic.section_retrieval")
+@builder("mimic.section_retrieval", needs={"mimic_dir"})
 def section_retrieval(spec: TaskSpec, ctx: BuildContext) -> BuiltTask:
     """Section 1 of a note -> section 2 of the same note; corpus = de-duplicated section-2 texts."""
     c = spec.construction
@@ -410,7 +410,7 @@ def _embed(cache: mimic.SectionCache, section: str, note_ids: list[str], texts: 
     return np.stack([_EMBEDDINGS[k] for k in keys]).astype(np.float32)
 
 
-@builder("mimic.section_pairs")
+@builder("mimic.section_pairs", needs={"mimic_dir"})
 def section_pairs(spec: TaskSpec, ctx: BuildContext) -> BuiltTask:
     """(section 1, section 2) of one note (1) vs with a hard-negative note's different section 2 (0)."""
     from medeval.builders.negatives import MINILM, hard_negative_indices

@@ -103,13 +103,13 @@ def article_record(a: PmcArticle, label: str) -> dict[str, Any]:
     return {**record(a.pmcid, version=a.version, content=article_text(a)), "pmid": a.pmid, "doi": a.doi, "license": a.license, "label": label}
 
 
-@builder("pmc.search_classification")
+@builder("pmc.search_classification", needs={"network"})
 def search_classification(spec: TaskSpec, ctx: BuildContext) -> BuiltTask:
     """PMC articles labelled by search term; 70/30 train/test."""
     return _search_task(spec, ctx)
 
 
-@builder("pmc.search_clustering")
+@builder("pmc.search_clustering", needs={"network"})
 def search_clustering(spec: TaskSpec, ctx: BuildContext) -> BuiltTask:
     """PMC articles clustered by search term; one test set."""
     return _search_task(spec, ctx)

@@ -81,7 +81,7 @@ def article_record(a: PubmedArticle) -> dict[str, Any]:
     return {**record(a.pmid, version=a.version, content=[a.title, a.abstract]), "doi": a.doi}
 
 
-@builder("pubmed.llm_pairs")
+@builder("pubmed.llm_pairs", needs={"network", "llm"})
 def llm_pairs(spec: TaskSpec, ctx: BuildContext) -> BuiltTask:
     """Two related sentences an LLM writes from each abstract (positive), plus one hard negative each."""
     c = spec.construction
@@ -103,7 +103,7 @@ def llm_pairs(spec: TaskSpec, ctx: BuildContext) -> BuiltTask:
     )
 
 
-@builder("pubmed.llm_question_retrieval")
+@builder("pubmed.llm_question_retrieval", needs={"network", "llm"})
 def llm_question_retrieval(spec: TaskSpec, ctx: BuildContext) -> BuiltTask:
     """An LLM-written question per article -> the article's abstract."""
     c = spec.construction

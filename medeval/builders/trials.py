@@ -69,7 +69,7 @@ def _studies(spec: TaskSpec, ctx: BuildContext, n: int) -> tuple[list[Study], di
     return chosen, origin, (a, b)
 
 
-@builder("trials.field_pairs")
+@builder("trials.field_pairs", needs={"network"})
 def field_pairs(spec: TaskSpec, ctx: BuildContext) -> BuiltTask:
     c = spec.construction
     assert c is not None
@@ -80,7 +80,7 @@ def field_pairs(spec: TaskSpec, ctx: BuildContext) -> BuiltTask:
     return BuiltTask(tables, sources={**origin, "pairs": info, "records": records}, packages=EMBEDDING_PACKAGES)
 
 
-@builder("trials.field_retrieval")
+@builder("trials.field_retrieval", needs={"network"})
 def field_retrieval(spec: TaskSpec, ctx: BuildContext) -> BuiltTask:
     c = spec.construction
     assert c is not None

@@ -167,19 +167,19 @@ def _category_task(spec: TaskSpec, ctx: BuildContext) -> BuiltTask:
     )
 
 
-@builder("wikipedia.category_classification")
+@builder("wikipedia.category_classification", needs={"network"})
 def category_classification(spec: TaskSpec, ctx: BuildContext) -> BuiltTask:
     """Articles of a few categories, labelled by category; 70/30 train/test."""
     return _category_task(spec, ctx)
 
 
-@builder("wikipedia.category_clustering")
+@builder("wikipedia.category_clustering", needs={"network"})
 def category_clustering(spec: TaskSpec, ctx: BuildContext) -> BuiltTask:
     """Articles of a few categories, clustered by category; one test set."""
     return _category_task(spec, ctx)
 
 
-@builder("wikipedia.llm_pairs")
+@builder("wikipedia.llm_pairs", needs={"network", "llm"})
 def llm_pairs(spec: TaskSpec, ctx: BuildContext) -> BuiltTask:
     """Two related sentences an LLM writes from each article's title and sections (positive), plus one hard negative."""
     c = spec.construction
