@@ -20,6 +20,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from pydantic import BaseModel, ConfigDict, ValidationError
+
 from medeval import data as datamod
 from medeval.errors import MedEvalError, SpecError
 from medeval.io import atomic_write_json
@@ -57,17 +59,37 @@ Builder = Callable[[TaskSpec, BuildContext], BuiltTask]
 _BUILDERS: dict[str, Builder] = {}
 
 
+class BuilderParams(BaseModel):
+    """Base of every builder's ``construction.params`` model: typed, and a key the builder does not read is an error.
+
+    Example::
+
+        >>> class ChapterParams(BuilderParams):
+        ...     min_codes_per_chapter: int = 200
+        >>> @builder("terms.icd10cm_chapter_classification", params=ChapterParams)
+        ... def chapters(spec, ctx): ...
+    """
+
+    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+
+
+_PARAMS: dict[str, type[BuilderParams]] = {}
+
 #: What a builder may need beyond installed packages: the user's MIMIC-IV copy (``--mimic-dir``), an LLM endpoint
 #: (``--llm-base-url``/``--llm-model``), or the upstream API (network, or local records via ``--source-dir``).
 NEEDS = frozenset({"mimic_dir", "llm", "network"})
 _NEEDS: dict[str, frozenset[str]] = {}
 
 
-def builder(name: str, *, needs: set[str] | frozenset[str] = frozenset()) -> Callable[[Builder], Builder]:
-    """Decorator registering a builder under ``"<module>.<name>"`` with what it needs to run.
+def builder(
+    name: str, *, params: type[BuilderParams] = BuilderParams, needs: set[str] | frozenset[str] = frozenset()
+) -> Callable[[Builder], Builder]:
+    """Decorator registering a builder under ``"<module>.<name>"`` with the model of the ``construction.params`` it
+    reads (default: none) and what it needs to run.
 
     Args:
         name: the id task YAMLs give as ``construction.builder``, e.g. ``"terms.ccs_classification"``.
+        params: the :class:`BuilderParams` model of the ``construction.params`` it reads.
         needs: a subset of :data:`NEEDS`. Empty (the default): it builds offline from installed packages, so
             medeval builds its tasks on first use without asking.
 
@@ -80,20 +102,54 @@ def builder(name: str, *, needs: set[str] | frozenset[str] = frozenset()) -> Cal
 
     def deco(fn: Builder) -> Builder:
         _BUILDERS[name] = fn
+        _PARAMS[name] = params
         _NEEDS[name] = frozenset(needs)
         return fn
 
     return deco
 
 
-def get_builder(spec: TaskSpec) -> Builder:
-    """The task's registered builder.
+def builder_params(spec: TaskSpec) -> BuilderParams:
+    """The task's ``construction.params`` validated against its builder's model.
+
+    Args:
+        spec: a task with a ``construction`` block whose builder is registered (see :func:`get_builder`).
+
+    Returns:
+        The params model instance (defaults filled in).
 
     Raises:
-        SpecError: no construction or an unknown builder.
+        SpecError: one line per problem, naming the task, the field and the fix: a key the builder does not read,
+            or a value of the wrong type.
+    """
+    assert spec.construction is not None
+    name = spec.construction.builder
+    model = _PARAMS[name]
+    try:
+        return model.model_validate(spec.construction.params)
+    except ValidationError as err:
+        lines = []
+        for e in err.errors():
+            key = ".".join(str(p) for p in e["loc"])
+            if e["type"] == "extra_forbidden":
+                reads = ", ".join(f.alias or k for k, f in model.model_fields.items()) or "no params"
+                lines.append(f"task {spec.name}: field 'construction.params.{key}': builder {name} does not read it "
+                             f"(it reads: {reads}); remove it, or say it in the description")
+            else:
+                lines.append(f"task {spec.name}: field 'construction.params.{key}': {e['msg']}")
+        raise SpecError("\n".join(lines)) from None
+
+
+def get_builder(spec: TaskSpec) -> Builder:
+    """The task's registered builder, its params checked (:func:`builder_params`).
+
+    Raises:
+        SpecError: no construction, an unknown builder or params it does not read.
         MedEvalError: the builder's module needs a package that is not installed.
     """
-    return _BUILDERS[_import_builder(spec)]
+    name = _import_builder(spec)
+    builder_params(spec)
+    return _BUILDERS[name]
 
 
 def _import_builder(spec: TaskSpec) -> str:

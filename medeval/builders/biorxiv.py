@@ -17,7 +17,11 @@ licence, date. ``--from-manifest`` rebuilds use only those DOIs.
 
 from __future__ import annotations
 
-from medeval.build import BuildContext, BuiltTask, builder
+from typing import Any, Literal
+
+from pydantic import Field
+
+from medeval.build import BuildContext, BuilderParams, BuiltTask, builder
 from medeval.builders.common import sample
 from medeval.builders.shapes import llm_question_tables
 from medeval.errors import SourceError, SpecError
@@ -32,11 +36,20 @@ from medeval.sources.biorxiv import (
 from medeval.spec import TaskSpec
 
 
+
+class PreprintParams(BuilderParams):
+    """``construction.params`` of ``biorxiv.llm_question_retrieval``."""
+
+    server: Literal["biorxiv", "medrxiv"]
+    from_: str | None = Field(default=None, alias="from", description="first posting date, YYYY-MM-DD (default: the task's date)")
+    to: str | None = Field(default=None, description="last posting date, YYYY-MM-DD (default: the task's date)")
+
+
 def _doi(r: dict) -> str:
     return str(r.get("doi", "")).strip().lower()
 
 
-@builder("biorxiv.llm_question_retrieval", needs={"network", "llm"})
+@builder("biorxiv.llm_question_retrieval", params=PreprintParams, needs={"network", "llm"})
 def llm_question_retrieval(spec: TaskSpec, ctx: BuildContext) -> BuiltTask:
     """An LLM-written question per CC-licensed preprint -> the preprint's abstract."""
     c = spec.construction

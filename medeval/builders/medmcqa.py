@@ -18,15 +18,34 @@ original-release JSON whose ``cop`` numbering cannot be detected), ``splits`` (d
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, Literal
 
-from medeval.build import BuildContext, BuiltTask, builder
+from pydantic import Field
+
+from medeval.build import BuildContext, BuilderParams, BuiltTask, builder
 from medeval.builders.common import rng, sample
 from medeval.builders.shapes import retrieval_tables
 from medeval.errors import SourceError, SpecError
 from medeval.manifest import restrict
 from medeval.sources.hf_datasets import Question, load_medmcqa
 from medeval.spec import TaskSpec
+
+
+
+class ExplanationParams(BuilderParams):
+    """``construction.params`` of ``medmcqa.explanation_retrieval``."""
+
+    revision: str | None = Field(default=None, description="Hub commit of the dataset (default: main, resolved and recorded)")
+    cop_base: Literal[0, 1] | None = Field(default=None, description="numbering of 'cop' in original-release JSON")
+    splits: list[str] | None = Field(default=None, description="dataset splits used (default: all)")
+
+
+class OptionPairParams(ExplanationParams):
+    """``construction.params`` of the option-pair builders (MedMCQA, MedQA)."""
+
+    options: list[str] | None = Field(default=None, description="the option fields / letters (default: A-D)")
+    ratio: str | None = Field(default=None, description="positives : negatives, '1:<options - 1>'")
+    require_known_answer: Literal[True] = True
 
 
 def _splits(spec: TaskSpec, questions: list[Question]) -> list[Question]:
@@ -88,13 +107,13 @@ def _load(spec: TaskSpec, ctx: BuildContext) -> tuple[list[Question], dict[str, 
     return load_medmcqa(ctx, revision=p.get("revision"), cop_base=p.get("cop_base"))
 
 
-@builder("medmcqa.option_pairs", needs={"network"})
+@builder("medmcqa.option_pairs", params=OptionPairParams, needs={"network"})
 def option_pairs(spec: TaskSpec, ctx: BuildContext) -> BuiltTask:
     questions, origin = _load(spec, ctx)
     return option_pairs_task(spec, ctx, questions, origin, "MedMCQA")
 
 
-@builder("medmcqa.explanation_retrieval", needs={"network"})
+@builder("medmcqa.explanation_retrieval", params=ExplanationParams, needs={"network"})
 def explanation_retrieval(spec: TaskSpec, ctx: BuildContext) -> BuiltTask:
     c = spec.construction
     assert c is not None

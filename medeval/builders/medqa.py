@@ -9,14 +9,28 @@
 
 from __future__ import annotations
 
-from medeval.build import BuildContext, BuiltTask, builder
+from typing import Literal
+
+from pydantic import Field
+
+from medeval.build import BuildContext, BuilderParams, BuiltTask, builder
 from medeval.builders.medmcqa import option_pairs_task
 from medeval.errors import SpecError
 from medeval.sources.hf_datasets import load_medqa
 from medeval.spec import TaskSpec
 
 
-@builder("medqa.option_pairs", needs={"network"})
+class MedQAParams(BuilderParams):
+    """``construction.params`` of ``medqa.option_pairs``."""
+
+    options: list[str] | None = Field(default=None, description="option letters (default: A-D)")
+    ratio: str | None = Field(default=None, description="positives : negatives, '1:<options - 1>'")
+    require_known_answer: Literal[True] = True
+    revision: str | None = Field(default=None, description="Hub commit of the dataset (default: main, resolved and recorded)")
+    splits: list[str] | None = Field(default=None, description="dataset splits used (default: all)")
+
+
+@builder("medqa.option_pairs", params=MedQAParams, needs={"network"})
 def option_pairs(spec: TaskSpec, ctx: BuildContext) -> BuiltTask:
     c = spec.construction
     assert c is not None

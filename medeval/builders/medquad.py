@@ -15,7 +15,11 @@ The manifest lists each pair's id (``<collection folder>/<file>#<qid>``) and a h
 
 from __future__ import annotations
 
-from medeval.build import BuildContext, BuiltTask, builder
+from typing import Any, Literal
+
+from pydantic import Field
+
+from medeval.build import BuildContext, BuilderParams, BuiltTask, builder
 from medeval.builders.common import sample
 from medeval.builders.shapes import retrieval_tables
 from medeval.errors import SourceError
@@ -23,6 +27,14 @@ from medeval.llm import run_llm_step
 from medeval.manifest import restrict
 from medeval.sources.medquad import QAPair, load_pairs, parse_collections
 from medeval.spec import TaskSpec
+
+
+
+class MedQuADParams(BuilderParams):
+    """``construction.params`` of ``medquad.paraphrase_retrieval``."""
+
+    collections: str | list[int | str] | None = Field(default=None, description="collections used (default: 1-9, those with answers)")
+    commit: str | None = Field(default=None, description="git commit of the MedQuAD repository")
 
 
 def _first(pairs: list[QAPair], key) -> list[QAPair]:  # type: ignore[no-untyped-def]
@@ -35,7 +47,7 @@ def _first(pairs: list[QAPair], key) -> list[QAPair]:  # type: ignore[no-untyped
     return out
 
 
-@builder("medquad.paraphrase_retrieval", needs={"network", "llm"})
+@builder("medquad.paraphrase_retrieval", params=MedQuADParams, needs={"network", "llm"})
 def paraphrase_retrieval(spec: TaskSpec, ctx: BuildContext) -> BuiltTask:
     c = spec.construction
     assert c is not None

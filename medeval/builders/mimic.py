@@ -45,12 +45,14 @@ from __future__ import annotations
 import hashlib
 import logging
 import string
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
 import pandas as pd
 
-from medeval.build import BuildContext, BuiltTask, builder
+from pydantic import Field
+
+from medeval.build import BuildContext, BuilderParams, BuiltTask, builder
 from medeval.builders import common
 from medeval.errors import MedEvalError, SpecError
 from medeval.manifest import record, restrict
@@ -67,6 +69,33 @@ RESTRICTIONS = ("different_second_section", "different_discharge_diagnosis")
 
 
 # --------------------------------------------------------------------------------------------------- helpers
+
+class DiagnosisParams(BuilderParams):
+    """``construction.params`` of the diagnosis classification / clustering builders."""
+
+    text_template: str = Field(description="row text, e.g. 'Chief Complaint: {CC} History of Present Illness: {HPI}'")
+    label_section: Literal["Discharge Diagnosis"] = "Discharge Diagnosis"
+
+
+class ReadmissionParams(BuilderParams):
+    """``construction.params`` of ``mimic.readmission_classification``."""
+
+    window_days: int = Field(gt=0, strict=True, description="N: readmitted when the next noted admission is <= N whole days later")
+    text_template: str = Field(description="row text, e.g. 'Chief Complaint: {CC} History of Present Illness: {HPI}'")
+
+
+class SectionRetrievalParams(BuilderParams):
+    """``construction.params`` of ``mimic.section_retrieval``."""
+
+    dedup_corpus: bool = Field(default=True, description="identical section texts are one document")
+
+
+class SectionPairParams(BuilderParams):
+    """``construction.params`` of ``mimic.section_pairs``."""
+
+    ratio: Literal["1:1"] = "1:1"
+
+
 def _inputs(spec: TaskSpec, ctx: BuildContext) -> tuple[mimic.MimicFiles, mimic.SectionCache]:
     files = mimic.locate(ctx.mimic_dir)
     return files, mimic.section_cache(files, show_progress=ctx.show_progress)
@@ -266,7 +295,7 @@ def _classification_tables(spec: TaskSpec, rows: list[dict[str, Any]]) -> tuple[
     return tables, {name: len(part) for name, part in parts.items()}
 
 
-@builder("mimic.diagnosis_classification", needs={"mimic_dir"})
+@builder("mimic.diagnosis_classification", params=DiagnosisParams, needs={"mimic_dir"})
 def diagnosis_classification(spec: TaskSpec, ctx: BuildContext) -> BuiltTask:
     """Chief complaint + HPI -> diagnosis label group (70/30 split)."""
     assert spec.construction is not None and spec.construction.labels is not None
@@ -280,7 +309,7 @@ def diagnosis_classification(spec: TaskSpec, ctx: BuildContext) -> BuiltTask:
     return BuiltTask(tables=tables, sources=_sources(files, cache, records, selection=selection), packages=["pandas"])
 
 
-@builder("mimic.diagnosis_clustering", needs={"mimic_dir"})
+@builder("mimic.diagnosis_clustering", params=DiagnosisParams, needs={"mimic_dir"})
 def diagnosis_clustering(spec: TaskSpec, ctx: BuildContext) -> BuiltTask:
     """Chief complaint + HPI, clustered by diagnosis label group (one test set)."""
     assert spec.construction is not None
@@ -327,7 +356,7 @@ def readmission_labels(hadm_ids: np.ndarray, admissions: pd.DataFrame, window_da
     return label.astype(np.int64), known, counts
 
 
-@builder("mimic.readmission_classification", needs={"mimic_dir"})
+@builder("mimic.readmission_classification", params=ReadmissionParams, needs={"mimic_dir"})
 def readmission_classification(spec: TaskSpec, ctx: BuildContext) -> BuiltTask:
     """Chief complaint + HPI -> readmitted within ``window_days`` (1) or not (0); balanced, 70/30 split."""
     c = spec.construction
@@ -358,7 +387,7 @@ def readmission_classification(spec: TaskSpec, ctx: BuildContext) -> BuiltTask:
 
 
 # --------------------------------------------------------------------------------------------------- retrieval
-@builder("mimic.section_retrieval", needs={"mimic_dir"})
+@builder("mimic.section_retrieval", params=SectionRetrievalParams, needs={"mimic_dir"})
 def section_retrieval(spec: TaskSpec, ctx: BuildContext) -> BuiltTask:
     """Section 1 of a note -> section 2 of the same note; corpus = de-duplicated section-2 texts."""
     c = spec.construction
@@ -410,7 +439,7 @@ def _embed(cache: mimic.SectionCache, section: str, note_ids: list[str], texts: 
     return np.stack([_EMBEDDINGS[k] for k in keys]).astype(np.float32)
 
 
-@builder("mimic.section_pairs", needs={"mimic_dir"})
+@builder("mimic.section_pairs", params=SectionPairParams, needs={"mimic_dir"})
 def section_pairs(spec: TaskSpec, ctx: BuildContext) -> BuiltTask:
     """(section 1, section 2) of one note (1) vs with a hard-negative note's different section 2 (0)."""
     from medeval.builders.negatives import MINILM, hard_negative_indices

@@ -20,9 +20,11 @@ fingerprint of its text, PMID, DOI, licence, label. ``--from-manifest`` rebuilds
 from __future__ import annotations
 
 import re
-from typing import Any
+from typing import Any, Literal
 
-from medeval.build import BuildContext, BuiltTask, builder
+from pydantic import Field
+
+from medeval.build import BuildContext, BuilderParams, BuiltTask, builder
 from medeval.builders.shapes import Item, labelled_tables
 from medeval.errors import SpecError
 from medeval.manifest import record, restrict
@@ -31,6 +33,13 @@ from medeval.spec import TaskSpec
 
 
 _NOT_KEPT = re.compile(r"[^a-zA-Z0-9\s:]")
+
+
+
+class SearchParams(BuilderParams):
+    """``construction.params`` of the PMC search builders."""
+
+    max_articles_per_term: int | None = Field(default=None, gt=0, description="esearch ids per search term (default: max_rows)")
 
 
 def clean_text(text: str) -> str:
@@ -103,13 +112,13 @@ def article_record(a: PmcArticle, label: str) -> dict[str, Any]:
     return {**record(a.pmcid, version=a.version, content=article_text(a)), "pmid": a.pmid, "doi": a.doi, "license": a.license, "label": label}
 
 
-@builder("pmc.search_classification", needs={"network"})
+@builder("pmc.search_classification", params=SearchParams, needs={"network"})
 def search_classification(spec: TaskSpec, ctx: BuildContext) -> BuiltTask:
     """PMC articles labelled by search term; 70/30 train/test."""
     return _search_task(spec, ctx)
 
 
-@builder("pmc.search_clustering", needs={"network"})
+@builder("pmc.search_clustering", params=SearchParams, needs={"network"})
 def search_clustering(spec: TaskSpec, ctx: BuildContext) -> BuiltTask:
     """PMC articles clustered by search term; one test set."""
     return _search_task(spec, ctx)

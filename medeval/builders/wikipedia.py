@@ -25,9 +25,11 @@ title, label (never the text). With ``--from-manifest`` only those pages are use
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Literal
 
-from medeval.build import BuildContext, BuiltTask, builder
+from pydantic import Field
+
+from medeval.build import BuildContext, BuilderParams, BuiltTask, builder
 from medeval.builders.common import sample
 from medeval.builders.shapes import (
     Item,
@@ -87,6 +89,24 @@ def section_rows(page: Page, min_chars: int = MIN_SECTION_CHARS) -> list[tuple[i
 def article_text(page: Page) -> str:
     """Title-less LLM input: every non-lead section under its heading, as the paper sends the sections."""
     return "\n\n".join(f"{heading}\n{text}" for heading, text in page.sections if heading != "")
+
+
+
+class CategoryParams(BuilderParams):
+    """``construction.params`` of the Wikipedia category builders."""
+
+    depth: int = Field(default=1, ge=0, le=5, description="sub-category levels walked below each label's categories")
+    max_pages_per_category: int | None = Field(default=None, gt=0, description="articles drawn per label (default: max_rows)")
+    text: Literal["sections"] = Field(default="sections", description="row text: each non-lead section (the paper's rule)")
+    min_section_chars: int = Field(default=MIN_SECTION_CHARS, ge=0, description="keep sections longer than this")
+
+
+class LlmPairsParams(BuilderParams):
+    """``construction.params`` of ``wikipedia.llm_pairs``."""
+
+    depth: int = Field(default=2, ge=0, le=5, description="sub-category levels walked below the category")
+    max_pages: int | None = Field(default=None, gt=0, description="articles drawn (at most max_rows // 2)")
+    ratio: Literal["1:1"] = "1:1"
 
 
 def _min_chars(spec: TaskSpec) -> int:
@@ -167,19 +187,19 @@ def _category_task(spec: TaskSpec, ctx: BuildContext) -> BuiltTask:
     )
 
 
-@builder("wikipedia.category_classification", needs={"network"})
+@builder("wikipedia.category_classification", params=CategoryParams, needs={"network"})
 def category_classification(spec: TaskSpec, ctx: BuildContext) -> BuiltTask:
     """Articles of a few categories, labelled by category; 70/30 train/test."""
     return _category_task(spec, ctx)
 
 
-@builder("wikipedia.category_clustering", needs={"network"})
+@builder("wikipedia.category_clustering", params=CategoryParams, needs={"network"})
 def category_clustering(spec: TaskSpec, ctx: BuildContext) -> BuiltTask:
     """Articles of a few categories, clustered by category; one test set."""
     return _category_task(spec, ctx)
 
 
-@builder("wikipedia.llm_pairs", needs={"network", "llm"})
+@builder("wikipedia.llm_pairs", params=LlmPairsParams, needs={"network", "llm"})
 def llm_pairs(spec: TaskSpec, ctx: BuildContext) -> BuiltTask:
     """Two related sentences an LLM writes from each article's title and sections (positive), plus one hard negative."""
     c = spec.construction
