@@ -51,6 +51,7 @@ import os
 import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
+from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -65,6 +66,14 @@ RUN_SETTINGS = "run_settings.jsonl"
 #: The lock of `medeval submit` in the leaderboard folder (``<output>/results/`` has results.RESULTS_LOCK).
 SUBMIT_LOCK = ".submit.lock"
 RESULTS = "results"
+#: Plausible ranges of model_meta.json numbers: field -> (lowest, highest, what it counts).
+META_RANGES: dict[str, tuple[int, int, str]] = {
+    "n_parameters": (1, 10**13, "parameter count"),
+    "embed_dim": (1, 2**20, "embedding dimension"),
+    "max_tokens": (1, 10**8, "maximum input length in tokens"),
+    "memory_usage_mb": (0, 10**8, "memory use in MB"),
+}
+EARLIEST_RELEASE = date(1990, 1, 1)
 #: Files tolerated (and ignored) directly in a results/ root.
 ROOT_EXTRA_FILES = frozenset({"README.md", ".gitkeep", ".gitattributes", RESULTS_LOCK})  # + the lock concurrent runs share
 # MODEL_NAME_RE, MODEL_FOLDER_RE, REVISION_RE, NO_NAME, NO_REVISION: the one folder-name rule, in medeval.results
@@ -266,8 +275,9 @@ class _Checker:
                 self.add(path, "path", "unexpected file in a revision folder",
                          f"a revision folder holds only {MODEL_META}, {RUN_SETTINGS} and <TaskName>.json files; remove it")
         if not meta_seen:
-            self.add(folder / MODEL_META, "model_meta.json", "missing (a run killed mid-write, or files copied by hand)",
-                     "run the same `medeval run` command again: it writes model_meta.json without re-running finished tasks")
+            self.add(folder / MODEL_META, "model_meta.json", "missing",
+                     "run the same `medeval run` command again (a run killed mid-write leaves it out): it writes "
+                     "model_meta.json without re-running finished tasks")
         if not rev.task_files:
             self.add(folder, "path", "no result files (<TaskName>.json) in this revision folder",
                      "run the benchmark first (`medeval run -m MODEL`) or remove the empty folder", "warning")
@@ -363,6 +373,32 @@ class _Checker:
             self.add(path, "revision", f"revision {revision!r} does not match its folder {_short(rev.revision)}",
                      f"rename the folder to {revision!r} (or fix \"revision\")")
         self._check_model_meta_schema(path, data)
+        self._check_model_meta_ranges(path, data)
+
+    def _check_model_meta_ranges(self, path: Path, data: dict[str, Any]) -> None:
+        """Numbers and dates a real model can have (the site shows them); ``null`` is always allowed."""
+        fix = "correct the value in model_meta.json (or set it to null if unknown)"
+        for fld, (low, high, unit) in META_RANGES.items():
+            value = data.get(fld)
+            values = value if isinstance(value, list) and fld == "embed_dim" else [value]
+            for v in values:
+                if v is None or (fld == "max_tokens" and v == math.inf):
+                    continue  # unknown, or no limit (mteb writes Infinity for lexical models)
+                if isinstance(v, bool) or not isinstance(v, (int, float)):
+                    continue  # a wrong type is mteb's schema check's to report
+                if not math.isfinite(v) or not low <= v <= high:
+                    self.add(path, fld, f"{_short(v)} is not a plausible {unit} (allowed: {low:,} to {high:,})", fix)
+                    break
+        released = data.get("release_date")
+        if released is not None:
+            latest = date.today() + timedelta(days=366)
+            try:
+                day = date.fromisoformat(released) if isinstance(released, str) and len(released) == 10 else None
+            except ValueError:
+                day = None  # not a date at all: mteb's schema check reports it
+            if day is not None and not EARLIEST_RELEASE <= day <= latest:
+                self.add(path, "release_date", f"{_short(released)} is not a plausible release date "
+                         f"(allowed: YYYY-MM-DD from {EARLIEST_RELEASE} to {latest})", fix)
 
     def _check_model_meta_schema(self, path: Path, data: dict[str, Any]) -> None:
         from mteb.models import ModelMeta

@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import json
 import math
+import os
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
@@ -147,7 +148,7 @@ def _read_meta(folder: Path, warnings: list[str]) -> dict[str, Any]:
         return {}
     try:
         meta = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as err:
+    except (OSError, ValueError, RecursionError) as err:  # ValueError: bad JSON, not UTF-8, a 5000-digit integer
         warnings.append(f"{path}: unreadable ({_first_line(err)}); metadata shown as '—'")
         return {}
     if not isinstance(meta, dict):
@@ -163,7 +164,7 @@ def _read_run_settings(folder: Path, warnings: list[str]) -> dict[str, dict[str,
         return out
     try:
         lines = path.read_text(encoding="utf-8").splitlines()
-    except (OSError, UnicodeDecodeError) as err:
+    except (OSError, ValueError) as err:
         warnings.append(f"{path}: unreadable ({_first_line(err)}); batch size not shown")
         return out
     for lineno, line in enumerate(lines, 1):
@@ -171,8 +172,8 @@ def _read_run_settings(folder: Path, warnings: list[str]) -> dict[str, dict[str,
             continue
         try:
             entry = json.loads(line)
-        except json.JSONDecodeError as err:
-            warnings.append(f"{path}:{lineno}: invalid JSON ({err.msg}); line ignored")
+        except (ValueError, RecursionError) as err:  # also integers too long and nesting too deep
+            warnings.append(f"{path}:{lineno}: invalid JSON ({getattr(err, 'msg', None) or _first_line(err)}); line ignored")
             continue
         if isinstance(entry, dict) and isinstance(entry.get("task"), str):
             out[entry["task"]] = entry
@@ -327,7 +328,11 @@ def load_leaderboard(results_dir: str | Path) -> Leaderboard:
         if not revisions:
             warnings.append(f"{model_dir}: no <revision>/ folders inside; expected <org>__<model>/<revision>/<Task>.json")
         for folder in revisions:
-            run = _load_run(folder, task_info, warnings)
+            try:
+                run = _load_run(folder, task_info, warnings)
+            except Exception as err:  # noqa: BLE001 - a file that breaks reading is listed under Warnings, never fatal
+                warnings.append(f"{folder}: could not be read ({type(err).__name__}: {_first_line(err)}); skipped")
+                continue
             if run is not None:
                 runs.setdefault(run.name, []).append(run)
     # names compare case-insensitively (as `medeval validate` does): Case/Model and case/model are one model
@@ -353,4 +358,14 @@ def load_leaderboard(results_dir: str | Path) -> Leaderboard:
         models["Open weights"] = models["Open weights"].astype(object)  # True / False / None, never numpy bools
         models = models.sort_values("Model").set_index("Model", drop=False)
         models.index.name = None
+    # the site is public: paths relative to the results root, never the builder's /home/<user>/...
+    warnings = [_relative_to(w, root) for w in warnings]
     return Leaderboard(scores=scores.sort_values(["model", "task"], ignore_index=True), models=models, tasks=tasks, warnings=warnings)
+
+
+def _relative_to(message: str, root: Path) -> str:
+    """``message`` with the results root (as given and resolved) removed from the paths in it."""
+    for prefix in {str(root), str(root.resolve()), str(root.absolute())}:
+        message = message.replace(prefix + os.sep, "").replace(prefix, ".")
+    return message
+

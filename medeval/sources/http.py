@@ -9,9 +9,11 @@ error when offline. Built on ``requests`` + urllib3.
 from __future__ import annotations
 
 import os
+import re
 import time
 from pathlib import Path
 from typing import Any
+from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 import requests
 
@@ -19,6 +21,47 @@ from medeval.errors import SourceError
 
 USER_AGENT = "medeval (+https://github.com/medeval/medeval)"
 RETRY_STATUS = {429, 500, 502, 503, 504}
+#: Query parameters whose values never appear in a message (matched case-insensitively, anywhere in the name).
+_SECRET_PARAM = re.compile(r"key|token|secret|passw|email|auth|sig|session|cred", re.IGNORECASE)
+
+
+def redact_url(url: str) -> str:
+    """``url`` fit for a message or a log: secret-looking query values and any ``user:password@`` are masked.
+
+    Args:
+        url: A URL, possibly with ``api_key=``, ``email=``, ``token=`` ... in its query string.
+
+    Returns:
+        The URL with those values replaced by ``***`` (other parameters kept, they help to debug).
+
+    Example:
+        >>> redact_url("https://eutils.ncbi.nlm.nih.gov/esearch.fcgi?db=pubmed&api_key=abc&email=a@b.org")
+        'https://eutils.ncbi.nlm.nih.gov/esearch.fcgi?db=pubmed&api_key=***&email=***'
+    """
+    try:
+        parts = urlsplit(url)
+    except ValueError:
+        return "<unparseable URL>"
+    netloc = parts.netloc.rsplit("@", 1)[-1] if "@" in parts.netloc else parts.netloc
+    query = parts.query
+    if query:
+        pairs = parse_qsl(query, keep_blank_values=True)
+        query = urlencode([(k, "***" if _SECRET_PARAM.search(k) else v) for k, v in pairs], safe="*")
+    return scrub_secrets(urlunsplit((parts.scheme, netloc, parts.path, query, "")))
+
+
+#: Environment variables holding credentials medeval may send; their values are masked in any message text.
+SECRET_ENV = ("NCBI_API_KEY", "NCBI_EMAIL", "OPENAI_API_KEY", "MEDEVAL_LLM_API_KEY", "HF_TOKEN", "HUGGING_FACE_HUB_TOKEN")
+
+
+def scrub_secrets(text: str) -> str:
+    """``text`` with the value of every set :data:`SECRET_ENV` variable (4+ characters) replaced by ``***``, for
+    text a server sent back (an error page may echo the request) before it goes into a message."""
+    for name in SECRET_ENV:
+        value = os.environ.get(name) or ""
+        if len(value) >= 4:
+            text = text.replace(value, "***")
+    return text
 
 
 class HttpClient:
@@ -63,8 +106,9 @@ class HttpClient:
     def request(self, method: str, path: str, **kwargs: Any) -> requests.Response:
         """One request with retries on connection errors, 429 (honouring Retry-After) and 5xx."""
         url = self._url(path)
+        shown = redact_url(url)
         if self.offline:
-            raise SourceError(f"{url}: offline mode; use --source-dir with local copies of the records, or drop --offline")
+            raise SourceError(f"{shown}: offline mode; use --source-dir with local copies of the records, or drop --offline")
         last_problem = ""
         for attempt in range(self.retries + 1):
             self._wait()
@@ -79,14 +123,14 @@ class HttpClient:
                     return resp
                 last_problem = f"HTTP {resp.status_code}"
                 if resp.status_code not in RETRY_STATUS:
-                    raise SourceError(f"{url}: {last_problem} {resp.reason}; check the request parameters")
+                    raise SourceError(f"{shown}: {last_problem} {resp.reason}; check the request parameters")
                 if resp.status_code == 429 and attempt < self.retries:
                     time.sleep(_retry_after(resp, self.backoff * 2**attempt))
                     continue
             if attempt < self.retries:
                 time.sleep(self.backoff * 2**attempt)
         raise SourceError(
-            f"{url}: gave up after {self.retries + 1} attempts ({last_problem}); check the network or use --source-dir"
+            f"{shown}: gave up after {self.retries + 1} attempts ({last_problem}); check the network or use --source-dir"
         )
 
     def get_json(self, path: str, params: dict[str, Any] | None = None) -> Any:
@@ -94,7 +138,7 @@ class HttpClient:
         try:
             return resp.json()
         except ValueError:
-            raise SourceError(f"{resp.url}: answer is not JSON (starts {resp.text[:60]!r})") from None
+            raise SourceError(f"{redact_url(resp.url)}: answer is not JSON (starts {scrub_secrets(resp.text[:400])[:60]!r})") from None
 
     def get_text(self, path: str, params: dict[str, Any] | None = None) -> str:
         return self.request("GET", path, params=params).text

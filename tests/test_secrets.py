@@ -1,0 +1,163 @@
+"""Canary secrets in the environment never reach a message, a result, a log line or a site page; site pages show
+paths relative to the results root; broken files are skipped and listed under Warnings, never a crash."""
+
+from __future__ import annotations
+
+import html
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+from local_server import LocalServer
+from test_faults import _demo_tasks, built, model_meta, no_eval, tasks  # noqa: F401 - shared fixtures
+from test_validate import TASK, TASK2
+
+from medeval import run as runmod
+from medeval.build import BuildContext
+from medeval.errors import MedEvalError, SourceError
+from medeval.run import RunOptions
+from medeval.sources.http import redact_url
+
+CANARIES = {
+    "NCBI_API_KEY": "canaryNCBIkey0d4f1",
+    "NCBI_EMAIL": "canary.mail.7c2e@example.org",
+    "OPENAI_API_KEY": "sk-canaryOPENAI93b1",
+    "HF_TOKEN": "hf_canaryTOKEN55a0",
+}
+
+
+@pytest.fixture
+def canaries(monkeypatch: pytest.MonkeyPatch) -> dict[str, str]:
+    for k, v in CANARIES.items():
+        monkeypatch.setenv(k, v)
+    return CANARIES
+
+
+def assert_clean(text: str, where: str) -> None:
+    for name, value in CANARIES.items():
+        assert value not in text, f"{name} leaked into {where}"
+        assert value.replace("@", "%40") not in text, f"{name} (URL-encoded) leaked into {where}"
+
+
+def echoing_server(status: int) -> Any:
+    """A server that answers with an HTML error page echoing the request's parameters, as some gateways do."""
+
+    def handle(method: str, path: str, params: dict[str, str], body: bytes) -> tuple[int, dict[str, str], bytes]:
+        return status, {"Content-Type": "text/html"}, f"<html>error for {params}</html>".encode()
+
+    return handle
+
+
+@pytest.mark.parametrize("status", [200, 400, 503])
+def test_eutils_errors_never_show_the_key_or_email(canaries: dict[str, str], status: int) -> None:
+    from medeval.sources.eutils import EutilsClient
+
+    with LocalServer(echoing_server(status)) as server:
+        client = EutilsClient.from_context(BuildContext(), "pubmed", base_url=f"{server.url}/eutils", backoff=0.001, retries=1)
+        client.http.min_interval = 0  # type: ignore[union-attr]
+        with pytest.raises(SourceError) as info:
+            client.search("fever", 3)
+    assert server.requests[0][2]["api_key"] == canaries["NCBI_API_KEY"]  # the key was really sent ...
+    assert server.requests[0][2]["email"] == canaries["NCBI_EMAIL"]
+    assert_clean(str(info.value), "the E-utilities error")  # ... and never shown
+    assert "/eutils/esearch.fcgi" in str(info.value)
+
+
+def test_llm_errors_never_show_the_key(canaries: dict[str, str]) -> None:
+    from medeval.llm import LLMClient, LLMError
+
+    with LocalServer(echoing_server(401)) as server:
+        with pytest.raises(LLMError) as info:
+            LLMClient(f"{server.url}/v1", "m", retries=0, backoff=0.001).chat("hi", 0.0)
+    assert server.headers[0]["Authorization"] == f"Bearer {canaries['OPENAI_API_KEY']}"
+    assert_clean(str(info.value), "the LLM error")
+
+
+def test_build_failed_line_is_redacted(canaries: dict[str, str], built: Path, monkeypatch: pytest.MonkeyPatch,
+                                       capsys: pytest.CaptureFixture[str]) -> None:
+    from medeval import build_cli
+    from medeval.sources.eutils import EutilsClient
+
+    with LocalServer(echoing_server(200)) as server:
+        def build(spec: Any, ctx: Any) -> str:
+            client = EutilsClient.from_context(ctx, "pubmed", base_url=f"{server.url}/eutils", retries=0)
+            client.search("fever", 3)
+            return "never"
+
+        monkeypatch.setattr(build_cli, "build_task", build)
+        assert build_cli.run_build(tasks=[TASK], benchmark=None) == 1
+    out, err = capsys.readouterr()
+    assert "FAILED" in err
+    assert_clean(out + err, "medeval build's output")
+
+
+def test_redact_url_masks_credentials_but_keeps_the_rest() -> None:
+    url = "https://user:pw@h.example/p?db=pmc&api_key=K1&Email=e%40x.org&access_token=T&term=a"
+    shown = redact_url(url)
+    assert shown == "https://h.example/p?db=pmc&api_key=***&Email=***&access_token=***&term=a"
+
+
+def test_outputs_and_site_hold_no_secret_and_no_absolute_path(canaries: dict[str, str], built: Path,
+                                                              tmp_path: Path, no_eval: list[str],
+                                                              capsys: pytest.CaptureFixture[str]) -> None:
+    pytest.importorskip("mkdocs", reason="site extras not installed (pip install 'medeval-mteb[site]')")
+    from medeval.site import build_site
+
+    out = tmp_path / "lb"
+    lines: list[str] = []
+    runmod.run_model(None, model_meta(), tasks(TASK, TASK2), RunOptions(output_dir=out), echo=lines.append)
+    # two broken model folders: a 5001-digit integer in model_meta.json, a run-settings line nested 100k deep
+    bad = out / "results" / "org__bignum" / "rev1"
+    bad.mkdir(parents=True)
+    (bad / "model_meta.json").write_text('{"name": "org/bignum", "n_parameters": ' + "9" * 5001 + "}")
+    (bad / f"{TASK}.json").write_text((resolved := next((out / "results").glob(f"*/*/{TASK}.json"))).read_text())
+    deep = out / "results" / "org__deep" / "rev1"
+    deep.mkdir(parents=True)
+    (deep / f"{TASK}.json").write_text(resolved.read_text())
+    (deep / "run_settings.jsonl").write_text("[" * 100_000 + "]" * 100_000 + "\n")
+    site = tmp_path / "site"
+    message = build_site(out, site, n_boot=20)
+    pages = {p: p.read_text(encoding="utf-8", errors="replace") for p in site.rglob("*") if p.is_file()
+             and p.suffix in (".html", ".md", ".csv", ".json", ".js", ".xml", ".txt")}
+    warnings_page = html.unescape(next(t for p, t in pages.items() if p.suffix == ".html" and "warnings" in (p.stem, p.parent.name)))
+    assert "org__bignum/rev1/model_meta.json" in warnings_page and "org__deep/rev1/run_settings.jsonl" in warnings_page
+    for path, text in pages.items():
+        assert str(tmp_path) not in text, f"{path} shows an absolute path"
+        assert_clean(text, str(path))
+    files = [p for p in out.rglob("*") if p.is_file()]
+    assert files
+    for p in files:
+        assert_clean(p.read_text(encoding="utf-8", errors="replace"), str(p))
+    assert_clean("\n".join(lines) + message + "".join(capsys.readouterr()), "messages")
+
+
+# --------------------------------------------------------------------------------------------------- plausible metadata
+@pytest.mark.parametrize(("fld", "value"), [
+    ("n_parameters", 10**30), ("n_parameters", -1), ("embed_dim", 10**20), ("embed_dim", [384, 0]),
+    ("max_tokens", -5), ("memory_usage_mb", float("inf")), ("release_date", "1066-10-14"), ("release_date", "2999-01-01"),
+])
+def test_validate_refuses_implausible_metadata_with_the_range(tmp_path: Path, built: Path, fld: str, value: Any) -> None:
+    from test_validate import write_run
+
+    from medeval.submit import validate_paths
+
+    rev = write_run(tmp_path / "run")
+    meta = json.loads((rev / "model_meta.json").read_text())
+    meta[fld] = value
+    (rev / "model_meta.json").write_text(json.dumps(meta))
+    hits = [p for p in validate_paths([rev]) if p.field == fld and p.is_error and "allowed:" in p.message]
+    assert len(hits) == 1 and "\n" not in hits[0].line()  # (mteb's own schema check may add a second line)
+
+
+def test_validate_accepts_plausible_and_unknown_metadata(tmp_path: Path, built: Path) -> None:
+    from test_validate import write_run
+
+    from medeval.submit import validate_paths
+
+    rev = write_run(tmp_path / "run")
+    meta = json.loads((rev / "model_meta.json").read_text())
+    meta.update(n_parameters=None, embed_dim=[64, 384], max_tokens=float("inf"), release_date="2024-02-29")
+    (rev / "model_meta.json").write_text(json.dumps(meta))
+    fields = {"n_parameters", "embed_dim", "max_tokens", "memory_usage_mb", "release_date"}
+    assert [p.line() for p in validate_paths([rev]) if p.field in fields] == []
