@@ -50,7 +50,7 @@ class MedEvalTaskMetadata(TaskMetadata):
 
 def to_mteb_metadata(spec: TaskSpec, path: Path | str) -> MedEvalTaskMetadata:
     """Translate a spec into mteb metadata; mteb's own validation errors become SpecErrors naming the file."""
-    description = spec.description.strip()
+    description = spec.title
     try:
         md = MedEvalTaskMetadata(
             name=spec.name,
@@ -70,7 +70,7 @@ def to_mteb_metadata(spec: TaskSpec, path: Path | str) -> MedEvalTaskMetadata:
             annotations_creators=spec.annotations_creators,
             dialect=[],
             sample_creation=spec.sample_creation,
-            bibtex_citation=spec.source.bibtex.strip(),
+            bibtex_citation=(spec.source.bibtex or spec.citation or "").strip() or None,
             is_public=spec.source.access != "credentialed",
             contributed_by="medeval",
         )
@@ -135,7 +135,7 @@ def make_task_class(spec: TaskSpec, path: Path | str) -> type[MedEvalTaskMixin]:
         "spec": spec,
         "spec_path": Path(path).resolve() if Path(path).exists() else None,
         "__module__": "medeval.tasks",
-        "__doc__": spec.description.strip(),
+        "__doc__": spec.title,
     }
     ev = spec.evaluation
     if ev.samples_per_label is not None:

@@ -74,7 +74,12 @@ def cite_task(name: str) -> str:
     from medeval.catalog import get_spec
 
     spec = get_spec(name)
-    return _unique([spec.source.bibtex, spec.citation])
+    entries = [e for e in (spec.source.bibtex, spec.citation) if e]
+    if not entries:
+        from medeval.errors import SpecError
+
+        raise SpecError(f"task {spec.name}: its YAML gives no BibTeX; add 'citation' (or 'source.bibtex') to cite it")
+    return _unique(entries)
 
 
 def cite_tasks(names: list[str]) -> str:

@@ -187,6 +187,40 @@ def show_cmd(
         typer.echo(yaml.safe_dump(card, sort_keys=False, allow_unicode=True, width=110).rstrip("\n"))
 
 
+@app.command("check")
+def check_cmd(
+    task: Annotated[list[str], typer.Argument(help="Task names, paper ids or YAML paths (one or more).")],
+    include_path: IncludePath = None,
+    data_dir: DataDir = None,
+) -> None:
+    """Check tasks' data without a model: one line per problem (file, line, field, what, fix); exit 1 on errors."""
+    from medeval.catalog import get_task
+    from medeval.checks import check_task
+    from medeval.loaders import how_to_build
+
+    _setup(include_path, data_dir)
+    tasks = [get_task(name) for name in task]  # every name resolves before anything prints
+    failed = 0
+    for t in tasks:
+        name = t.metadata.name
+        if not t.is_built():
+            fix = how_to_build(t.spec) if t.spec.data is not None else f"build it with `{how_to_build(t.spec)}`"
+            typer.echo(f"error: {name}: no data in {t.data_folder()}; {fix}", err=True)
+            failed += 1
+            continue
+        findings, sizes, revision = check_task(t)
+        for f in findings:
+            typer.echo(f"{f.severity}: {name}: {f}", err=True)
+        if any(f.severity == "error" for f in findings):
+            failed += 1
+        else:
+            tables = ", ".join(f"{table} {n:,} rows" for table, n in sizes.items())
+            typer.echo(f"ok: {name}: {tables}; data revision {revision} ({t.data_folder()})")
+    if failed:
+        typer.echo(f"{failed} of {len(tasks)} task(s) failed the data checks", err=True)
+    raise typer.Exit(1 if failed else 0)
+
+
 @app.command("cite")
 def cite_cmd(
     task: Annotated[Optional[list[str]], typer.Argument(help="Task names (or use --benchmark).")] = None,

@@ -36,3 +36,11 @@ class ModelLoadError(MedEvalError):
 
 class ResultError(MedEvalError):
     """A result file or folder is malformed."""
+
+
+class DataCheckError(SourceError):
+    """A task's data fails its checks (:mod:`medeval.checks`); one line per finding: file, line, field, fix."""
+
+    def __init__(self, findings: list[str]) -> None:
+        self.findings = list(findings)
+        super().__init__("\n".join(self.findings))

@@ -103,15 +103,22 @@ class MedEvalTaskMixin:
         )
 
     # -- loading --------------------------------------------------------------------------------------------
-    def _read_tables(self, folder: Path) -> dict[str, list[dict[str, Any]]]:
+    def table_names(self) -> list[str]:
+        """The tables this task reads, as ``"<config>/<split>"``."""
         raise NotImplementedError
+
+    def _read_tables(self, folder: Path) -> dict[str, list[dict[str, Any]]]:
+        """Read and check every table (:mod:`medeval.checks`): DataCheckError, one line per finding, on bad data."""
+        from medeval.checks import read_checked_tables
+
+        return read_checked_tables(folder, self.spec.type, self.table_names(),
+                                   getattr(self, "train_split", "train"), list(self.metadata.eval_splits))
 
     def load_data(self, num_proc: int | None = None, **kwargs: Any) -> None:  # noqa: ARG002 - mteb signature
         if self.data_loaded:
             return
         folder = self.ensure_data()
         tables = self._read_tables(folder)
-        datamod.check_columns(folder, self.spec.type, tables)
         revision = DataStore().built_revision(self) or datamod.content_hash(tables)
         pinned = self.spec.dataset.revision
         if pinned and pinned != revision:
@@ -128,8 +135,6 @@ class MedEvalTaskMixin:
         splits = {name.split("/")[1]: Dataset.from_list(rows) for name, rows in tables.items()}
         self.dataset = {"default": DatasetDict(splits)}
 
-    def _split_tables(self, folder: Path, config: str, splits: list[str]) -> dict[str, list[dict[str, Any]]]:
-        return {f"{config}/{s}": datamod.read_table(folder, f"{config}/{s}") for s in splits}
 
     @classmethod
     def descriptive_stats_path(cls) -> Path:
@@ -141,8 +146,8 @@ class Classification(MedEvalTaskMixin, AbsTaskClassification):
 
     label_names: list[str] | None = None
 
-    def _read_tables(self, folder: Path) -> dict[str, list[dict[str, Any]]]:
-        return self._split_tables(folder, "data", [self.train_split, *self.metadata.eval_splits])
+    def table_names(self) -> list[str]:
+        return [f"data/{s}" for s in dict.fromkeys([self.train_split, *self.metadata.eval_splits])]
 
     def _set_dataset(self, tables: dict[str, list[dict[str, Any]]]) -> None:
         # mteb's binary metrics (average precision) need numeric labels: readable string labels in the data are
@@ -159,26 +164,22 @@ class Clustering(MedEvalTaskMixin, AbsTaskEveryRowClustering):
     """k-means with k = number of labels over every row once, per seed (:mod:`medeval.clustering`); table
     ``data/test`` with ``sentences``, ``labels``."""
 
-    def _read_tables(self, folder: Path) -> dict[str, list[dict[str, Any]]]:
-        return self._split_tables(folder, "data", list(self.metadata.eval_splits))
+    def table_names(self) -> list[str]:
+        return [f"data/{s}" for s in self.metadata.eval_splits]
 
 
 class PairClassification(MedEvalTaskMixin, AbsTaskPairClassification):
     """Best-threshold similarity F1; table ``data/test`` with ``sentence1``, ``sentence2``, ``labels`` (0/1)."""
 
-    def _read_tables(self, folder: Path) -> dict[str, list[dict[str, Any]]]:
-        return self._split_tables(folder, "data", list(self.metadata.eval_splits))
+    def table_names(self) -> list[str]:
+        return [f"data/{s}" for s in self.metadata.eval_splits]
 
 
 class Retrieval(MedEvalTaskMixin, AbsTaskRetrieval):
     """nDCG@10; tables ``corpus/<split>`` (id, text), ``queries/<split>`` (id, text), ``qrels/<split>``."""
 
-    def _read_tables(self, folder: Path) -> dict[str, list[dict[str, Any]]]:
-        tables: dict[str, list[dict[str, Any]]] = {}
-        for split in self.metadata.eval_splits:
-            for config in ("corpus", "queries", "qrels"):
-                tables[f"{config}/{split}"] = datamod.read_table(folder, f"{config}/{split}")
-        return tables
+    def table_names(self) -> list[str]:
+        return [f"{config}/{split}" for split in self.metadata.eval_splits for config in ("corpus", "queries", "qrels")]
 
     def _set_dataset(self, tables: dict[str, list[dict[str, Any]]]) -> None:
         self.dataset = {"default": {}}

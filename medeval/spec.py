@@ -13,9 +13,11 @@ and what is allowed::
 
 from __future__ import annotations
 
+import difflib
 import re
+from functools import lru_cache
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, get_args
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
@@ -71,26 +73,27 @@ class _Strict(BaseModel):
 
 
 class Source(_Strict):
-    """Where the task's data comes from."""
+    """Where the task's data comes from. Every field is required for the benchmark's own tasks (``tasks/``), where
+    it is part of the citable card; a user's own task may leave the block, or any field, out."""
 
-    name: str = Field(description="upstream, e.g. 'MIMIC-IV-Note' or 'ICD-10-CM (simple-icd-10-cm 1.5.0)'")
-    group: str = Field(description="the source group leaderboard means are taken over, e.g. 'MIMIC-IV', 'Wikipedia'")
-    upstream: str = Field(description="what the builder reads: an API endpoint, dataset or package file")
-    version: str = Field(description="pinned version / revision / release of the upstream")
-    license: str
-    access: Access
-    url: str
-    bibtex: str
+    name: str = Field(default="user data", description="upstream, e.g. 'MIMIC-IV-Note' or 'ICD-10-CM (simple-icd-10-cm 1.5.0)'")
+    group: str = Field(default="User tasks", description="the source group leaderboard means are taken over, e.g. 'MIMIC-IV'")
+    upstream: str = Field(default="a local data folder", description="what the builder reads: an API endpoint, dataset or package file")
+    version: str = Field(default="unversioned", description="pinned version / revision / release of the upstream")
+    license: str = Field(default="not specified", description="the upstream's licence, as its owner states it")
+    access: Access = "open"
+    url: str | None = None
+    bibtex: str | None = None
 
     @field_validator("bibtex")
     @classmethod
-    def _bibtex(cls, v: str) -> str:
-        return check_bibtex(v)
+    def _bibtex(cls, v: str | None) -> str | None:
+        return None if v is None else check_bibtex(v)
 
     @field_validator("url")
     @classmethod
-    def _url(cls, v: str) -> str:
-        if not re.match(r"^https?://\S+$", v):
+    def _url(cls, v: str | None) -> str | None:
+        if v is not None and not re.match(r"^https?://\S+$", v):
             raise ValueError("must be an http(s) URL")
         return v
 
@@ -161,9 +164,9 @@ class ClusteringSettings(_Strict):
 
 
 class Evaluation(_Strict):
-    """How the task is scored."""
+    """How the task is scored. ``main_score`` defaults by task type (:data:`DEFAULT_MAIN_SCORES`)."""
 
-    main_score: str
+    main_score: str | None = None
     eval_splits: list[str] = ["test"]
     samples_per_label: int | None = Field(default=None, gt=0)
     n_experiments: int | None = Field(default=None, gt=0)
@@ -185,30 +188,74 @@ class DatasetRef(_Strict):
     revision: str | None = Field(default=None, description="pinned content hash (or Hub revision) of the built data")
 
 
+#: The main score a task gets when its YAML names none (the paper's protocol per type).
+DEFAULT_MAIN_SCORES: dict[str, str] = {
+    "Classification": "f1", "Clustering": "v_measure", "PairClassification": "similarity_f1", "Retrieval": "ndcg_at_10",
+}
+
+#: Fields a task of the benchmark itself (a file in ``tasks/``) must state: its citable card. A user's own task
+#: needs only ``name``, ``type`` and ``data``.
+CITABLE_FIELDS = ("description", "reference", "date", "license", "source", "citation")
+CITABLE_SOURCE_FIELDS = ("name", "group", "upstream", "version", "license", "access", "url", "bibtex")
+
+
+@lru_cache(maxsize=1)
+def _mteb_licenses() -> tuple[str, ...]:
+    from mteb.abstasks.task_metadata import Licenses
+
+    return tuple(get_args(Licenses))
+
+
+def check_license(value: str) -> str:
+    """An mteb licence id (any case: ``MIT`` -> ``mit``) or an http(s) URL; ValueError naming close ids otherwise.
+
+    Example::
+
+        >>> check_license("CC-BY-4.0")
+        'cc-by-4.0'
+    """
+    if re.match(r"^https?://\S+$", value):
+        return value
+    ids = _mteb_licenses()
+    lowered = {i.lower(): i for i in ids}
+    key = value.strip().lower().replace(" ", "-")
+    if key in lowered:
+        return lowered[key]
+    close = difflib.get_close_matches(key, list(lowered), n=3)
+    hint = f"did you mean {', '.join(close)}? " if close else ""
+    raise ValueError(f"{value!r} is not a licence id; {hint}use an id such as mit, apache-2.0, cc-by-4.0 or "
+                     "cc-by-nc-sa-4.0 (any case), 'not specified', or the licence's http(s) URL")
+
+
 class TaskSpec(_Strict):
-    """One task, as its YAML declares it."""
+    """One task, as its YAML declares it.
+
+    A user's own task needs only ``name``, ``type`` and ``data``; the main score then defaults by type. The
+    citable fields (:data:`CITABLE_FIELDS`, and every field of ``source``) are required for the benchmark's own
+    tasks, the files in ``tasks/`` (:func:`load_spec` checks them there).
+    """
 
     name: str
     type: TaskType
-    description: str = Field(min_length=20)
+    description: str | None = Field(default=None, min_length=20)
     benchmark: str | None = None
     paper_id: str | None = Field(default=None, description="the task's identifier in the MedTE paper")
     loader: str | None = Field(default=None, description="dotted path of the mteb task class that loads the data")
-    reference: str
+    reference: str | None = None
     languages: list[str] = ["eng-Latn"]
     domains: list[str] = ["Medical"]
     task_subtypes: list[str] | None = None
-    date: tuple[str, str]
-    license: str = Field(description="licence of the built data: an mteb licence id or a URL")
+    date: tuple[str, str] | None = None
+    license: str | None = Field(default=None, description="licence of the data: an mteb licence id (any case) or a URL")
     annotations_creators: str = "derived"
     sample_creation: str = "found"
-    source: Source
+    source: Source = Source()
     construction: Construction | None = None
     deviations: list[Deviation] = Field(default_factory=list, description="every deliberate difference from the paper")
-    evaluation: Evaluation
+    evaluation: Evaluation = Evaluation()
     dataset: DatasetRef = DatasetRef()
     data: str | None = Field(default=None, description="user tasks: local data folder, relative to the YAML")
-    citation: str = Field(description="BibTeX of the paper / benchmark the task belongs to")
+    citation: str | None = Field(default=None, description="BibTeX of the paper / benchmark the task belongs to")
 
     @field_validator("name")
     @classmethod
@@ -219,23 +266,43 @@ class TaskSpec(_Strict):
 
     @field_validator("citation")
     @classmethod
-    def _citation(cls, v: str) -> str:
-        return check_bibtex(v)
+    def _citation(cls, v: str | None) -> str | None:
+        return None if v is None else check_bibtex(v)
+
+    @field_validator("license")
+    @classmethod
+    def _license(cls, v: str | None) -> str | None:
+        return None if v is None else check_license(v)
 
     @field_validator("reference")
     @classmethod
-    def _reference(cls, v: str) -> str:
-        if not re.match(r"^https?://\S+$", v):
+    def _reference(cls, v: str | None) -> str | None:
+        if v is not None and not re.match(r"^https?://\S+$", v):
             raise ValueError("must be an http(s) URL")
         return v
 
     @field_validator("date")
     @classmethod
-    def _date(cls, v: tuple[str, str]) -> tuple[str, str]:
-        for d in v:
+    def _date(cls, v: tuple[str, str] | None) -> tuple[str, str] | None:
+        for d in v or ():
             if not re.match(r"^\d{4}-\d{2}-\d{2}$", d):
                 raise ValueError(f"dates must be YYYY-MM-DD (got {d!r})")
         return v
+
+    @model_validator(mode="before")
+    @classmethod
+    def _defaults_by_type(cls, data: Any) -> Any:
+        """Fill in what follows from the type: the main score and, for clustering, the default settings."""
+        if not isinstance(data, dict) or data.get("type") not in DEFAULT_MAIN_SCORES:
+            return data
+        evaluation = data.get("evaluation")
+        if evaluation is None or isinstance(evaluation, dict):
+            evaluation = dict(evaluation or {})
+            evaluation.setdefault("main_score", DEFAULT_MAIN_SCORES[data["type"]])
+            if data["type"] == "Clustering" and "clustering" not in evaluation:
+                evaluation["clustering"] = {}
+            data = {**data, "evaluation": evaluation}
+        return data
 
     @model_validator(mode="after")
     def _consistent(self) -> TaskSpec:
@@ -256,6 +323,18 @@ class TaskSpec(_Strict):
     @property
     def loader_path(self) -> str:
         return self.loader or DEFAULT_LOADERS[self.type]
+
+    @property
+    def title(self) -> str:
+        """The description, or a one-line stand-in for a user task that gives none."""
+        return (self.description or f"{self.name}: a user {self.type} task").strip()
+
+    def missing_citable_fields(self) -> list[str]:
+        """The citable fields this spec leaves out (required for the benchmark's own tasks)."""
+        missing = [f for f in CITABLE_FIELDS if f not in self.model_fields_set]
+        if "source" in self.model_fields_set:
+            missing += [f"source.{f}" for f in CITABLE_SOURCE_FIELDS if f not in self.source.model_fields_set]
+        return missing
 
     @property
     def sample_creation_is_llm(self) -> bool:
@@ -290,14 +369,31 @@ def format_validation_error(path: Path | str, err: ValidationError, model: type[
     return "\n".join(lines)
 
 
-def parse_spec(data: Any, path: Path | str = "<string>") -> TaskSpec:
-    """Validate an already-parsed YAML mapping."""
+def parse_spec(data: Any, path: Path | str = "<string>", own: bool = False) -> TaskSpec:
+    """Validate an already-parsed YAML mapping.
+
+    Args:
+        data: the parsed YAML.
+        path: the file it came from, for the messages.
+        own: a task of the benchmark itself (a file in ``tasks/``): the citable fields are then required.
+
+    Returns:
+        The validated spec.
+
+    Raises:
+        SpecError: one line per problem, naming the file and the field.
+    """
     if not isinstance(data, dict):
         raise SpecError(f"{path}: expected a mapping of fields at the top level, got {type(data).__name__}")
     try:
-        return TaskSpec.model_validate(data)
+        spec = TaskSpec.model_validate(data)
     except ValidationError as err:
         raise SpecError(format_validation_error(path, err)) from None
+    if own and (missing := spec.missing_citable_fields()):
+        raise SpecError("\n".join(
+            f"{path}: field '{f}': required for the benchmark's own tasks (files in tasks/), whose YAML is the "
+            "task's citable card; add it (a user's own task may leave it out)" for f in missing))
+    return spec
 
 
 def read_yaml(path: str | Path, what: str = "task file") -> Any:
@@ -334,11 +430,20 @@ def read_yaml(path: str | Path, what: str = "task file") -> Any:
         raise SpecError(f"{path}:{where}: invalid YAML: {problem}; fix the syntax (indentation, quotes, colons)") from None
 
 
+def _is_packaged(path: Path) -> bool:
+    from medeval import paths
+
+    try:
+        return path.resolve().parent == paths.packaged_specs_dir().resolve()
+    except FileNotFoundError:
+        return False
+
+
 def load_spec(path: str | Path) -> TaskSpec:
     """Read and validate one task YAML; raise SpecError naming the file and field on any problem."""
     path = Path(path)
     data = read_yaml(path, "task file")
-    spec = parse_spec(data, path)
+    spec = parse_spec(data, path, own=_is_packaged(path))
     if spec.name != path.stem:
         raise SpecError(f"{path}: field 'name': {spec.name!r} must equal the file name {path.stem!r}; rename one of them")
     return spec
