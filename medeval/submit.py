@@ -281,12 +281,20 @@ class _Checker:
         if not rev.task_files:
             self.add(folder, "path", "no result files (<TaskName>.json) in this revision folder",
                      "run the benchmark first (`medeval run -m MODEL`) or remove the empty folder", "warning")
-        if unverified:
-            shown = ", ".join(sorted(unverified)[:6]) + (f" and {len(unverified) - 6} more" if len(unverified) > 6 else "")
-            self.add(folder, "dataset_revision",
-                     f"cannot verify that {len(unverified)} result(s) used the current task data (task not built here): {shown}",
-                     "build the tasks (`medeval build -t TASK`) or pin dataset.revision in their YAML, then validate again",
-                     "warning")
+        # a user task's own data: folder is never built by medeval; what works is pinning its content hash
+        user = sorted(t for t in unverified if getattr(self.classes.get(t), "spec", None) and self.classes[t].spec.data)
+        for group, where, fix in (
+            ([t for t in unverified if t not in user], "task not built here",
+             "build the tasks (`medeval build -t TASK`) or pin dataset.revision in their YAML, then validate again"),
+            (user, "user task with its own data folder, no pinned revision",
+             "pin the data's content hash in the task YAML (`dataset: {revision: HASH}`; `medeval check TASK` prints "
+             "HASH), then validate again with --include-path FOLDER-OF-THE-YAML"),
+        ):
+            if group:
+                shown = ", ".join(sorted(group)[:6]) + (f" and {len(group) - 6} more" if len(group) > 6 else "")
+                self.add(folder, "dataset_revision",
+                         f"cannot verify that {len(group)} result(s) used the current task data ({where}): {shown}",
+                         fix, "warning")
         self.check_protocols(folder, rev)
         rev.errors = len(self.scan.errors) - n_errors
         self.scan.folders.append(rev)
