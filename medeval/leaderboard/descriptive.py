@@ -6,7 +6,7 @@ repository. medeval does the same for every task whose data builds offline (MedE
 ``tasks/descriptive_stats/<Task>.json`` (``medeval/_tasks/descriptive_stats/`` in a wheel) with the data revision
 they describe, and are regenerated with::
 
-    MEDEVAL_HOME=/tmp/medeval-home python -m medeval.leaderboard.descriptive -b "MedEval-Terms(v1)"
+    MEDEVAL_HOME=/tmp/medeval-home python -m medeval.leaderboard.descriptive     # every offline task (or -b / -t)
 
 A file whose ``dataset_revision`` is not the task's pinned revision is ignored (the data changed since).
 :func:`descriptive_stats` returns the committed statistics, else those of this machine's own build (``stats.json``
@@ -124,7 +124,7 @@ def _write_atomic(path: Path, text: str) -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Write ``tasks/descriptive_stats/<Task>.json`` for the given tasks (or a benchmark's offline tasks)."""
+    """Write ``tasks/descriptive_stats/<Task>.json`` for the given tasks, a benchmark's tasks, or every offline task."""
     from medeval.catalog import task_classes
     from medeval.errors import MedEvalError
 
@@ -133,7 +133,14 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("-t", "--task", action="append", default=[])
     ap.add_argument("--out", type=Path, default=None, help="folder (default: tasks/descriptive_stats)")
     args = ap.parse_args(argv)
-    names = list(args.task) or [n for n, c in task_classes().items() if c.spec.benchmark == args.benchmark]
+    if args.task:
+        names = list(args.task)
+    elif args.benchmark:
+        names = [n for n, c in task_classes().items() if c.spec.benchmark == args.benchmark]
+    else:  # every task whose data builds offline, from pinned packages alone
+        from medeval.build import can_build_without_inputs
+
+        names = [n for n, c in task_classes().items() if c.spec.construction is not None and can_build_without_inputs(c.spec)]
     out = args.out or stats_dir()
     for name in names:
         try:
