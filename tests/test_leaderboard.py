@@ -364,3 +364,23 @@ def test_empty_board(tmp_path):
     s = lb.summary(V1, reported=True)
     assert s["Reported"].all() and len(s) == len(lb.reported_table(V1)) == 5
     assert lb.summary(V1).empty and lb.summary(TERMS).empty
+
+
+def test_committed_descriptive_stats_describe_the_pinned_data():
+    import json
+
+    from medeval.leaderboard.descriptive import committed_stats, stats_dir
+
+    files = sorted(stats_dir().glob("*.json"))
+    assert {f.stem for f in files} >= set(terms_tasks())  # every offline task has its statistics committed
+    for f in files:
+        data = json.loads(f.read_text())
+        spec = medeval.get_spec(data["task"])
+        assert f.stem == data["task"] and data["dataset_revision"] == spec.dataset.revision, f
+        assert set(spec.evaluation.eval_splits) <= set(data["stats"]), f
+        assert committed_stats(data["task"]) == data["stats"]
+    # chance levels come from them: CCS's constant predictor uses its test label counts
+    ccs = medeval.get_spec("CCSCategoryClassification")
+    counts = [v["count"] for v in committed_stats(ccs.name)["test"]["label_statistics"]["labels"].values()]
+    p = max(counts) / sum(counts)
+    assert constant_chance(ccs, committed_stats(ccs.name)) == pytest.approx(2 * p / (1 + p) / len(counts))
