@@ -13,7 +13,7 @@ import difflib
 import logging
 import importlib
 import os
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
@@ -295,10 +295,6 @@ def __getattr__(name: str) -> Any:
         return tuple(benchmark_names())
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
-
-def resolve_task_names(names: Iterable[str]) -> list[str]:
-    """Canonical task names for names, paper ids or YAML paths."""
-    return [get_task_class(n).spec.name for n in names]
 
 
 # mteb was first imported by this module's own imports: do the registration `import mteb` deferred until now

@@ -64,10 +64,6 @@ def content_hash(tables: Mapping[str, Rows]) -> str:
     return h.hexdigest()[:16]
 
 
-def revision_of(tables: Mapping[str, Rows]) -> str:
-    return content_hash(tables)
-
-
 def _write_parquet(rows: Rows, path: Path) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     table = pa.Table.from_pylist(rows) if rows else pa.table({})

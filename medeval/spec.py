@@ -336,10 +336,6 @@ class TaskSpec(_Strict):
             missing += [f"source.{f}" for f in CITABLE_SOURCE_FIELDS if f not in self.source.model_fields_set]
         return missing
 
-    @property
-    def sample_creation_is_llm(self) -> bool:
-        return self.construction is not None and self.construction.llm is not None
-
 
 def _format_loc(loc: tuple[Any, ...]) -> str:
     return ".".join(str(p) for p in loc) or "<top level>"

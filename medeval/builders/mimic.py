@@ -215,10 +215,6 @@ def _sources(files: mimic.MimicFiles, cache: mimic.SectionCache, records: list[d
     }
 
 
-def _ids(rows: list[dict[str, Any]]) -> list[str]:
-    return [r["note_id"] for r in rows]
-
-
 def _strip(rows: list[dict[str, Any]], *keep: str) -> list[dict[str, Any]]:
     return [{k: r[k] for k in keep} for r in rows]
 

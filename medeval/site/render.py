@@ -526,8 +526,7 @@ def render_docs(lb: Leaderboard, docs: Path, *, n_boot: int = 1000, results_root
                               "main_score": lb.tasks.loc[t, "main_score"], "n": int(ts["score"].notna().sum()),
                               "best": None if best.empty else best.iloc[0]["score"],
                               "best_model": None if best.empty else site.model_link(best.iloc[0]["model"], "../"),
-                              "best_name": None if best.empty else neutral(str(best.iloc[0]["model"])),
-                              "built": classes[t].is_built()})
+                              "best_name": None if best.empty else neutral(str(best.iloc[0]["model"]))})
     _write(docs / "tasks" / "index.md", _front_matter("Tasks") + env.get_template("tasks_index.md.j2").render(rows=task_rows, **common))
     tmpl = env.get_template("task.md.j2")
     for name, cls in classes.items():

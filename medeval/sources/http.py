@@ -140,9 +140,6 @@ class HttpClient:
         except ValueError:
             raise SourceError(f"{redact_url(resp.url)}: answer is not JSON (starts {scrub_secrets(resp.text[:400])[:60]!r})") from None
 
-    def get_text(self, path: str, params: dict[str, Any] | None = None) -> str:
-        return self.request("GET", path, params=params).text
-
     def download(self, path: str, dest: Path) -> Path:
         """Download to ``dest``, resuming a partial ``dest.part`` with a Range request; atomic rename at the end."""
         dest = Path(dest)
