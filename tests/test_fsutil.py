@@ -144,3 +144,12 @@ def test_file_lock_excludes_another_process_and_times_out_with_a_line(tmp_path: 
         proc.join()
     with fsutil.file_lock(tmp_path / ".x.lock", timeout=1):  # free again once the holder is gone
         pass
+
+
+def test_built_task_data_folder_is_0755_under_umask_022(tmp_path: Path, umask022: None) -> None:
+    from medeval.data import write_task_data
+
+    folder = tmp_path / "tasks" / "DemoTask"
+    write_task_data(folder, {"data/test": [{"text": "a", "label": "x"}]}, manifest={"builder": "demo"})
+    assert mode(folder) == 0o755 and mode(folder / "data") == 0o755 and mode(folder / "manifest.json") == 0o644
+    assert sorted(p.name for p in folder.parent.iterdir()) == ["DemoTask"]  # no stage folder left

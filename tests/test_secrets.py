@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import html
 import json
+import os
+import stat
 from pathlib import Path
 from typing import Any
 
@@ -117,7 +119,13 @@ def test_outputs_and_site_hold_no_secret_and_no_absolute_path(canaries: dict[str
     (deep / f"{TASK}.json").write_text(resolved.read_text())
     (deep / "run_settings.jsonl").write_text("[" * 100_000 + "]" * 100_000 + "\n")
     site = tmp_path / "site"
-    message = build_site(out, site, n_boot=20)
+    old_umask = os.umask(0o022)
+    try:
+        message = build_site(out, site, n_boot=20)
+    finally:
+        os.umask(old_umask)
+    assert stat.S_IMODE(site.stat().st_mode) == 0o755  # a web server running as another user can read it
+    assert {stat.S_IMODE(p.stat().st_mode) for p in site.rglob("*") if p.is_dir()} == {0o755}
     pages = {p: p.read_text(encoding="utf-8", errors="replace") for p in site.rglob("*") if p.is_file()
              and p.suffix in (".html", ".md", ".csv", ".json", ".js", ".xml", ".txt")}
     warnings_page = html.unescape(next(t for p, t in pages.items() if p.suffix == ".html" and "warnings" in (p.stem, p.parent.name)))

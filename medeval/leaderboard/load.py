@@ -368,4 +368,3 @@ def _relative_to(message: str, root: Path) -> str:
     for prefix in {str(root), str(root.resolve()), str(root.absolute())}:
         message = message.replace(prefix + os.sep, "").replace(prefix, ".")
     return message
-
