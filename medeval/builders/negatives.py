@@ -5,6 +5,12 @@ most similar *other* b texts, optionally restricted by a predicate (e.g. "differ
 Similarities are rounded to 4 decimals and ties broken by index, so tiny floating-point differences between
 machines do not change which texts are candidates.
 
+Precision: :func:`minilm_embed` always embeds on the CPU in float32 (:data:`MINING_DEVICE`, :data:`MINING_DTYPE`),
+even when a GPU is present. float32 results differ between machines and batch sizes by about 1e-7, far below the
+1e-4 rounding step; fp16 / bf16 keep 11 / 8 significand bits, so their similarities are off by roughly 1e-3 (an
+estimate from those bit counts, not measured here), which moves them across rounding steps and changes the top-k
+candidates: GPU half precision would give other negatives. Mining is therefore never run in half precision.
+
     >>> from medeval.builders.negatives import hard_negative_indices, minilm_embed
     >>> idx = hard_negative_indices(minilm_embed(b_texts), k=32, seed=42)
 """
@@ -18,6 +24,11 @@ import numpy as np
 from medeval.builders.common import rng
 
 MINILM = "sentence-transformers/all-MiniLM-L6-v2"
+#: Where and in what precision hard-negative embeddings are computed (see the module docstring).
+MINING_DEVICE = "cpu"
+MINING_DTYPE = "float32"
+#: Similarities are rounded to this many decimals before ranking.
+ROUND_DECIMALS = 4
 
 
 def minilm_path() -> str:
@@ -31,10 +42,20 @@ def minilm_path() -> str:
 
 
 def minilm_embed(texts: Sequence[str], batch_size: int = 64, show_progress: bool = False) -> np.ndarray:
-    """L2-normalised all-MiniLM-L6-v2 embeddings (the model the spec names for hard negatives)."""
+    """L2-normalised all-MiniLM-L6-v2 embeddings (the model the spec names for hard negatives), always computed on
+    the CPU in float32 so every machine mines the same negatives (see the module docstring).
+
+    Args:
+        texts: the texts to embed.
+        batch_size: encoding batch size (does not change the result beyond float32 noise).
+        show_progress: show sentence-transformers' progress bar.
+
+    Returns:
+        float32 array of shape (len(texts), 384), rows of unit length.
+    """
     from sentence_transformers import SentenceTransformer
 
-    model = SentenceTransformer(minilm_path(), device="cpu")
+    model = SentenceTransformer(minilm_path(), device=MINING_DEVICE).float()
     emb = model.encode(list(texts), batch_size=batch_size, normalize_embeddings=True, show_progress_bar=show_progress, convert_to_numpy=True)
     return np.asarray(emb, dtype=np.float32)
 
@@ -56,7 +77,19 @@ def hard_negative_indices(
 ) -> list[int | None]:
     """For each row i, an index j != i drawn from the k most similar rows j with ``allowed(i, j)``.
 
-    ``embeddings`` are L2-normalised (dense array or scipy sparse). Returns None for a row with no candidate.
+    Similarities are rounded to :data:`ROUND_DECIMALS` decimals and ties ranked by index, then one of the k
+    candidates is drawn with a generator seeded by (seed, i): the same embeddings give the same negatives in any
+    process, whatever ``PYTHONHASHSEED`` or ``block``.
+
+    Args:
+        embeddings: L2-normalised vectors, shape (n, dim) (dense array or scipy sparse).
+        k: candidates per row.
+        seed: the task's seed.
+        allowed: optional predicate on (i, j), e.g. "another second-section text".
+        block: rows compared per matrix product (memory only).
+
+    Returns:
+        For each row, the chosen index, or None when no row is allowed.
     """
     n = embeddings.shape[0]
     out: list[int | None] = []
@@ -64,7 +97,7 @@ def hard_negative_indices(
         stop = min(n, start + block)
         sims = embeddings[start:stop] @ embeddings.T
         sims = sims.toarray() if hasattr(sims, "toarray") else np.asarray(sims)
-        sims = np.round(sims.astype(np.float64), 4)
+        sims = np.round(sims.astype(np.float64), ROUND_DECIMALS)
         for r, i in enumerate(range(start, stop)):
             row = sims[r]
             row[i] = -np.inf
