@@ -49,7 +49,18 @@ class MedEvalTaskMetadata(TaskMetadata):
 
 
 def to_mteb_metadata(spec: TaskSpec, path: Path | str) -> MedEvalTaskMetadata:
-    """Translate a spec into mteb metadata; mteb's own validation errors become SpecErrors naming the file."""
+    """Translate a spec into mteb's ``TaskMetadata``.
+
+    Args:
+        spec: the validated task spec.
+        path: the YAML it came from (for error messages).
+
+    Returns:
+        The metadata; ``dataset.revision`` is the YAML's pin, or ``"unbuilt"`` until the data is loaded.
+
+    Raises:
+        SpecError: mteb rejects a field; one line per field, naming the file.
+    """
     description = spec.title
     try:
         md = MedEvalTaskMetadata(
@@ -128,7 +139,18 @@ def _resolve_loader(spec: TaskSpec, path: Path | str) -> type[MedEvalTaskMixin]:
 
 
 def make_task_class(spec: TaskSpec, path: Path | str) -> type[MedEvalTaskMixin]:
-    """One small mteb task class for a spec: the loader class with the spec's metadata and protocol."""
+    """One small mteb task class for a spec: the loader class with the spec's metadata and protocol.
+
+    Args:
+        spec: the validated task spec.
+        path: the YAML it came from (a user task's ``data:`` folder is relative to it).
+
+    Returns:
+        A subclass of the spec's loader (``medeval.loaders.<Type>`` by default) named after the task.
+
+    Raises:
+        SpecError: the loader cannot be imported or is not allowed, or mteb rejects the metadata.
+    """
     loader = _resolve_loader(spec, path)
     attrs: dict[str, Any] = {
         "metadata": to_mteb_metadata(spec, path),
@@ -159,13 +181,34 @@ def _load_dir(folder: Path) -> dict[str, type[MedEvalTaskMixin]]:
 
 
 def add_task_file(path: str | Path) -> type[MedEvalTaskMixin]:
-    """Load a user task YAML (any folder), register it with mteb and return its class."""
+    """Load a user task YAML (any folder) and register it with mteb.
+
+    Args:
+        path: the task YAML.
+
+    Returns:
+        The task class (``get_task(name)`` finds it from now on).
+
+    Raises:
+        SpecError: the file is malformed, or its name is a packaged task's.
+    """
     path = Path(path)
     return add_spec(load_spec(path), path)
 
 
 def add_spec(spec: TaskSpec, path: str | Path = "<python>") -> type[MedEvalTaskMixin]:
-    """Register a task from a spec object (e.g. a variant of a packaged task with a smaller size cap)."""
+    """Register a task from a spec object (e.g. a variant of a packaged task with a smaller size cap).
+
+    Args:
+        spec: the task spec.
+        path: where it came from, for messages (``"<python>"`` when built in code).
+
+    Returns:
+        The registered task class; a user task of the same name replaces the earlier one (with a warning).
+
+    Raises:
+        SpecError: the name is taken by a packaged task.
+    """
     existing = _all_classes().get(spec.name)
     resolved = Path(path).resolve() if Path(path).exists() else None
     if existing is not None and spec.name in _packaged() and existing.spec_path != resolved:
@@ -179,7 +222,17 @@ def add_spec(spec: TaskSpec, path: str | Path = "<python>") -> type[MedEvalTaskM
 
 
 def add_include_path(folder: str | Path) -> list[str]:
-    """Register every task YAML in ``folder`` (as ``--include-path`` does); returns their names."""
+    """Register every task YAML in ``folder``, as ``--include-path`` does.
+
+    Args:
+        folder: a folder of task YAML files.
+
+    Returns:
+        The names of the tasks registered.
+
+    Raises:
+        SpecError: ``folder`` is not a folder, or a YAML in it is malformed.
+    """
     folder = Path(folder)
     if not folder.is_dir():
         raise SpecError(f"{folder}: --include-path must be a folder of task YAML files")
@@ -207,15 +260,26 @@ def _all_classes() -> dict[str, type[MedEvalTaskMixin]]:
 
 
 def task_classes() -> dict[str, type[MedEvalTaskMixin]]:
-    """All known task classes by name (packaged and user tasks)."""
+    """All known task classes by name: packaged tasks, then user tasks (``$MEDEVAL_INCLUDE_PATH``, added files).
+
+    Raises:
+        SpecError: a packaged task or benchmark YAML is malformed.
+    """
     return dict(_all_classes())
 
 
 def get_spec(name: str) -> TaskSpec:
+    """A task's spec, by task name, paper id or YAML path (see :func:`get_task_class`)."""
     return get_task_class(name).spec
 
 
 def get_task_class(name: str) -> type[MedEvalTaskMixin]:
+    """A task class by task name, paper id (e.g. ``"retrieval_medquad_dataset"``) or YAML path.
+
+    Raises:
+        TaskNotFoundError: no such task; the message suggests close names.
+        SpecError: the YAML path is malformed.
+    """
     classes = _all_classes()
     if name.endswith((".yaml", ".yml")):
         return add_task_file(name)
@@ -239,7 +303,25 @@ def get_tasks(
     types: Sequence[str] | None = None,
     names: Sequence[str] | None = None,
 ) -> list[AbsTask]:
-    """mteb task objects, filtered by benchmark, task types and/or names (all filters combine)."""
+    """mteb task objects, filtered by benchmark, task types and/or names (all filters combine).
+
+    Args:
+        benchmark: a benchmark name, alias or short id (``tasks/benchmarks/*.yaml``); its listed tasks plus user
+            tasks that name it.
+        types: task types, e.g. ``["Retrieval"]``.
+        names: task names, paper ids or YAML paths.
+
+    Returns:
+        Fresh task objects, in catalogue order (or the order of ``names``). Data is loaded later, by mteb.
+
+    Raises:
+        TaskNotFoundError: an unknown benchmark, task or type.
+
+    Example::
+
+        >>> [t.metadata.name for t in get_tasks(benchmark="terms", types=["Clustering"])]
+        ['HPOOrganSystemClustering', 'ICD10CMChapterClustering']
+    """
     classes = _all_classes()
     if names:
         selected = [get_task_class(n) for n in names]

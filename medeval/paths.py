@@ -13,7 +13,13 @@ ENV_HOME = "MEDEVAL_HOME"
 
 
 def data_dir() -> Path:
-    """The folder built task data lives in (not created here)."""
+    """The data folder: ``$MEDEVAL_HOME`` (set by ``--data-dir``) or ``~/.cache/medeval``; not created here.
+
+    Use :class:`medeval.store.DataStore` for what lives inside it.
+
+    Returns:
+        The absolute folder.
+    """
     env = os.environ.get(ENV_HOME)
     if env:
         return Path(env).expanduser().resolve()
@@ -21,7 +27,14 @@ def data_dir() -> Path:
 
 
 def set_data_dir(path: str | os.PathLike[str]) -> Path:
-    """Point this process (and its children) at another data folder, as ``--data-dir`` does."""
+    """Point this process (and its children) at another data folder, as ``--data-dir`` does.
+
+    Args:
+        path: the folder (``~`` expanded; it need not exist yet).
+
+    Returns:
+        The absolute folder now in use.
+    """
     resolved = Path(path).expanduser().resolve()
     os.environ[ENV_HOME] = str(resolved)
     return resolved
@@ -38,7 +51,14 @@ def task_data_dir(task_name: str) -> Path:
 
 
 def packaged_specs_dir() -> Path:
-    """The folder of the YAML task specs that ship with medeval."""
+    """The folder of the task YAMLs that ship with medeval (benchmark YAMLs are in its ``benchmarks/``).
+
+    Returns:
+        ``medeval/_tasks`` in a wheel, the repository's ``tasks/`` in an editable install.
+
+    Raises:
+        FileNotFoundError: neither exists (a broken install); the message says to reinstall.
+    """
     here = Path(__file__).resolve().parent
     wheel_dir = here / "_tasks"
     if wheel_dir.is_dir():
