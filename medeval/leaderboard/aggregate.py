@@ -96,10 +96,12 @@ class Leaderboard:
     # -- views ------------------------------------------------------------------------------------------
     @property
     def benchmarks(self) -> list[str]:
-        from medeval.catalog import BENCHMARK_NAMES
+        """The packaged benchmarks in display order (``tasks/benchmarks/*.yaml``), then any a user task names."""
+        from medeval.benchmarks import benchmark_names
 
-        extra = sorted(set(self.tasks["benchmark"]) - set(BENCHMARK_NAMES))
-        return [*BENCHMARK_NAMES, *extra]
+        names = benchmark_names()
+        extra = sorted(set(self.tasks["benchmark"]) - set(names))
+        return [*names, *extra]
 
     def benchmark_tasks(self, benchmark: str) -> list[str]:
         """The benchmark's tasks, ordered by type then name."""
