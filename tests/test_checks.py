@@ -66,7 +66,7 @@ CASES: dict[str, tuple[str, dict[str, Any], list[str]]] = {
                                     {"data/test": [{**r, "labels": ["different", "same"][r["labels"]]} for r in PAIRS]},
                                     ["field 'labels': is not binary (found 'different', 'same')", "0/1 or true/false"]),
     "UnseenLabelClassification": ("Classification", _classification(test=CLINIC_TEST + [{"text": "skin rash", "label": "skin"}]),
-                                  ["test.jsonl: line 7: field 'label'", "'skin' never occur in train.jsonl",
+                                  ["test.jsonl: line 7: field 'label'", "'skin' never occur in the data/train table",
                                    "add train rows with these labels"]),
     "OneLabelTrainClassification": ("Classification", _classification(train=[{**r, "label": "cardiac"} for r in CLINIC_TRAIN]),
                                     ["train.jsonl: field 'label': only one label ('cardiac') in the train split",
