@@ -101,3 +101,10 @@ def test_pmc_text_is_the_papers_lowercased_title_abstract_form() -> None:
     assert clean_text("title: CT-Guided  Lung Biopsy: 2 Cases abstract: We report (n=2) patients.\nβ-blockers.") == (
         "title: ctguided lung biopsy: 2 cases abstract: we report n2 patients blockers"
     )
+
+
+def test_the_benchmark_page_says_which_task_the_51_leave_out() -> None:
+    bench = medeval.get_benchmark("MedEval(v1)")
+    assert len(bench.tasks) == 51
+    assert "clustering_mimiciv_specific_Cancer_Types" in bench.description and "Why 51 and not 52" in bench.description
+    assert "clustering_mimiciv_specific_Cancer_Types" not in {t.spec.paper_id for t in medeval.get_tasks()}
