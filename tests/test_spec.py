@@ -63,14 +63,26 @@ def test_main_score_not_of_type(tmp_path: Path) -> None:
 
 def test_missing_and_unknown_fields(tmp_path: Path) -> None:
     data = _good()
-    del data["source"]["license"]
+    del data["type"]
     data["colour"] = "blue"
     p = _write(tmp_path, "WikiSyndromesClassification", data)
     with pytest.raises(SpecError) as err:
         load_spec(p)
     msg = str(err.value)
-    assert "field 'source.license': required field is missing" in msg
+    assert "field 'type': required field is missing" in msg
     assert "field 'colour': unknown field" in msg
+
+
+def test_citable_field_missing_from_a_packaged_task(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from medeval import paths
+
+    data = _good()
+    del data["source"]["license"]
+    p = _write(tmp_path, "WikiSyndromesClassification", data)
+    assert load_spec(p).source.license == "not specified"  # a user's own task may leave it out
+    monkeypatch.setattr(paths, "packaged_specs_dir", lambda: tmp_path)  # the same file as one of the benchmark's own
+    with pytest.raises(SpecError, match=r"field 'source.license': required for the benchmark's own tasks"):
+        load_spec(p)
 
 
 def test_bad_bibtex_and_access_and_split(tmp_path: Path) -> None:
@@ -106,9 +118,10 @@ def test_not_utf8(tmp_path: Path) -> None:
         load_spec(p)
 
 
-def test_clustering_needs_settings(tmp_path: Path) -> None:
+def test_clustering_settings_default_when_left_out(tmp_path: Path) -> None:
+    from medeval.spec import ClusteringSettings
+
     data = yaml.safe_load((packaged_specs_dir() / "WikiSyndromesClustering.yaml").read_text())
     del data["evaluation"]["clustering"]
     p = _write(tmp_path, "WikiSyndromesClustering", data)
-    with pytest.raises(SpecError, match="evaluation.clustering is required"):
-        load_spec(p)
+    assert load_spec(p).evaluation.clustering == ClusteringSettings()
