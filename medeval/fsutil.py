@@ -175,10 +175,27 @@ def is_temp_file(name: str) -> bool:
 
 
 # --------------------------------------------------------------------------------------------------- folders
+def _remove_stale_stages(dest: Path) -> None:
+    """Drop the stage and swap folders of ``dest`` that a killed process left (its pid no longer runs)."""
+    pattern = re.compile(rf"^\.{re.escape(dest.name)}\.(?:(\d+)\.\w+\.stage|old-(\d+))$")
+    try:
+        entries = list(os.scandir(dest.parent))
+    except OSError:
+        return
+    for entry in entries:
+        m = pattern.match(entry.name)
+        if m and entry.is_dir(follow_symlinks=False) and not _pid_alive(int(m.group(1) or m.group(2))):
+            shutil.rmtree(entry.path, ignore_errors=True)
+
+
 def stage_dir(dest: str | Path) -> Path:
-    """A new empty sibling folder of ``dest`` to assemble it in, with the umask's folder mode (not mkdtemp's 0700)."""
+    """A new empty sibling folder of ``dest`` to assemble it in, with the umask's folder mode (not mkdtemp's 0700).
+
+    Stage folders a killed build left next to ``dest`` are removed first.
+    """
     dest = Path(dest)
     dest.parent.mkdir(parents=True, exist_ok=True)
+    _remove_stale_stages(dest)
     stage = Path(tempfile.mkdtemp(prefix=f".{dest.name}.{os.getpid()}.", suffix=".stage", dir=dest.parent))
     os.chmod(stage, dir_mode())
     return stage

@@ -153,3 +153,15 @@ def test_built_task_data_folder_is_0755_under_umask_022(tmp_path: Path, umask022
     write_task_data(folder, {"data/test": [{"text": "a", "label": "x"}]}, manifest={"builder": "demo"})
     assert mode(folder) == 0o755 and mode(folder / "data") == 0o755 and mode(folder / "manifest.json") == 0o644
     assert sorted(p.name for p in folder.parent.iterdir()) == ["DemoTask"]  # no stage folder left
+
+
+def test_stage_folders_of_killed_builds_are_removed(tmp_path: Path) -> None:
+    dead = _dead_pid()
+    left = [tmp_path / f".T.{dead}.ab_12cde.stage", tmp_path / f".T.old-{dead}"]
+    live = tmp_path / f".T.{os.getpid()}.zz_12cde.stage"
+    other = tmp_path / f".U.{dead}.ab_12cde.stage"
+    for p in (*left, live, other):
+        (p / "sub").mkdir(parents=True)
+    with fsutil.staged_dir(tmp_path / "T") as stage:
+        (stage / "f").write_text("x")
+    assert not any(p.exists() for p in left) and live.exists() and other.exists() and (tmp_path / "T" / "f").exists()
