@@ -185,12 +185,29 @@ def all_benchmarks() -> list[BenchmarkSpec]:
 
 
 def benchmark_names() -> list[str]:
-    """The packaged benchmarks' names, in display order (e.g. ``['MedEval(v1)', 'MedEval-Terms(v1)']``)."""
+    """The packaged benchmarks' names, in display order.
+
+    Returns:
+        Canonical names sorted by each file's ``order``, e.g. ``['MedEval(v1)', 'MedEval-Terms(v1)']``.
+
+    Raises:
+        SpecError: a benchmark file is malformed.
+    """
     return list(_registry())
 
 
 def benchmark_path(name: str) -> Path:
-    """The YAML file a benchmark comes from (for error messages); ``name`` as :func:`canonical_name` accepts."""
+    """The YAML file a benchmark comes from, for error messages.
+
+    Args:
+        name: a name, alias or short id (see :func:`canonical_name`).
+
+    Returns:
+        The path of its ``tasks/benchmarks/*.yaml``.
+
+    Raises:
+        TaskNotFoundError: unknown benchmark.
+    """
     return _registry()[canonical_name(name)][1]
 
 

@@ -269,7 +269,17 @@ def task_classes() -> dict[str, type[MedEvalTaskMixin]]:
 
 
 def get_spec(name: str) -> TaskSpec:
-    """A task's spec, by task name, paper id or YAML path (see :func:`get_task_class`)."""
+    """A task's spec (its validated YAML).
+
+    Args:
+        name: task name, paper id or YAML path (see :func:`get_task_class`).
+
+    Returns:
+        The :class:`~medeval.spec.TaskSpec`.
+
+    Raises:
+        TaskNotFoundError: no such task.
+    """
     return get_task_class(name).spec
 
 
@@ -294,7 +304,22 @@ def get_task_class(name: str) -> type[MedEvalTaskMixin]:
 
 
 def get_task(name: str) -> AbsTask:
-    """A fresh mteb task object, by task name, paper id (e.g. 'retrieval_medquad_dataset') or YAML path."""
+    """A fresh mteb task object; its data is found, built (offline tasks) or downloaded when mteb loads it.
+
+    Args:
+        name: task name, paper id (e.g. ``"retrieval_medquad_dataset"``) or YAML path.
+
+    Returns:
+        An instance of the task's mteb class (an ``AbsTask`` subclass).
+
+    Raises:
+        TaskNotFoundError: no such task.
+
+    Example::
+
+        >>> get_task("WikiSyndromesClassification").metadata.main_score
+        'f1'
+    """
     return get_task_class(name)()  # type: ignore[return-value]
 
 

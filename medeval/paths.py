@@ -44,6 +44,12 @@ def task_data_dir(task_name: str) -> Path:
     """The folder holding one task's built data: ``<data folder>/tasks/<TaskName>``.
 
     The same as ``DataStore().task_dir(task_name)`` (:mod:`medeval.store`), which new code should use.
+
+    Args:
+        task_name: the task's name.
+
+    Returns:
+        The folder (it may not exist yet).
     """
     from medeval.store import DataStore
 
