@@ -210,7 +210,18 @@ def stale_reason(spec: TaskSpec, folder: Path | None = None) -> str | None:
 
 
 def rebuild_if_stale(spec: TaskSpec, folder: Path | None = None) -> bool:
-    """Rebuild the task if :func:`stale_reason` says so; True if it was rebuilt."""
+    """Rebuild an offline task whose built data is not the revision its YAML pins (see :func:`stale_reason`).
+
+    Args:
+        spec: the task's spec.
+        folder: its data folder (default ``DataStore().task_dir(spec.name)``).
+
+    Returns:
+        True if it was rebuilt.
+
+    Raises:
+        MedEvalError: the rebuild failed (as :func:`build_task`).
+    """
     folder = folder or DataStore().task_dir(spec.name)
     reason = stale_reason(spec, folder)
     if reason is None:
@@ -237,7 +248,26 @@ def _versions(dists: list[str]) -> dict[str, str]:
 
 
 def build_task(spec: TaskSpec, ctx: BuildContext | None = None, folder: Path | None = None) -> str:
-    """Run the task's builder and write its data atomically; returns the content-hash revision."""
+    """Run the task's builder and write its data, manifest and statistics atomically.
+
+    Args:
+        spec: the task's spec (its ``construction`` names the builder).
+        ctx: the user's inputs (``--source-dir``, ``--mimic-dir``, LLM endpoint, ``--offline``); default none.
+        folder: where to write (default ``DataStore().task_dir(spec.name)``); the old folder is replaced only when
+            the new one is complete.
+
+    Returns:
+        The content hash of the tables (16 hex digits): the data's revision.
+
+    Raises:
+        SpecError: no construction, an unknown builder or params it does not read.
+        MedEvalError: a missing input, package or record, or a build that produced an empty table.
+
+    Example::
+
+        >>> build_task(get_spec("ICD10CMChapterClustering"))
+        'a1b2c3d4e5f60718'
+    """
     ctx = ctx or BuildContext()
     fn = get_builder(spec)
     built = fn(spec, ctx)
