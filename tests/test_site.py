@@ -293,3 +293,31 @@ def test_spreadsheet_safe_defuses_formulas_and_keeps_numbers():
     assert out["model"].isna().tolist()[6]
     assert out["score"].tolist() == df["score"].tolist()  # numbers, including negative ones, are untouched
     assert df["model"].tolist()[0] == "=1+1"  # the input frame is not modified
+
+
+def test_404_page_and_sitemap_work_from_any_subpath(built):
+    out = built["out"]
+    page = (out / "404.html").read_text()
+    assert "<style>" in page and 'rel="stylesheet" href="/' not in page  # Material's styles travel inside the page
+    assert not re.search(r"""\s(href|src)="/(?!/)""", page)  # no root-absolute link that breaks under /project/
+    assert not (out / "sitemap.xml").exists() and not (out / "sitemap.xml.gz").exists()  # no site_url: no empty sitemap
+
+
+def test_bidi_controls_show_as_code_points():
+    from medeval.site.safe import neutral, text
+
+    assert neutral("rtl/\u202egnp.exe") == "rtl/[U+202E]gnp.exe"
+    import html
+
+    shown = html.unescape(str(text("a\u202eb\u2066c")))  # what the browser shows
+    assert shown == "a[U+202E]b[U+2066]c"
+
+
+def test_home_flags_reported_rows_apart_and_provisional_ranks(built):
+    home = (built["out"] / "index.html").read_text()
+    board = home.split('id="board-v1"')[1].split("</table>")[0] if 'id="board-v1"' in home else ""
+    assert "reported" not in board.lower().replace("data-reported", "")  # the paper's rows are not in the ranked table
+    assert 'id="reported-v1"' in home and "skyfury/CTMEDGTE-cl15-step&#95;8000" in home
+    terms = home.split('id="board-terms"')[1].split("</table>")[0]
+    partial = next(r for r in terms.split("<tr")[1:] if "org/partial" in r)
+    assert 'class="mv-prov"' in partial  # 2 of 11 tasks: provisional

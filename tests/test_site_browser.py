@@ -361,6 +361,14 @@ def test_legends_show_quotes_and_bidi_controls_are_neutralised(site, browser):
     legends = browser.execute_script("return Array.from(document.querySelectorAll('.legendtext')).map(e => e.textContent);")
     hover = browser.execute_script("return Array.from(document.querySelectorAll('.mv-figure')).length;")
     assert hover > 0 and not any("&quot;" in x or "&#" in x for x in legends)
+    assert any('"hi"' in x for x in legends)
+    # dark mode: the figures follow Material's palette (text turns light, backgrounds stay transparent)
+    before = browser.execute_script("return document.querySelector('.mv-figure').layout.font.color;")
+    browser.execute_script("document.body.setAttribute('data-md-color-scheme', 'slate');")
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    WebDriverWait(browser, 10).until(lambda d: d.execute_script("return document.querySelector('.mv-figure').layout.font.color;") != before)
+    assert browser.execute_script("return document.querySelector('.mv-figure').layout.paper_bgcolor;") == "rgba(0,0,0,0)"
     for page in ("/index.html", "/plots.html", "/matrix.html", "/compare.html", "/models/index.html"):
         _open(browser, site["url"] + page)
         body = browser.execute_script("return document.body.innerText + document.title;")
