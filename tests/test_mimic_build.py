@@ -122,7 +122,8 @@ def test_readmission_labels_match_truth(built, name: str, days: int) -> None:
     t = _tables(home, name, "data/train", "data/test")
     by_text: dict[str, list[str]] = {}  # text -> the notes with that text whose label is known
     for nid, n in fx.notes.items():
-        if n["cc"] and n["hpi"] and fx.readmitted(fx.note_hadm[nid], days) is not None:
+        # the paper's six sections; the fixture always writes PMH, hospital course and discharge condition
+        if n["cc"] and n["hpi"] and n["di"] and fx.readmitted(fx.note_hadm[nid], days) is not None:
             by_text.setdefault(TEMPLATE.format(**n), []).append(nid)
     all_rows = t["data/train"] + t["data/test"]
     for split in t.values():
@@ -135,6 +136,7 @@ def test_readmission_labels_match_truth(built, name: str, days: int) -> None:
     assert len(used) == len(all_rows)
     assert {TEMPLATE.format(**fx.notes[n]) for n in used} == {r["text"] for r in all_rows}
     assert not {fx.note_hadm[n] for n in used} & fx.no_dischtime  # notes without dischtime never appear
+    assert all(fx.notes[n]["di"] for n in used)  # a note without Discharge Instructions is not one of the six-section notes
     assert manifest["source"]["window_days"] == days
     assert manifest["source"]["mimic_release"]["admissions"]["file"] == "hosp/admissions.csv.gz"
 

@@ -29,6 +29,9 @@ SECRET = "Zyxwv secret note words 4711"  # planted in note text; must never surf
         ("History of the Present Illness:", "hpi"), ("Discharge Diagnosis:", "dd"), ("Discharge Diagnoses:", "dd"),
         ("DISCHARGE DIAGNOSIS:", "dd"), ("DISCHARGE DIAGNOSES:", "dd"), ("Discharge Instructions:", "di"),
         ("DISCHARGE INSTRUCTIONS:", "di"), ("  Discharge instructions:", "di"),
+        # only their presence is used (the paper's six-section readmission rule)
+        ("Past Medical History:", "pmh"), ("PMH:", "pmh"), ("Brief Hospital Course:", "bhc"), ("Hospital Course:", "bhc"),
+        ("Discharge Condition:", "dcond"),
     ],
 )
 def test_header_variants(header: str, key: str) -> None:
@@ -49,7 +52,7 @@ def test_section_ends_at_next_known_header(next_header: str) -> None:
 
 def test_parser_details() -> None:
     # body on the header line; CRLF line ends; a header mid-line is text, not a header
-    assert parse_sections("Chief Complaint: fever\r\nsee HPI: below\r\nPast Medical History:\r\nnone") == {"cc": "fever see HPI: below"}
+    assert parse_sections("Chief Complaint: fever\r\nsee HPI: below\r\nPast Medical History:\r\nnone") == {"cc": "fever see HPI: below", "pmh": "none"}
     # the first non-empty occurrence of a repeated header wins
     assert parse_sections("Chief Complaint:\n \nChief Complaint:\ncough\nHPI: x\nChief Complaint: later\n")["cc"] == "cough"
     # no colon, no header
@@ -166,9 +169,9 @@ def test_readmission_window_boundaries(tmp_path: Path) -> None:
     rows = [  # written out of order on purpose
         _adm(1, 105, "2150-03-15 00:00:01", "2150-03-20 00:00:00"),  # last admission -> 0
         _adm(1, 101, "2150-01-01 00:00:00", "2150-01-02 00:00:00"),  # next starts exactly 3 days later
-        _adm(1, 102, "2150-01-05 00:00:00", "2150-01-06 00:00:00"),  # next 3 days + 1 s later
+        _adm(1, 102, "2150-01-05 00:00:00", "2150-01-06 00:00:00"),  # next 3 days + 1 s later: 3 whole days
         _adm(1, 103, "2150-01-09 00:00:01", "2150-01-10 00:00:00"),  # next exactly 30 days later
-        _adm(1, 104, "2150-02-09 00:00:00", "2150-02-13 00:00:00"),  # next 30 days + 1 s later
+        _adm(1, 104, "2150-02-09 00:00:00", "2150-02-13 00:00:00"),  # next 30 days + 1 s later: 30 whole days
         _adm(2, 201, "2160-01-01 00:00:00", "2160-01-05 00:00:00"),  # overlapping next admission (negative gap)
         _adm(2, 202, "2160-01-04 00:00:00", ""),  # no dischtime: unknown
         _adm(2, 203, "2160-01-06 00:00:00", "2160-01-07 00:00:00"),  # only when 202 has no dischtime
@@ -184,8 +187,9 @@ def test_readmission_window_boundaries(tmp_path: Path) -> None:
     assert gaps.loc[101, "gap"] == pd.Timedelta(days=3) and gaps.loc[104, "gap"] == pd.Timedelta(days=30, seconds=1)
     assert known.tolist() == [True, True, True, True, True, True, False, True, True, False]
     assert counts == {"no_admission_record": 1, "no_dischtime": 1}
-    assert label3[:6].tolist() == [1, 0, 0, 0, 0, 1]
-    assert label30[:6].tolist() == [1, 1, 1, 0, 0, 1]
+    # the paper's rule compares whole days (the gap rounded down): 3 days + 1 s is within 3 days
+    assert label3[:6].tolist() == [1, 1, 0, 0, 0, 1]
+    assert label30[:6].tolist() == [1, 1, 1, 1, 0, 1]
     assert label3[[7, 8]].tolist() == [0, 0] and label30[[7, 8]].tolist() == [0, 0]
 
 

@@ -15,9 +15,11 @@ keeps. Builders (the ids the YAMLs name in ``construction.builder``):
   Label 1 if the same patient's next such admission (``hosp/admissions``, by ``admittime``) starts at most
   ``params.window_days`` *whole days* after this admission's ``dischtime`` (the gap rounded down to days, as
   Python's ``timedelta.days``: 3 days 23 h counts for the 3-day task, 4 days does not; an overlapping next
-  admission, a negative gap, counts), else 0 (also when there is no later noted admission). Notes whose admission
-  is missing from the file or has no ``dischtime`` are left out. Classes are balanced by down-sampling, then
-  capped and split.
+  admission, a negative gap, counts), else 0 (also when there is no later noted admission). As in the paper, a
+  note needs the six sections of ``params.require_sections`` (Chief Complaint, History of Present Illness, Brief
+  Hospital Course, Past Medical History, Discharge Instructions, Discharge Condition). Notes whose admission is
+  missing from the file or has no ``dischtime`` are left out. Classes are balanced by down-sampling, then capped
+  and split.
 * ``mimic.section_retrieval``: query = section 1 of a note, relevant document = section 2 of the same note. The
   corpus is the section-2 text of every sampled note, de-duplicated: identical texts are stored once, so every query
   whose document text occurs under several notes has that one document (= all documents with identical text)
@@ -77,11 +79,17 @@ class DiagnosisParams(BuilderParams):
     label_section: Literal["Discharge Diagnosis"] = "Discharge Diagnosis"
 
 
+#: The sections the paper requires of a readmission note (its text uses the first two).
+READMISSION_SECTIONS = ("Chief Complaint", "History of Present Illness", "Brief Hospital Course", "Past Medical History",
+                        "Discharge Instructions", "Discharge Condition")
+
+
 class ReadmissionParams(BuilderParams):
     """``construction.params`` of ``mimic.readmission_classification``."""
 
     window_days: int = Field(gt=0, strict=True, description="N: readmitted when the next noted admission is <= N whole days later")
     text_template: str = Field(description="row text, e.g. 'Chief Complaint: {CC} History of Present Illness: {HPI}'")
+    require_sections: list[str] = Field(default=list(READMISSION_SECTIONS), description="a note needs every one (the paper: six)")
 
 
 class SectionRetrievalParams(BuilderParams):
@@ -352,6 +360,20 @@ def readmission_labels(hadm_ids: np.ndarray, admissions: pd.DataFrame, window_da
     return label.astype(np.int64), known, counts
 
 
+def _has_sections(spec: TaskSpec, cache: mimic.SectionCache, names: list[str], n: int) -> np.ndarray:
+    """Per cached note: True when every named section is present and non-empty."""
+    keys = {**mimic.SECTIONS, **mimic.LENGTH_ONLY_SECTIONS}
+    unknown = [n for n in names if n not in keys]
+    if unknown:
+        raise SpecError(f"task {spec.name}: field 'construction.params.require_sections': unknown section(s) {', '.join(unknown)}; "
+                        f"use {', '.join(keys)}")
+    cols = cache.columns([f"len_{keys[n]}" for n in names])
+    mask = np.ones(n, dtype=bool)
+    for name in names:
+        mask &= cols[f"len_{keys[name]}"] > 0
+    return mask
+
+
 @builder("mimic.readmission_classification", params=ReadmissionParams, needs={"mimic_dir"})
 def readmission_classification(spec: TaskSpec, ctx: BuildContext) -> BuiltTask:
     """Chief complaint + HPI -> readmitted within ``window_days`` (1) or not (0); balanced, 70/30 split."""
@@ -364,6 +386,8 @@ def readmission_classification(spec: TaskSpec, ctx: BuildContext) -> BuiltTask:
     gaps = mimic.admission_gaps(files)
     hadm = cache.columns(["hadm_id"])["hadm_id"]
     label, known, counts = readmission_labels(hadm, gaps, window)
+    known = known & _has_sections(spec, cache, ReadmissionParams.model_validate(c.params).require_sections, len(hadm))
+    counts["notes_with_required_sections"] = int(known.sum())
     label_of = label.astype(object)
     counts.update({"positives_before_balancing": int(label[known].sum()), "negatives_before_balancing": int((1 - label[known]).sum())})
     if counts["positives_before_balancing"] < 2 or counts["negatives_before_balancing"] < 2:

@@ -45,7 +45,7 @@ from medeval.errors import SourceError
 from medeval.fsutil import file_mode
 
 
-PARSER_VERSION = "1"
+PARSER_VERSION = "2"  # 2: lengths of Past Medical History, Brief Hospital Course, Discharge Condition
 DISCHARGE = "note/discharge.csv.gz"
 ADMISSIONS = "hosp/admissions.csv.gz"
 DISCHARGE_COLUMNS = ("note_id", "subject_id", "hadm_id", "note_type", "text")
@@ -60,6 +60,14 @@ SECTIONS: dict[str, str] = {
     "Discharge Instructions": "di",
 }
 
+#: Sections whose presence some builders check (the paper's readmission task needs six sections) but whose text no
+#: task uses: YAML name -> short key; the cache keeps only their lengths (``len_<key>``).
+LENGTH_ONLY_SECTIONS: dict[str, str] = {
+    "Past Medical History": "pmh",
+    "Brief Hospital Course": "bhc",
+    "Discharge Condition": "dcond",
+}
+
 #: Header regexes (matched case-insensitively at the start of a line, before a colon). The four sections above
 #: come first; the rest only end the section before them. From the MIMIC-IV discharge template
 #: (../shared/datakit/mimic-iv-note/SCHEMA.md) and the variants real notes use.
@@ -68,13 +76,16 @@ HEADERS: dict[str, tuple[str, ...]] = {
     "hpi": (r"history\s+of\s+(?:the\s+)?present\s+illness", r"hpi"),
     "dd": (r"discharge\s+diagnos[ie]s",),
     "di": (r"discharge\s+instructions?",),
+    "pmh": (r"past\s+medical\s+history", r"pmh"),
+    "bhc": (r"(?:brief\s+)?hospital\s+course",),
+    "dcond": (r"discharge\s+condition",),
     "_other": (
         r"name", r"unit\s+no", r"admission\s+date", r"discharge\s+date", r"date\s+of\s+birth", r"sex", r"service",
-        r"allergies", r"attending", r"major\s+surgical\s+or\s+invasive\s+procedures?", r"past\s+medical\s+history",
-        r"pmh", r"past\s+surgical\s+history", r"social\s+history", r"family\s+history", r"review\s+of\s+systems",
+        r"allergies", r"attending", r"major\s+surgical\s+or\s+invasive\s+procedures?", r"past\s+surgical\s+history",
+        r"social\s+history", r"family\s+history", r"review\s+of\s+systems",
         r"ros", r"(?:admission\s+|discharge\s+)?physical\s+exam(?:ination)?", r"pertinent\s+results",
-        r"(?:brief\s+)?hospital\s+course", r"medications\s+on\s+admission", r"discharge\s+medications",
-        r"discharge\s+disposition", r"discharge\s+condition", r"follow(?:\s|-)?up\s+instructions",
+        r"medications\s+on\s+admission", r"discharge\s+medications",
+        r"discharge\s+disposition", r"follow(?:\s|-)?up\s+instructions",
     ),
 }
 
@@ -92,10 +103,11 @@ def normalize(text: str) -> str:
 
 
 def parse_sections(text: str) -> dict[str, str]:
-    """The task sections of one discharge note, by short key (``cc``, ``hpi``, ``dd``, ``di``); absent ones omitted.
+    """The task sections of one discharge note, by short key (``cc``, ``hpi``, ``dd``, ``di`` and the
+    :data:`LENGTH_ONLY_SECTIONS` ``pmh``, ``bhc``, ``dcond``); absent ones omitted.
 
-    >>> parse_sections("Chief Complaint:\\nchest pain\\n \\nHPI: 3 days of pain\\nPast Medical History:\\nHTN")
-    {'cc': 'chest pain', 'hpi': '3 days of pain'}
+    >>> parse_sections("Chief Complaint:\\nchest pain\\n \\nHPI: 3 days of pain\\nPast Medical History:\\nHTN\\nSocial History: ___")
+    {'cc': 'chest pain', 'hpi': '3 days of pain', 'pmh': 'HTN'}
     """
     out: dict[str, str] = {}
     matches = list(_HEADER_RE.finditer(text))
@@ -313,8 +325,10 @@ _SCHEMA = pa.schema([
     ("cc", pa.string()), ("hpi", pa.string()), ("dd", pa.string()), ("di", pa.string()), ("dd_key", pa.string()),
     ("len_cc", pa.int32()), ("len_hpi", pa.int32()), ("len_dd", pa.int32()), ("len_di", pa.int32()),
     ("h_cc", pa.int64()), ("h_hpi", pa.int64()), ("h_dd", pa.int64()), ("h_di", pa.int64()),
+    ("len_pmh", pa.int32()), ("len_bhc", pa.int32()), ("len_dcond", pa.int32()),
 ])
 TEXT_COLUMNS = ("cc", "hpi", "dd", "di")
+LENGTH_COLUMNS = tuple(LENGTH_ONLY_SECTIONS.values())
 
 
 def _parse_chunk(chunk: pd.DataFrame, path: Path) -> pa.Table:
@@ -325,10 +339,13 @@ def _parse_chunk(chunk: pd.DataFrame, path: Path) -> pa.Table:
     subject = _int_column(chunk, "subject_id", path)
     hadm = _int_column(chunk, "hadm_id", path)
     cols: dict[str, list[Any]] = {k: [] for k in TEXT_COLUMNS}
+    lengths: dict[str, list[int]] = {k: [] for k in LENGTH_COLUMNS}
     for text in chunk["text"].tolist():
         secs = parse_sections(text) if isinstance(text, str) else {}
         for k in TEXT_COLUMNS:
             cols[k].append(secs.get(k))
+        for k in LENGTH_COLUMNS:
+            lengths[k].append(len(secs.get(k) or ""))
     dd_key = [diagnosis_key(d) for d in cols["dd"]]
     data: dict[str, Any] = {"note_id": chunk["note_id"].str.strip().tolist(), "subject_id": subject, "hadm_id": hadm}
     data.update(cols)
@@ -336,6 +353,8 @@ def _parse_chunk(chunk: pd.DataFrame, path: Path) -> pa.Table:
     for k in TEXT_COLUMNS:
         data[f"len_{k}"] = np.fromiter((len(t) if t else 0 for t in cols[k]), dtype=np.int32, count=len(cols[k]))
         data[f"h_{k}"] = np.fromiter((text_hash(t) for t in cols[k]), dtype=np.int64, count=len(cols[k]))
+    for k in LENGTH_COLUMNS:
+        data[f"len_{k}"] = np.asarray(lengths[k], dtype=np.int32)
     return pa.table(data, schema=_SCHEMA)
 
 
