@@ -59,7 +59,7 @@ OPTIONAL_COLUMNS = frozenset({"title"})
 
 @lru_cache(maxsize=None)
 def _adapter(kind: str) -> TypeAdapter[Any]:
-    return TypeAdapter(list[_KIND_TYPES[kind]], config={"strict": True} if kind != "binary" else None)
+    return TypeAdapter(list[_KIND_TYPES[kind]], config={"strict": True})
 
 
 # --------------------------------------------------------------------------------------------------- findings
@@ -335,8 +335,12 @@ def _check_clustering(t: Table) -> list[Finding]:
 
 
 def _check_pairs(t: Table) -> list[Finding]:
-    labels = t.arrow.column("labels")  # type: ignore[union-attr]
-    found = set(pc.unique(labels.cast(pa.int64())).to_pylist())
+    labels = t.arrow.column("labels").cast(pa.int64())  # type: ignore[union-attr]
+    found = set(pc.unique(labels).to_pylist())
+    if found - {0, 1}:  # an integer parquet column: its type is right, its values may not be
+        bad = pc.indices_nonzero(pc.invert(pc.is_in(labels, value_set=pa.array([0, 1])))).to_pylist()
+        return [t.finding("labels", f"is not binary (found {', '.join(map(str, sorted(found - {0, 1})))})",
+                          _KIND_FIX["binary"], bad)]
     if found == {1}:
         return [t.finding("labels", "every pair is positive (1), so any model scores F1 = 1.0",
                           "add negative pairs (label 0)")]

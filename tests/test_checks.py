@@ -84,6 +84,9 @@ CASES: dict[str, tuple[str, dict[str, Any], list[str]]] = {
     "EmptyTableClustering": ("Clustering", {"data/test": []}, ["test.jsonl: the table has no rows", "fill it"]),
     "FloatLabelClassification": ("Classification", {"data/train": "parquet-float", "data/test": CLINIC_TEST},
                                  ["train.parquet: field 'label': column has type double", "strings or integers"]),
+    "ThreeLabelParquetPairClassification": ("PairClassification", {"data/test": "parquet-pairs"},
+                                            ["test.parquet: row 3: field 'labels': is not binary (found 2)",
+                                             "0/1 or true/false"]),
     "ListLabelClustering": ("Clustering", {"data/test": "parquet-list"},
                             ["test.parquet: field 'labels': column has type list", "strings or integers"]),
 }
@@ -101,6 +104,9 @@ def _write_table(folder: Path, name: str, rows: Any) -> None:
                          .encode("latin-1"))
     elif rows == "parquet-float":
         pq.write_table(pa.table({"text": [r["text"] for r in CLINIC_TRAIN], "label": [0.5 * i for i in range(12)]}),
+                       path.with_suffix(".parquet"))
+    elif rows == "parquet-pairs":
+        pq.write_table(pa.table({"sentence1": ["a", "b", "c"], "sentence2": ["x", "y", "z"], "labels": [0, 1, 2]}),
                        path.with_suffix(".parquet"))
     elif rows == "parquet-list":
         pq.write_table(pa.table({"sentences": ["a", "b", "c"], "labels": [["x"], ["y"], ["x"]]}), path.with_suffix(".parquet"))
