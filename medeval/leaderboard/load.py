@@ -206,6 +206,12 @@ def _result_row(path: Path, tasks: Mapping[str, Mapping[str, Any]], warnings: li
     except Exception as err:  # noqa: BLE001
         warnings.append(f"{path}: no main score ({_first_line(err)}); skipped")
         return None
+    if not math.isfinite(score):
+        warnings.append(f"{path}: main score is {score}; shown as '—'")
+        score = float("nan")
+    elif not 0.0 <= score <= 1.0:
+        warnings.append(f"{path}: main score {score} is outside [0, 1]; skipped")
+        return None
     metric = info["main_score"]
     for split in splits:  # never show a value under a metric it was not computed as
         for entry in res.scores[split]:
@@ -215,12 +221,6 @@ def _result_row(path: Path, tasks: Mapping[str, Mapping[str, Any]], warnings: li
                 warnings.append(f"{path}: its main score {value} is not the task's main score {metric} "
                                 f"({named}); scored under another protocol, not shown; re-run the task")
                 return None
-    if not math.isfinite(score):
-        warnings.append(f"{path}: main score is {score}; shown as '—'")
-        score = float("nan")
-    elif not 0.0 <= score <= 1.0:
-        warnings.append(f"{path}: main score {score} is outside [0, 1]; skipped")
-        return None
     date = res.date.astimezone(timezone.utc).strftime("%Y-%m-%d %H:%M UTC") if isinstance(res.date, datetime) else None
     return {
         "task": name, "benchmark": info["benchmark"], "task_type": info["task_type"], "source": info["source"],
