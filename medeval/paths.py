@@ -43,7 +43,8 @@ def set_data_dir(path: str | os.PathLike[str]) -> Path:
 def task_data_dir(task_name: str) -> Path:
     """The folder holding one task's built data: ``<data folder>/tasks/<TaskName>``.
 
-    The same as ``DataStore().task_dir(task_name)`` (:mod:`medeval.store`), which new code should use.
+    The same folder as ``DataStore().task_dir(task_name)`` (:mod:`medeval.store`, which new code should use;
+    ``tests/test_store.py`` checks they agree). Kept here, import-free, so paths stays a leaf module.
 
     Args:
         task_name: the task's name.
@@ -51,9 +52,7 @@ def task_data_dir(task_name: str) -> Path:
     Returns:
         The folder (it may not exist yet).
     """
-    from medeval.store import DataStore
-
-    return DataStore().task_dir(task_name)
+    return data_dir() / "tasks" / task_name
 
 
 def packaged_specs_dir() -> Path:
