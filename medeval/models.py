@@ -136,7 +136,27 @@ def load_model(
     model_revision: str | None = None,
     precision: str | None = None,
 ) -> LoadedModel:
-    """Load ``model`` (Hub id, local folder, or None for the offline default) as an mteb encoder with its metadata."""
+    """Load ``model`` (Hub id, local folder, or None for the offline default) as an mteb encoder with its metadata.
+
+    Args:
+        model: a Hub id ``ORG/NAME``, a local sentence-transformers folder, or None for all-MiniLM-L6-v2 from PyPI.
+        device: ``cpu``, ``cuda``, ``cuda:N``, ``mps`` or None (best available).
+        trust_remote_code: run the model repository's own code (never on unless asked).
+        model_name: ``ORG/NAME`` to record for a local folder (checked with :func:`medeval.results.model_name_problem`).
+        model_revision: the revision to record (checked with :func:`medeval.results.revision_problem`); for a
+            sentence-transformers model without one, ``local-<12 hex>`` derived from its fingerprint is recorded.
+        precision: ``fp32`` (default), ``fp16`` or ``bf16`` (GPU only).
+
+    Returns:
+        :class:`LoadedModel` with the encoder, its ModelMeta, its fingerprint and notes for the run to print.
+
+    Raises:
+        ModelLoadError: bad name/revision/device/precision, or the model cannot be loaded; one line with the fix.
+
+    Example:
+        >>> load_model("./my-model", model_name="my-lab/my-model").meta.revision   # doctest: +SKIP
+        'local-3f9a0c1d2e4b'
+    """
     from mteb.models.sentence_transformer_wrapper import SentenceTransformerEncoderWrapper
 
     from medeval.identity import derived_revision, model_fingerprint

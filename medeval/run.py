@@ -5,7 +5,9 @@
     0
 
 Each task's result is written atomically as soon as the task finishes, so Ctrl-C loses at most the task in
-progress, and a second run skips every task whose result already covers the current data revision.
+progress, and a second run skips every task whose stored result was computed from the same model (fingerprint),
+data revision, protocol and precision (:func:`medeval.identity.reuse_problem`); any other is scored again, with a
+line saying why.
 """
 
 from __future__ import annotations
