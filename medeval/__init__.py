@@ -23,9 +23,13 @@ from medeval._mteb_registry import when_mteb_imported
 if TYPE_CHECKING:  # pragma: no cover
     from medeval.catalog import get_benchmark, get_spec, get_task, get_tasks, task_classes
 
+#: The distribution name on PyPI (``pip install medeval-mteb``); the import package and the command stay ``medeval``.
+#: (``medeval`` on PyPI is an unrelated medical-imaging package.)
+DIST_NAME = "medeval-mteb"
+
 __version__ = "0.1.0"
 
-__all__ = ["__version__", "get_benchmark", "get_spec", "get_task", "get_tasks", "task_classes"]
+__all__ = ["DIST_NAME", "__version__", "get_benchmark", "get_spec", "get_task", "get_tasks", "task_classes"]
 
 _LAZY = frozenset({"get_benchmark", "get_spec", "get_task", "get_tasks", "task_classes"})
 
