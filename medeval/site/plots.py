@@ -43,7 +43,7 @@ def size_figure(site: SiteData, bench: str) -> tuple[Any, str]:
     """Mean (Task, completed) against parameters; models below full coverage are a separate, hidden trace."""
     import plotly.graph_objects as go
 
-    from medeval.site.render import as_bool
+    from medeval.site.model import as_bool
 
     s = site.summaries[bench]
     s = s[~s["Reported"].astype(bool)]
@@ -132,7 +132,7 @@ def source_figure(site: SiteData, bench: str) -> tuple[Any, str]:
 
 def benchmark_figures(site: SiteData, bench: str) -> list[dict[str, Any]]:
     """The three figures of one benchmark, ready for the plots template."""
-    from medeval.site.render import bench_id
+    from medeval.site.model import bench_id
 
     bid = bench_id(bench)
     out = []

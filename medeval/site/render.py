@@ -10,138 +10,38 @@ already :class:`~markupsafe.Markup` built here from escaped parts, so a template
 
 from __future__ import annotations
 
-import hashlib
 import json
 import math
-import re
-from collections.abc import Iterable
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 import yaml
 from jinja2 import Environment, FileSystemLoader, StrictUndefined
 from markupsafe import Markup
 
 from medeval.leaderboard import TASK_TYPES, Leaderboard, reported_source
-from medeval.site.safe import DASH, json_for_script, link, missing, neutral, plain_title, spreadsheet_safe, text
+from medeval.site.model import (  # noqa: F401 - re-exported: plots, views and tests import them from here
+    Cell,
+    Column,
+    Table,
+    _score_cell,
+    as_bool,
+    bench_id,
+    bench_title,
+    board_table,
+    fmt_bool,
+    fmt_int,
+    fmt_params,
+    fmt_score,
+    model_slugs,
+    pre_text,
+    slug,
+    sort_value,
+    source_table,
+)
+from medeval.site.safe import DASH, link, missing, neutral, plain_title, spreadsheet_safe, text
 
 TEMPLATES = Path(__file__).parent / "templates"
-
-
-def bench_id(bench: str) -> str:
-    """A benchmark's short id for anchors and file names: ``id`` in its benchmark YAML, else a slug of the name."""
-    from medeval.benchmarks import benchmark_names, get_benchmark_spec
-
-    return get_benchmark_spec(bench).id if bench in benchmark_names() else slug(bench)
-
-
-def bench_title(bench: str) -> str:
-    """A benchmark's display title: ``title`` in its benchmark YAML, else the name itself."""
-    from medeval.benchmarks import benchmark_names, get_benchmark_spec
-
-    return get_benchmark_spec(bench).title if bench in benchmark_names() else bench
-
-
-# ----------------------------------------------------------------------------------------------- formatting
-def fmt_score(v: Any, digits: int = 2) -> Markup:
-    """A score in [0, 1] shown x100 (as mteb's leaderboard does); missing -> dash."""
-    if missing(v):
-        return DASH
-    return Markup(f"{float(v) * 100:.{digits}f}")
-
-
-def fmt_params(v: Any) -> Markup:
-    if missing(v):
-        return DASH
-    v = float(v)
-    for div, unit in ((1e9, "B"), (1e6, "M"), (1e3, "K")):
-        if v >= div:
-            return Markup(f"{v / div:.3g}{unit}")
-    return Markup(f"{v:.0f}")
-
-
-def fmt_int(v: Any) -> Markup:
-    if missing(v):
-        return DASH
-    return Markup(f"{round(float(v)):,}")
-
-
-def as_bool(v: Any) -> bool | None:
-    """True/False for Python and numpy booleans, None for anything else (missing, NaN, strings)."""
-    if isinstance(v, (bool, np.bool_)):
-        return bool(v)
-    return None
-
-
-def fmt_bool(v: Any) -> Markup:
-    v = as_bool(v)
-    if v is not None:
-        return Markup("yes" if v else "no")
-    return DASH
-
-
-def pre_text(v: Any) -> Markup:
-    """Escaped text for a <pre> block, with blank lines kept as character references (the page's raw HTML blocks
-    must not contain blank lines, which would end them for Markdown)."""
-    return Markup(re.sub(r"\n(?=\n)", "&#10;", str(text(v)).replace("\r\n", "\n")))
-
-
-def sort_value(v: Any) -> str:
-    """The ``data-v`` a cell sorts by: a number, or '' for missing (always sorted last)."""
-    if missing(v):
-        return ""
-    if isinstance(v, (bool, np.bool_)):
-        return "1" if v else "0"
-    if isinstance(v, (int, float)):
-        return repr(float(v))
-    return str(v)
-
-
-def slug(text_: str) -> str:
-    return re.sub(r"[^A-Za-z0-9]+", "-", text_).strip("-").lower()
-
-
-def model_slugs(names: Iterable[str]) -> dict[str, str]:
-    """File names for model pages: readable, safe on every file system, unique even ignoring case."""
-    out: dict[str, str] = {}
-    taken: set[str] = set()
-    for name in sorted(names):
-        plain = name.replace("/", "__")
-        base = re.sub(r"[^A-Za-z0-9._-]+", "-", plain).strip("-.")[:80] or "model"
-        s = base
-        if s != plain or s.lower() in taken:
-            s = f"{base}-{hashlib.sha1(name.encode('utf-8')).hexdigest()[:8]}"
-        taken.add(s.lower())
-        out[name] = s
-    return out
-
-
-@dataclass
-class Cell:
-    html: Any
-    v: str = ""
-    cls: str = ""
-    title: Any = None
-
-
-@dataclass
-class Column:
-    label: str
-    kind: str = "num"  # num (best = highest), rank (best = lowest), text
-    help: str = ""
-    cls: str = ""
-
-
-@dataclass
-class Table:
-    id: str
-    columns: list[Column]
-    rows: list[dict[str, Any]] = field(default_factory=list)  # {"cells": [...], "attrs": {...}, "cls": str}
-    caption: str = ""
-    cls: str = ""  # extra classes of the <table>, e.g. "mv-pin" (Rank and Model stay in view when scrolling)
-    head_attrs: list[dict[str, str]] = field(default_factory=list)  # extra attributes per header cell
 
 
 def _jinja() -> Environment:
@@ -192,122 +92,6 @@ class SiteData:
         if href is None:
             return text(name)
         return Markup(f'<a href="{text(href)}">{text(name)}</a>')
-
-
-def _score_cell(v: Any, *, n: Any = None, size: int | None = None, reported: bool = False) -> Cell:
-    partial = size is not None and not missing(n) and not missing(v) and int(n) < size
-    title = f"{int(n)}/{size} tasks" if size is not None and not missing(n) else ("reported in the paper" if reported and not missing(v) else None)
-    cls = "num" + (" mv-partial" if partial else "") + (" mv-rep" if reported else "")
-    return Cell(fmt_score(v, 0 if reported else 2), sort_value(v), cls, title)
-
-
-def board_table(site: SiteData, bench: str, prefix: str = "") -> tuple[Table, Markup]:
-    """The home page leaderboard of one benchmark, and the JSON the filter script recomputes means from."""
-    s = site.summaries[bench]
-    lb = site.lb
-    types = [t for t in TASK_TYPES if t in s.columns]
-    tasks = lb.benchmark_tasks(bench)
-    n_tasks = len(tasks)
-    type_sizes = {t: int((lb.tasks.loc[tasks, "task_type"] == t).sum()) for t in types}
-    cols = [
-        Column("Rank (Borda)", "rank", "Borda count over the tasks some model beats chance on, as mteb ranks models; "
-                                       "p = provisional (the model has not run every task)"),
-        Column("Model", "text"),
-        Column("Rank (selection)", "rank", "Borda rank over the selected tasks", "mv-sel"),
-        Column("Mean (selection)", "num", "mean over the tasks of the selected types and sources the model ran", "mv-sel"),
-        Column("Mean (Task)", "num", f"mean over all {n_tasks} tasks; empty unless the model ran every task (strict, as mteb)"),
-        Column("Mean (TaskType)", "num", "mean of the per-type means; empty unless the model ran every task (strict)"),
-        Column("Mean (Task, completed)", "num", "mean over the tasks the model ran"),
-        Column("Mean (TaskType, completed)", "num", "mean of the per-type means over the tasks the model ran"),
-        Column("Coverage", "num", "tasks with a result / tasks in the benchmark"),
-        Column("95% CI", "num", "bootstrap 95% interval of Mean (Task, completed), tasks resampled (1000 draws)"),
-        Column("Tied group", "rank", "models a paired comparison does not separate from the group's leader (see About)"),
-        Column("Paired \u0394 to leader", "num", "mean task-by-task difference to the tie group's leader, with its paired 95% interval"),
-        *[Column(t, "num", f"mean over the {type_sizes[t]} {t} tasks the model ran") for t in types],
-        Column("Parameters", "num"),
-        Column("Embedding dim", "num"),
-        Column("Max tokens", "num"),
-        Column("Licence", "text"),
-        Column("Open weights", "text"),
-        Column("Release date", "text"),
-    ]
-    table = Table(id=f"board-{bench_id(bench)}", columns=cols, cls="mv-pin mv-board")
-    wide = lb.wide(bench)
-    data_rows: list[list[float | None]] = []
-    for i, r in enumerate(s.to_dict("records")):
-        rep = bool(r.get("Reported"))
-        name = r["Model"]
-        model_html = text(name) if rep else site.model_link(name, prefix)
-        if rep:
-            src = text(reported_source(bench) or "")
-            model_html = Markup(f'{model_html} <span class="mv-badge" title="{src}">reported</span>')
-        ci = DASH if missing(r.get("CI low")) else Markup(f"{fmt_score(r['CI low'])}&#8211;{fmt_score(r['CI high'])}")
-        prov = bool(r.get("Provisional")) and not rep
-        rank_html = DASH if missing(r.get("Rank (Borda)")) else Markup(str(int(r["Rank (Borda)"])))
-        if prov and not missing(r.get("Rank (Borda)")):
-            rank_html = Markup(f'{rank_html}<sup class="mv-prov" title="provisional: {text(r.get("Coverage"))} tasks">p</sup>')
-        delta = DASH
-        if not missing(r.get("vs leader")):
-            lo, hi = r.get("vs leader low"), r.get("vs leader high")
-            band = "" if missing(lo) else Markup(f" [{fmt_score(-hi)}, {fmt_score(-lo)}]")
-            delta = Markup(f"{fmt_score(-r['vs leader'])}{band}")
-        cells = [
-            Cell(rank_html, sort_value(r.get("Rank (Borda)")), "num mv-rank"),
-            Cell(model_html, str(name).lower(), "mv-model"),
-            Cell(DASH, "", "num mv-sel"),
-            Cell(DASH, "", "num mv-sel"),
-            _score_cell(r.get("Mean (Task)"), reported=rep),
-            _score_cell(r.get("Mean (TaskType)"), reported=rep),
-            _score_cell(r.get("Mean (Task, completed)"), reported=rep),
-            _score_cell(r.get("Mean (TaskType, completed)"), reported=rep),
-            Cell(text(r.get("Coverage")), sort_value(r.get("Completed")), "num"),
-            Cell(ci, sort_value(r.get("CI low")), "num mv-ci"),
-            Cell(DASH if missing(r.get("Tied group")) else Markup(str(int(r["Tied group"]))), sort_value(r.get("Tied group")), "num"),
-            Cell(delta, sort_value(None if missing(r.get("vs leader")) else -r["vs leader"]), "num",
-                 None if missing(r.get("vs leader")) else f"over {int(r['vs leader tasks'])} tasks both ran"),
-            *[_score_cell(r.get(t), n=None if rep else r.get(f"{t} (n)"), size=None if rep else type_sizes[t], reported=rep) for t in types],
-            Cell(fmt_params(r.get("Parameters")), sort_value(r.get("Parameters")), "num"),
-            Cell(fmt_int(r.get("Embedding dim")), sort_value(r.get("Embedding dim")), "num"),
-            Cell(fmt_int(r.get("Max tokens")), sort_value(r.get("Max tokens")), "num"),
-            Cell(text(r.get("Licence")), "" if missing(r.get("Licence")) else str(r["Licence"]).lower()),
-            Cell(fmt_bool(r.get("Open weights")), sort_value(r.get("Open weights"))),
-            Cell(text(r.get("Release date")), "" if missing(r.get("Release date")) else str(r["Release date"])),
-        ]
-        group = r.get("Tied group")
-        row_cls = "mv-reported" if rep else f"mv-g{int(group) % 2}" if not missing(group) else ""
-        attrs = {
-            "data-row": str(i),
-            "data-params": sort_value(r.get("Parameters")),
-            "data-open": {True: "1", False: "0", None: ""}[as_bool(r.get("Open weights"))],
-            "data-reported": "1" if rep else "0",
-            "data-name": neutral(str(name)).lower(),
-        }
-        table.rows.append({"cells": cells, "attrs": attrs, "cls": row_cls})
-        if rep or name not in wide.index:
-            data_rows.append(None)  # type: ignore[arg-type]
-        else:
-            data_rows.append([None if math.isnan(x) else round(float(x), 6) for x in wide.loc[name, tasks]])
-    info = [[t, lb.tasks.loc[t, "task_type"], lb.tasks.loc[t, "source"]] for t in tasks]
-    excluded = set(site.at_chance.get(bench, []))
-    return table, json_for_script({"tasks": info, "rows": data_rows, "ranked": [t not in excluded for t in tasks]})
-
-
-def source_table(site: SiteData, bench: str, prefix: str = "") -> Table:
-    """Mean per upstream source over the tasks each model ran (the paper's second table), in leaderboard order."""
-    means, counts = site.sources[bench]
-    sizes = counts.attrs.get("sizes", {})
-    s = site.summaries[bench]
-    s = s[~s["Reported"].astype(bool)]
-    cols = [Column("Model", "text"), Column("Mean (Task, completed)", "num")]
-    cols += [Column(f"{g} ({sizes.get(g, 0)})", "num", f"mean over the {sizes.get(g, 0)} {g} tasks the model ran") for g in means.columns]
-    table = Table(id=f"sources-{bench_id(bench)}", columns=cols)
-    for r in s.to_dict("records"):
-        name = r["Model"]
-        cells = [Cell(site.model_link(name, prefix), str(name).lower(), "mv-model"), _score_cell(r.get("Mean (Task, completed)"))]
-        for g in means.columns:
-            cells.append(_score_cell(means.loc[name, g], n=counts.loc[name, g], size=sizes.get(g)))
-        table.rows.append({"cells": cells, "attrs": {}, "cls": ""})
-    return table
 
 
 # ----------------------------------------------------------------------------------------------- task pages

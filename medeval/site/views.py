@@ -22,7 +22,8 @@ from medeval.leaderboard import RANDOM_ENCODER, TASK_TYPES
 from medeval.site.safe import DASH, json_for_script, link, missing, neutral, text
 
 if TYPE_CHECKING:
-    from medeval.site.render import SiteData, Table
+    from medeval.site.model import Table
+    from medeval.site.render import SiteData
 
 _HUB_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*/[A-Za-z0-9][A-Za-z0-9._-]*$")
 _SHA = re.compile(r"^[0-9a-f]{40}$")
@@ -30,7 +31,7 @@ _SHA = re.compile(r"^[0-9a-f]{40}$")
 
 def reported_table(site: SiteData, bench: str) -> Table:
     """The paper's reported rows of one benchmark in their own table (never ranked, never mixed with runs)."""
-    from medeval.site.render import Cell, Column, Table, bench_id, fmt_score, sort_value
+    from medeval.site.model import Cell, Column, Table, bench_id, fmt_score, sort_value
 
     rep = site.lb.reported_table(bench)
     types = [t for t in TASK_TYPES if t in rep.columns]
@@ -51,7 +52,7 @@ def reported_table(site: SiteData, bench: str) -> Table:
 
 def matrix_table(site: SiteData, bench: str, prefix: str = "../") -> Table:
     """Models x tasks, best Borda rank first; each header carries the task's chance level (``data-chance``)."""
-    from medeval.site.render import Cell, Column, Table, bench_id, fmt_score, sort_value
+    from medeval.site.model import Cell, Column, Table, bench_id, fmt_score, sort_value
 
     lb = site.lb
     tasks = lb.benchmark_tasks(bench)
@@ -102,7 +103,7 @@ def compare_data(site: SiteData) -> Markup:
 
 
 def _title(bench: str) -> str:
-    from medeval.site.render import bench_title
+    from medeval.site.model import bench_title
 
     return bench_title(bench)
 
