@@ -124,7 +124,8 @@ def read_and_check(folder: str | Path, task_type: str, names: Sequence[str], tra
         names: the tables, as ``"<config>/<split>"`` (e.g. ``["data/train", "data/test"]``).
         train_split: the classification training split.
         eval_splits: the splits that are scored.
-        use_stamp: skip the checks across rows of built data whose stamp matches (``medeval check`` runs all).
+        use_stamp: skip the checks across rows of built data whose stamp matches, and stamp a clean check
+            (``medeval check`` passes False: it runs every check and writes nothing).
 
     Returns:
         ``(tables, findings)``: rows per table name (empty if any finding is an error) and every finding.
@@ -144,7 +145,7 @@ def read_and_check(folder: str | Path, task_type: str, names: Sequence[str], tra
     findings = check_tables(task_type, read, train_split, eval_splits, cross_rows=not fresh)
     if any(f.severity == "error" for f in findings):
         return {}, findings
-    if stamp is not None and not fresh and not findings:
+    if use_stamp and stamp is not None and not fresh and not findings:
         try:
             atomic_write_json(folder / STAMP, stamp)
         except OSError as err:  # a read-only shared data folder: check again next time
