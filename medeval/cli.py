@@ -300,6 +300,7 @@ def run_cmd(
     model_revision: Annotated[Optional[str], typer.Option("--model-revision", help="Revision to record for a local model folder.")] = None,
     co2: Annotated[bool, typer.Option("--co2", help="Track CO2 with codecarbon (off by default).")] = False,
     overwrite: Annotated[bool, typer.Option("--overwrite", help="Re-run tasks that already have results.")] = False,
+    ray: Annotated[Optional[str], typer.Option("--ray", help="Run the (model, task) units on a Ray cluster: its address (HOST:PORT, ray://HOST:PORT) or auto. Needs medeval-mteb[ray].")] = None,
     data_dir: DataDir = None,
     include_path: IncludePath = None,
     allow_custom_loaders: AllowCustomLoaders = False,
@@ -316,7 +317,7 @@ def run_cmd(
     opts = RunOptions(
         models=model or [], benchmark=benchmark, tasks=task or [], output_dir=output_dir, batch_size=batch_size,
         device=device, devices=devices, precision=precision, use_cache=not no_cache, trust_remote_code=trust_remote_code,
-        model_name=model_name, model_revision=model_revision, co2=co2, overwrite=overwrite,
+        model_name=model_name, model_revision=model_revision, co2=co2, overwrite=overwrite, ray=ray,
     )
     raise typer.Exit(run_models(opts))
 
