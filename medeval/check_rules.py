@@ -212,6 +212,11 @@ def _check_row_types(t: Table, columns: Mapping[str, str]) -> list[Finding]:
             for what, idx in groups.items():
                 example = "" if what in ("is missing", "is null") else f" ({_short(values[idx[0]])})"
                 fix = f"add it to every row: {_KIND_FIX[kind]}" if what == "is missing" else _KIND_FIX[kind]
+                if what == "is missing" and len(idx) == len(values):  # no row has it: a misnamed column
+                    present = sorted({k for r in rows for k in r})[:8]
+                    out.append(t.finding(col, f"column is missing (the rows have {', '.join(present)})",
+                                         f"name the column '{col}': {_KIND_FIX[kind]}"))
+                    continue
                 if kind == "binary":
                     found = sorted({_short(values[i]) for i in bad})
                     what, example = "is not binary", f" (found {', '.join(found[:10])})"

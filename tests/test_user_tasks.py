@@ -77,7 +77,7 @@ def test_missing_column_names_the_table(examples_dir: Path, tmp_path: Path) -> N
     rows = [json.loads(l) for l in corpus.read_text().splitlines()]
     corpus.write_text("".join(json.dumps({"id": r["id"], "body": r["text"]}) + "\n" for r in rows))
     task = medeval.get_task(str(path))
-    with pytest.raises(SourceError, match=r"corpus/test: missing column\(s\) text"):
+    with pytest.raises(SourceError, match=r"corpus/test.jsonl: field 'text': column is missing \(the rows have body, id\)"):
         task.load_data()
 
 
