@@ -5,8 +5,7 @@ one line naming the file, the line (JSON lines) or row (parquet, from 1), the fi
 Types are checked with pydantic (strict) on JSON-lines rows and from the Arrow schema on parquet tables; the
 checks across rows (unique ids, references, label sets) run on Arrow arrays with ``pyarrow.compute``.
 
-    >>> from medeval.check_rules import Table, check_tables
-    >>> findings = check_tables("Retrieval", {"corpus/test": Table("corpus/test", path, rows=rows), ...})
+See :func:`check_tables` for an example.
 """
 
 from __future__ import annotations
@@ -104,7 +103,14 @@ class Finding:
 
 @dataclass
 class Table:
-    """One table as read: its file, its Arrow form for the checks and its rows for the loader."""
+    """One table as read: its file, its Arrow form for the checks and its rows for the loader.
+
+    Args:
+        name: ``"<config>/<split>"``, e.g. ``"qrels/test"``.
+        path: the file (``.parquet`` or ``.jsonl``); findings name it, with lines (jsonl) or rows (parquet).
+        arrow: a parquet table as read (for jsonl, the checks fill it with the checked columns).
+        rows: the rows of a JSON-lines file as read.
+    """
 
     name: str
     path: Path
@@ -123,7 +129,7 @@ class Table:
     def numbers(self, indices: Iterable[int]) -> tuple[int, ...]:
         """0-based row indices -> the line numbers (jsonl, blank lines skipped) or 1-based row numbers."""
         indices = list(indices)[:SHOWN]
-        if self.unit == "row":
+        if self.unit == "row" or not indices:
             return tuple(i + 1 for i in indices)
         if self._lines is None:
             with self.path.open("rb") as f:
@@ -358,7 +364,24 @@ def _check_pairs(t: Table) -> list[Finding]:
 # --------------------------------------------------------------------------------------------------- entry points
 def check_tables(task_type: str, tables: Mapping[str, Table], train_split: str = "train",
                  eval_splits: Sequence[str] = ("test",), cross_rows: bool = True) -> list[Finding]:
-    """Findings for tables already read (see :func:`read_and_check`); ``cross_rows=False`` checks types only."""
+    """Every finding in a task's tables, already read (:func:`medeval.checks.read_and_check` reads them).
+
+    Args:
+        task_type: "Classification", "Clustering", "PairClassification" or "Retrieval".
+        tables: :class:`Table` per ``"<config>/<split>"`` name.
+        train_split: the classification training split.
+        eval_splits: the scored splits.
+        cross_rows: False checks rows, columns and types only (ids, references and label sets are skipped).
+
+    Returns:
+        The findings, errors and warnings; the checks across rows run only when no table has a type error.
+
+    Example::
+
+        >>> t = Table("data/test", Path("data/test.jsonl"), rows=[{"sentences": "a", "labels": "x"}])
+        >>> print(*check_tables("Clustering", {"data/test": t}))
+        data/test.jsonl: field 'labels': only one label, so every clustering scores 1.0; give the rows at least ...
+    """
     out: list[Finding] = []
     for name, t in tables.items():
         columns = LAYOUT[task_type].get(name.split("/")[0], {})

@@ -83,7 +83,7 @@ def _utf8_finding(path: Path) -> Finding:
     return Finding(str(path), "", "not UTF-8 text", fix)
 
 
-CHECKS_VERSION = 1  # raise when a check is added or changed: every stamp is then stale
+CHECKS_VERSION = 2  # raise when a check is added or changed: every stamp is then stale
 STAMP = ".checked.json"
 
 
