@@ -90,16 +90,21 @@ def _sentences(text: str) -> list[str]:
     return [s.strip() for s in re.split(r"(?<=[.!?])\s+", " ".join(text.split())) if s.strip()]
 
 
+PROMPTS: list[str] = []  # every prompt the fake LLM was sent
+
+
 def fake_llm(method: str, path: str, params: dict[str, str], body: bytes) -> Answer:
     """A fake OpenAI-compatible /v1/chat/completions: answers derived from the record text in the prompt."""
     assert method == "POST" and path == "/v1/chat/completions"
     prompt = json.loads(body)["messages"][0]["content"]
+    PROMPTS.append(prompt)
+    # the record's text: after "Abstract:" (up to the MeSH terms) or after the title line
+    text = prompt.split("Abstract:", 1)[1] if "Abstract:" in prompt else prompt.split("\nTitle:", 1)[1].split("\n", 1)[1]
+    text = text.split("\nMeSH terms:", 1)[0]
     if '"sentence1"' in prompt:  # the sentence-pair prompt: first and last sentence of the text
-        text = prompt.split("Text:", 1)[1]
         sents = _sentences(text) or ["(empty)"]
         answer = "```json\n" + json.dumps({"sentence1": sents[0], "sentence2": sents[-1] + " (paraphrased)"}) + "\n```"
     else:  # the question prompt
-        text = prompt.split("Abstract:", 1)[1]
         words = text.split()[:8]
         answer = f"Question: What is known about {' '.join(words)}?"
     reply = {"id": "x", "object": "chat.completion", "choices": [{"index": 0, "message": {"role": "assistant", "content": answer}, "finish_reason": "stop"}]}
@@ -236,6 +241,10 @@ def test_pubmed_question_retrieval(tmp_path, datakit, llm):
     assert manifest["source"]["origin"] == "local:pubmed" and manifest["source"]["llm"]["model"] == "fake-model"
     rec = next(r for r in manifest["source"]["records"] if r["id"] == "22663011")
     assert rec["version"] == "1" and rec["doi"] == "10.1056/NEJMoa1203421"
+    # the paper's inputs and constraint: MeSH terms and keywords in the prompt, no reuse of the source's terms
+    sent = next(p for p in PROMPTS if "Activating mutations in serine-threonine" in p)
+    assert "MeSH terms: Adult; Aged; Aged, 80 and over; Antineoplastic Agents" in sent and "Keywords: none" in sent
+    assert "do not reuse the key terms or phrases" in sent
 
     src2 = pubmed_source(tmp_path / "src2", datakit, {"biomcp_efetch_citation_22663011.xml": _change_abstract})
     assert build_task(spec, llm_ctx(src2, llm), folder=tmp_path / "ret2") != rev

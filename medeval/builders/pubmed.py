@@ -63,6 +63,11 @@ def _search_term(spec: TaskSpec) -> str:
     return str(term)
 
 
+def prompt_extras(a: PubmedArticle) -> dict[str, str]:
+    """The prompt fields the paper also gave the LLM: ``{mesh_terms}`` and ``{keywords}`` ("none" when absent)."""
+    return {"mesh_terms": "; ".join(a.mesh_terms) or "none", "keywords": "; ".join(a.keywords) or "none"}
+
+
 def _key(pmid: str) -> str:
     return f"{int(pmid):012d}"
 
@@ -103,7 +108,7 @@ def llm_pairs(spec: TaskSpec, ctx: BuildContext) -> BuiltTask:
     c = spec.construction
     assert c is not None
     pubmed, term, arts = _articles(spec, ctx, c.max_rows // 2)
-    tables, pair_info, used, llm = llm_pair_tables(spec, ctx, [(a.pmid, a.title, a.abstract) for a in arts], key=_key)
+    tables, pair_info, used, llm = llm_pair_tables(spec, ctx, [(a.pmid, a.title, a.abstract, prompt_extras(a)) for a in arts], key=_key)
     by_key = {_key(a.pmid): a for a in arts}
     return BuiltTask(
         tables=tables,
@@ -125,7 +130,7 @@ def llm_question_retrieval(spec: TaskSpec, ctx: BuildContext) -> BuiltTask:
     c = spec.construction
     assert c is not None
     pubmed, term, arts = _articles(spec, ctx, c.max_rows)
-    tables, used, llm = llm_question_tables(spec, ctx, [(a.pmid, a.title, a.abstract) for a in arts])
+    tables, used, llm = llm_question_tables(spec, ctx, [(a.pmid, a.title, a.abstract, prompt_extras(a)) for a in arts])
     return BuiltTask(
         tables=tables,
         sources={

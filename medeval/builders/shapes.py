@@ -187,19 +187,25 @@ def retrieval_tables(spec: TaskSpec, docs: Sequence[tuple[str, str]], questions:
 
 
 # ------------------------------------------------------------------------------------------------ LLM step -> tables
+def _prompt_fields(doc: Sequence[Any]) -> dict[str, Any]:
+    """``{title}``, ``{text}`` and any extra prompt fields of a ``(record id, title, text[, extra])`` document."""
+    extra = dict(doc[3]) if len(doc) > 3 else {}
+    return {"title": doc[1], "text": doc[2], **extra}
+
+
 def llm_pair_tables(
-    spec: TaskSpec, ctx: BuildContext, docs: Sequence[tuple[str, str, str]], *, key: Callable[[str], str] = str
+    spec: TaskSpec, ctx: BuildContext, docs: Sequence[tuple[Any, ...]], *, key: Callable[[str], str] = str
 ) -> tuple[dict[str, Rows], dict[str, Any], list[str], dict[str, Any]]:
-    """The LLM writes two related sentences from each ``(record id, title, text)``; they become the positives of
-    :func:`pair_tables` under ``key(record id)`` (the order hard negatives are drawn in).
+    """The LLM writes two related sentences from each ``(record id, title, text[, extra prompt fields])``; they
+    become the positives of :func:`pair_tables` under ``key(record id)`` (the order hard negatives are drawn in).
 
     Returns the tables, the pair counts, the keys of the records used and the manifest's ``llm`` block.
     """
     from medeval.llm import run_llm_step
 
-    result = run_llm_step(spec, ctx, [(i, {"title": title, "text": text}) for i, title, text in docs])
+    result = run_llm_step(spec, ctx, [(d[0], _prompt_fields(d)) for d in docs])
     positives, unparsed = [], 0
-    for i, _, _ in docs:
+    for i, *_ in docs:
         pair = parse_sentence_pair(result.texts.get(i, ""))
         if pair is None:
             unparsed += 1
@@ -210,14 +216,14 @@ def llm_pair_tables(
 
 
 def llm_question_tables(
-    spec: TaskSpec, ctx: BuildContext, docs: Sequence[tuple[str, str, str]]
+    spec: TaskSpec, ctx: BuildContext, docs: Sequence[tuple[Any, ...]]
 ) -> tuple[dict[str, Rows], set[str], dict[str, Any]]:
-    """The LLM writes a question for each ``(record id, title, text)``; :func:`retrieval_tables` pairs it with the
-    text. Returns the tables, the ids of the documents kept and the manifest's ``llm`` block."""
+    """The LLM writes a question for each ``(record id, title, text[, extra prompt fields])``; :func:`retrieval_tables`
+    pairs it with the text. Returns the tables, the ids of the documents kept and the manifest's ``llm`` block."""
     from medeval.llm import run_llm_step
 
-    result = run_llm_step(spec, ctx, [(i, {"title": title, "text": text}) for i, title, text in docs])
-    questions = {i: clean_question(result.texts.get(i, "")) for i, _, _ in docs}
-    tables = retrieval_tables(spec, [(i, text) for i, _, text in docs], questions)
+    result = run_llm_step(spec, ctx, [(d[0], _prompt_fields(d)) for d in docs])
+    questions = {d[0]: clean_question(result.texts.get(d[0], "")) for d in docs}
+    tables = retrieval_tables(spec, [(d[0], d[2]) for d in docs], questions)
     used = {r["id"] for r in tables["corpus/test"]}
     return tables, used, {**result.manifest, "empty_questions": sum(1 for q in questions.values() if not q)}

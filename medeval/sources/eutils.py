@@ -73,13 +73,16 @@ def _text(el: ET.Element | None) -> str:
 
 @dataclass(frozen=True)
 class PubmedArticle:
-    """One PubMed citation: PMID (+ its version), title, abstract (all AbstractText parts), DOI."""
+    """One PubMed citation: PMID (+ its version), title, abstract (all AbstractText parts), DOI, and the MeSH
+    descriptor names and author keywords (the paper's LLM prompts pass both)."""
 
     pmid: str
     version: str
     title: str
     abstract: str
     doi: str | None
+    mesh_terms: tuple[str, ...] = ()
+    keywords: tuple[str, ...] = ()
 
     @property
     def id(self) -> str:
@@ -138,7 +141,10 @@ def parse_pubmed_xml(data: bytes, where: Any = "<xml>") -> list[PubmedArticle]:
                 if loc.get("EIdType") == "doi" and _clean(loc.text):
                     doi = _clean(loc.text)
                     break
-        out.append(PubmedArticle(_clean(pmid_el.text), pmid_el.get("Version", "1"), title, " ".join(p for p in parts if p), doi))
+        mesh = tuple(t for t in (_text(d) for d in cit.iterfind("MeshHeadingList/MeshHeading/DescriptorName")) if t)
+        keywords = tuple(t for t in (_text(k) for k in cit.iterfind("KeywordList/Keyword")) if t)
+        out.append(PubmedArticle(_clean(pmid_el.text), pmid_el.get("Version", "1"), title, " ".join(p for p in parts if p), doi,
+                                 mesh, keywords))
     return out
 
 
