@@ -321,3 +321,30 @@ def test_home_flags_reported_rows_apart_and_provisional_ranks(built):
     terms = home.split('id="board-terms"')[1].split("</table>")[0]
     partial = next(r for r in terms.split("<tr")[1:] if "org/partial" in r)
     assert 'class="mv-prov"' in partial  # 2 of 11 tasks: provisional
+
+
+def test_page_script_borda_matches_mteb_rule():
+    """The page recomputes Borda ranks for a task selection; it must agree with medeval.leaderboard.borda_rank."""
+    import shutil
+    import subprocess
+
+    import numpy as np
+
+    from medeval.leaderboard import borda_rank
+    from medeval.site import ASSETS
+
+    node = shutil.which("node")
+    if node is None:
+        pytest.skip("needs node to run the page script's function")
+    rng = np.random.default_rng(3)
+    wide = pd.DataFrame(np.round(rng.uniform(0, 1, (9, 7)), 1))  # rounded: ties on tasks
+    wide.iloc[2, 3] = wide.iloc[5, 0] = np.nan
+    src = (ASSETS / "leaderboard.js").read_text()
+    fn = src[src.index("  function bordaRanks"):src.index("  function initFilters")]
+    rows = [[None if np.isnan(x) else float(x) for x in r] for r in wide.to_numpy()]
+    data = {"tasks": [[str(i)] for i in range(7)], "rows": rows}
+    ids = list(range(9))
+    code = fn + f"\nvar r = bordaRanks({json.dumps(data)}, {json.dumps([True] * 7)}, {json.dumps(ids)});" \
+                f"console.log(JSON.stringify({json.dumps(ids)}.map(function (i) {{ return r[i]; }})));"
+    out = subprocess.run([node, "-e", code], capture_output=True, text=True, timeout=30, check=True).stdout
+    assert json.loads(out) == borda_rank(wide).tolist()

@@ -94,24 +94,26 @@
   }
 
   function bordaRanks(data, keep, rowsWithData) {
-    // mteb's Borda count over the kept tasks: per task average ranks, n - rank points, totals ranked ("min")
+    // mteb's Borda count over the kept tasks: per task average ranks (ties share them), n - rank points, totals
+    // ranked best first with ties sharing the lowest rank ("min"). One sort per task: O(tasks x n log n).
     var n = rowsWithData.length, points = {};
     rowsWithData.forEach(function (i) { points[i] = 0; });
     data.tasks.forEach(function (t, j) {
       if (!keep[j]) return;
       var have = rowsWithData.filter(function (i) { return data.rows[i][j] !== null; })
-        .map(function (i) { return { i: i, s: data.rows[i][j] }; });
-      have.forEach(function (a) {
-        var better = 0, same = 0;
-        have.forEach(function (b) { if (b.s > a.s) better += 1; else if (b.s === a.s) same += 1; });
-        points[a.i] += n - (better + (same + 1) / 2);
-      });
+        .map(function (i) { return { i: i, s: data.rows[i][j] }; })
+        .sort(function (a, b) { return b.s - a.s; });
+      for (var k = 0; k < have.length;) {
+        var e = k;
+        while (e + 1 < have.length && have[e + 1].s === have[k].s) e += 1;
+        var rank = (k + e) / 2 + 1; // average of ranks k+1 .. e+1
+        for (var m = k; m <= e; m++) points[have[m].i] += n - rank;
+        k = e + 1;
+      }
     });
-    var ranks = {};
-    rowsWithData.forEach(function (i) {
-      var above = 0;
-      rowsWithData.forEach(function (k) { if (points[k] > points[i] + 1e-9) above += 1; });
-      ranks[i] = above + 1;
+    var order = rowsWithData.slice().sort(function (a, b) { return points[b] - points[a]; }), ranks = {};
+    order.forEach(function (i, k) {
+      ranks[i] = k > 0 && Math.abs(points[order[k - 1]] - points[i]) < 1e-9 ? ranks[order[k - 1]] : k + 1;
     });
     return ranks;
   }
@@ -151,6 +153,8 @@
       setParam(key + ".open", openBox && openBox.checked ? "1" : null);
     }
 
+    var cache = { sig: null, ranks: {} }; // the selection's ranks change with the task selection only, not the search
+
     function apply(save) {
       var types = checked(form, "type"), sources = checked(form, "source");
       var size = sizeSel ? sizeSel.value : "";
@@ -162,7 +166,11 @@
       var nSel = keep.filter(Boolean).length;
       var withData = [];
       data.rows.forEach(function (r, i) { if (r) withData.push(i); });
-      var ranks = narrowed ? bordaRanks(data, keepRanked, withData) : {};
+      var sig = keepRanked.join(","), ranks = {};
+      if (narrowed) {
+        if (cache.sig !== sig) { cache.sig = sig; cache.ranks = bordaRanks(data, keepRanked, withData); }
+        ranks = cache.ranks;
+      }
       var shown = 0;
       Array.prototype.forEach.call(table.tBodies[0].rows, function (row) {
         var i = parseInt(row.getAttribute("data-row"), 10);
