@@ -220,7 +220,9 @@ def test_downloads(built):
     board = pd.read_csv(out / "downloads" / "leaderboard-terms.csv")
     assert board["Model"].tolist()[0] == "org/good" and "Rank (Borda)" in board.columns
     v1 = pd.read_csv(out / "downloads" / "leaderboard-v1.csv")
-    assert v1["Reported"].all()  # nobody ran v1 here: only the paper's rows
+    assert v1.empty  # nobody ran v1 here, and the paper's rows are not leaderboard rows
+    reported = pd.read_csv(out / "downloads" / "reported-v1.csv")
+    assert len(reported) == 5 and "skyfury/CTMEDGTE-cl15-step_8000" in set(reported["Model"])
     models = pd.read_csv(out / "downloads" / "models.csv")
     assert "'" + FORMULA in models["Similarity"].tolist()  # kept, but as text a spreadsheet will not evaluate
     for path in (out / "downloads").glob("*.csv"):

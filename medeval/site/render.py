@@ -255,6 +255,10 @@ def write_downloads(lb: Leaderboard, site: SiteData, folder: Path) -> list[tuple
         site.summaries[bench].to_json(folder / f"leaderboard-{bid}.json", orient="records", indent=1, force_ascii=False)
         files += [(f"leaderboard-{bid}.csv", f"the {bench_title(bench)} leaderboard table (ranks, means, intervals, metadata)"),
                   (f"leaderboard-{bid}.json", "the same, as JSON records")]
+        rep = lb.reported_table(bench)
+        if len(rep):
+            spreadsheet_safe(rep).to_csv(folder / f"reported-{bid}.csv", index=False)
+            files.append((f"reported-{bid}.csv", f"what the MedTE paper reports for {bench_title(bench)} (per-type means, exact model ids; never ranked)"))
     models = lb.models.drop(columns=["Folder"]) if "Folder" in lb.models else lb.models
     spreadsheet_safe(models).to_csv(folder / "models.csv", index=False)
     files.append(("models.csv", "model metadata (from each model_meta.json) and how each model was run"))
