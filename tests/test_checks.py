@@ -119,6 +119,7 @@ def write_user_tasks(root: Path, cases: dict[str, tuple[str, dict[str, Any], lis
     root.mkdir(parents=True, exist_ok=True)
     for name, (ttype, tables, _) in cases.items():
         extra = "evaluation: {samples_per_label: 2, n_experiments: 2}\n" if ttype == "Classification" else ""
+        extra += "license: MIT\n" if name == "GoodRetrieval" else ""  # licence ids in any case
         (root / f"{name}.yaml").write_text(f"name: {name}\ntype: {ttype}\ndata: data/{name}\n{extra}")
         for table, rows in tables.items():
             _write_table(root / "data" / name, table, rows)
