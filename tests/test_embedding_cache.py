@@ -314,3 +314,64 @@ def test_cache_info_and_clear_cli(data_home: Path, tmp_path: Path, capsys: pytes
     elsewhere = tmp_path / "elsewhere"
     assert cli.main(["cache", "info", "--data-dir", str(elsewhere)]) == 0
     assert f"{elsewhere.resolve() / 'embeddings'} (empty)" in capsys.readouterr().out
+
+
+_WRITER = r"""
+import sys, time
+from pathlib import Path
+import numpy as np
+sys.path.insert(0, sys.argv[1])
+from test_encoding import TASK, FakeEncoder, expected
+from medeval.embedding_cache import CachedEncoder
+from medeval.encoding import texts_dataloader
+
+folder, seed, go = Path(sys.argv[2]), int(sys.argv[3]), Path(sys.argv[4])
+texts = [f"shared text {i} " + "x" * (i % 13) for i in range(600)]
+fake = FakeEncoder()
+fast_encode = fake.encode
+
+
+def slow_encode(*args, **kwargs):
+    time.sleep(0.1)  # a real encoder takes time: the two writers' shards interleave
+    return fast_encode(*args, **kwargs)
+
+
+fake.encode = slow_encode
+model = CachedEncoder(fake, folder=folder)
+model.chunk_texts = 37  # many small shards
+while not go.exists():
+    time.sleep(0.01)
+rng = np.random.default_rng(seed)
+for round_ in range(4):
+    batch = texts if round_ == 3 else [texts[i] for i in rng.permutation(600)[:300]]
+    vectors = model.encode(texts_dataloader(batch, 16), task_metadata=TASK, hf_split="test", hf_subset="default")
+    assert np.array_equal(vectors, expected(batch)), "wrong vectors"
+print(model.stats["encoded"], model.stats["cached"])
+"""
+
+
+def test_two_processes_share_one_cache_without_damage(tmp_path: Path) -> None:
+    """Two processes encode overlapping texts into one cache folder at the same time: every vector either returns
+    is right, no shard is damaged or left half-written, and a third reader finds every text."""
+    import subprocess
+    import sys
+    import time
+
+    from test_encoding import TASK
+
+    folder, go = tmp_path / "cache", tmp_path / "go"
+    here = str(Path(__file__).resolve().parent)
+    procs = [subprocess.Popen([sys.executable, "-c", _WRITER, here, str(folder), str(seed), str(go)],
+                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True) for seed in (1, 2)]
+    time.sleep(0.5)
+    go.touch()
+    outs = [p.communicate(timeout=600) for p in procs]
+    for p, (out, err) in zip(procs, outs):
+        assert p.returncode == 0, err[-2000:]
+    assert not list(folder.glob("*.corrupt")) and not list(folder.glob(".tmp-*"))
+    written = shards(folder)
+    assert len({p.name.split("-")[2] for p in written}) == 2  # both processes wrote shards (emb-<time>-<pid>-<sha>)
+    reader = CachedEncoder(FakeEncoder(), folder=folder)
+    texts = [f"shared text {i} " + "x" * (i % 13) for i in range(600)]
+    np.testing.assert_array_equal(enc(reader, texts, task=TASK), expected(texts))
+    assert reader.stats["encoded"] == 0 and reader.stats["cached"] == 600
