@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from medeval.errors import MedEvalError
-from medeval.io import replace_dir
+from medeval.fsutil import check_writable, replace_dir
 
 ASSETS = Path(__file__).parent / "assets"
 MARKER = ".medeval-site"
@@ -109,6 +109,7 @@ def build_site(results_dir: str | os.PathLike[str], out_dir: str | os.PathLike[s
     results = Path(results_dir)
     out = Path(out_dir).resolve()
     _check_out_dir(out)
+    check_writable(out.parent, "--out")  # a read-only or full disk is one line before the build, not a traceback after
     lb = load_leaderboard(results)
     out.parent.mkdir(parents=True, exist_ok=True)
     stage = Path(tempfile.mkdtemp(prefix=f".{out.name}.build-", dir=out.parent))
