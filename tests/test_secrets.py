@@ -169,3 +169,15 @@ def test_validate_accepts_plausible_and_unknown_metadata(tmp_path: Path, built: 
     (rev / "model_meta.json").write_text(json.dumps(meta))
     fields = {"n_parameters", "embed_dim", "max_tokens", "memory_usage_mb", "release_date"}
     assert [p.line() for p in validate_paths([rev]) if p.field in fields] == []
+
+
+def test_site_build_into_an_unwritable_place_is_one_line(tmp_path: Path) -> None:
+    pytest.importorskip("mkdocs", reason="site extras not installed (pip install 'medeval-mteb[site]')")
+    from medeval.site import build_site
+
+    (tmp_path / "results").mkdir()
+    blocker = tmp_path / "www"
+    blocker.write_text("a file where the site's parent folder should be")
+    with pytest.raises(MedEvalError) as info:
+        build_site(tmp_path, blocker / "site")
+    assert "\n" not in str(info.value) and "--out" in str(info.value) and str(blocker) in str(info.value)
