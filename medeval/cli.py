@@ -563,6 +563,11 @@ def main(argv: list[str] | None = None) -> int:
     except _abort_types():
         typer.echo(INTERRUPT_HINT, err=True)
         return 130
+    except OSError as err:  # a full, read-only or missing folder outside the per-task handling: one line
+        from medeval.fsutil import describe_os_error
+
+        typer.echo(f"error: {describe_os_error(err, action='read or write')}", err=True)
+        return 1
     return 0
 
 

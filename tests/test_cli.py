@@ -236,3 +236,19 @@ def test_docs_name_the_distribution_pyproject_declares() -> None:
                 if re.sub(r"\[.*", "", m.group(1)) != declared:
                     bad.append(f"{doc.name}:{n}: {m.group(1)}")
     assert not bad, bad
+
+
+def test_a_stray_os_error_is_one_line(capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> None:
+    """An OSError no command handles itself ends in one line naming the path and the cause, exit 1, no traceback."""
+    import errno
+
+    import medeval.embedding_cache
+
+    def full_disk() -> str:
+        raise OSError(errno.ENOSPC, "No space left on device", "/data/embeddings/shard.npy")
+
+    monkeypatch.setattr(medeval.embedding_cache, "cache_info", full_disk)
+    code, out, err = run_cli(capsys, "cache", "info")
+    assert code == 1 and "Traceback" not in out + err
+    assert err.startswith("error: ") and len(err.strip().splitlines()) == 1
+    assert "/data/embeddings/shard.npy" in err and "space" in err
