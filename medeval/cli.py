@@ -378,13 +378,14 @@ def results_migrate_cmd(
 def site_build_cmd(
     results: Annotated[Path, typer.Option("--results", help="Leaderboard folder with results/.")] = Path("leaderboard"),
     out: Annotated[Path, typer.Option("--out", help="Output folder of the static site.")] = Path("site_build"),
+    site_url: Annotated[Optional[str], typer.Option("--site-url", help="Public URL the site is served from, e.g. https://org.github.io/medeval/ (links in the 404 page and sitemap).")] = None,
     data_dir: DataDir = None,
 ) -> None:
     """Render the leaderboard site (Jinja2 -> Markdown -> MkDocs Material)."""
     from medeval.site import build_site
 
     _setup(None, data_dir)
-    typer.echo(build_site(results, out))
+    typer.echo(build_site(results, out, site_url=site_url))
 
 
 @site_app.command("serve")
