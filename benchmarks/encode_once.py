@@ -28,6 +28,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import resource
 import subprocess
 import sys
 import tempfile
@@ -113,6 +114,7 @@ def phase_run(args: argparse.Namespace, out: dict[str, Any]) -> None:
             load["cpu"] += time.process_time() - c
 
     medeval.models.load_model = timed_load  # type: ignore[assignment]
+    per_task = _time_each_task()
     counter = _count_encoded()
     t0, c0 = time.perf_counter(), time.process_time()
     code = run_models(opts)
@@ -124,7 +126,42 @@ def phase_run(args: argparse.Namespace, out: dict[str, Any]) -> None:
         if path.name != "model_meta.json":
             res = resmod.load_result(path)
             scores[res.task_name] = _scores(res)
-    out.update(work=work, cpu=cpu, encoded=counter["texts"], scores=scores, tasks=[t.metadata.name for t in select_tasks(opts)])
+    out.update(work=work, cpu=cpu, encoded=counter["texts"], scores=scores, tasks=[t.metadata.name for t in select_tasks(opts)],
+               per_task=per_task, peak_rss_mb=resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)
+
+
+def _peak_rss_mb(reset: bool = False) -> float | None:
+    """This process's peak resident memory (VmHWM) in MB; ``reset`` starts a new peak (Linux /proc/self/clear_refs)."""
+    try:
+        if reset:
+            Path("/proc/self/clear_refs").write_text("5")
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024
+    except OSError:
+        pass
+    return None
+
+
+def _time_each_task() -> dict[str, dict[str, float | None]]:
+    """Wall and CPU seconds and the peak RSS of each task's evaluation (medeval.run.evaluate_task): in the warm
+    phase every vector comes from the cache, so this is mteb's scoring (search and metrics, classifiers, k-means)."""
+    import medeval.run
+
+    real = medeval.run.evaluate_task
+    stats: dict[str, dict[str, float | None]] = {}
+
+    def timed(model: Any, task: Any, opts: Any) -> Any:
+        _peak_rss_mb(reset=True)
+        t, c = time.perf_counter(), time.process_time()
+        try:
+            return real(model, task, opts)
+        finally:
+            stats[task.metadata.name] = {"seconds": time.perf_counter() - t, "cpu": time.process_time() - c,
+                                         "peak_rss_mb": _peak_rss_mb()}
+
+    medeval.run.evaluate_task = timed  # type: ignore[assignment]
+    return stats
 
 
 def phase_lower(args: argparse.Namespace, out: dict[str, Any]) -> None:
@@ -316,6 +353,18 @@ def main(argv: list[str] | None = None) -> int:
 
         print(f"{name:<10}{r['work']:>10.1f}{r['cpu']:>10.1f}{r['process']:>12.1f}{r['encoded']:>15,}"
               f"{ratio('work', 'lower'):>12}{ratio('cpu', 'lower'):>11}{ratio('work', 'plain'):>12}{ratio('cpu', 'plain'):>11}")
+    if "warm" in res and res["warm"].get("per_task"):
+        cold_tasks = res.get("cold", {}).get("per_task", {})
+        print()
+        print(f"{'task (per-task figures: cold = encode + score, warm = score only)':<58}{'cold s':>9}{'warm s':>9}"
+              f"{'warm cpu s':>11}{'warm peak RSS MB':>18}")
+        for task, w in sorted(res["warm"]["per_task"].items(), key=lambda kv: -kv[1]["seconds"]):
+            c = cold_tasks.get(task, {}).get("seconds")
+            rss = w.get("peak_rss_mb")
+            print(f"{task:<58}{'-' if c is None else f'{c:.1f}':>9}{w['seconds']:>9.1f}{w['cpu']:>11.1f}"
+                  f"{'-' if rss is None else f'{rss:,.0f}':>18}")
+        print(f"peak RSS of the whole process: " + ", ".join(
+            f"{k} {res[k]['peak_rss_mb']:,.0f} MB" for k in ("cold", "warm") if res.get(k, {}).get("peak_rss_mb")))
     if "lower" in res:
         lo = res["lower"]
         print(f"lower bound: {lo['encoded']:,} distinct texts in {lo['groups']} prompt group(s) "
