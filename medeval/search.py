@@ -166,6 +166,37 @@ class RowLists(Sequence):
         return self.array[i].tolist()
 
 
+class _TopK:
+    """One query's top k as mteb's search loop reads it (``for score, corpus_id in ...``), made on access."""
+
+    __slots__ = ("_i", "_ids", "_rows", "_scores")
+
+    def __init__(self, scores: Any, rows: Any, i: int, ids: Sequence[str]) -> None:
+        self._scores, self._rows, self._i, self._ids = scores, rows, i, ids
+
+    def __iter__(self) -> Any:
+        ids = self._ids
+        return zip(self._scores[self._i], [ids[j] for j in self._rows[self._i]])
+
+
+def _search_wrapper_class() -> type:
+    from mteb.models.search_wrappers import SearchEncoderWrapper
+
+    class BoundedSearchEncoderWrapper(SearchEncoderWrapper):
+        """mteb's ``SearchEncoderWrapper``; the index backend's top k (already exact, sorted and capped at k) is
+        handed on per query as it is read, instead of being pushed into a heap of (score, id) tuples per query
+        first (16 million tuples, about 1.4 GB, for 16k queries x top 1,000)."""
+
+        def _sort_full_corpus_results(self, *, result_heaps: dict[str, Any], query_idx_to_id: dict[int, str],
+                                      query_embeddings: Any, cos_scores_top_k_idx: Any, cos_scores_top_k_values: Any,
+                                      sub_corpus_ids: Sequence[str], top_k: int) -> dict[str, Any]:
+            for i in range(len(query_embeddings)):
+                result_heaps[query_idx_to_id[i]] = _TopK(cos_scores_top_k_values, cos_scores_top_k_idx, i, sub_corpus_ids)
+            return result_heaps
+
+    return BoundedSearchEncoderWrapper
+
+
 def _as_tensor(x: Any) -> Any:
     import torch
 
@@ -226,16 +257,15 @@ def search_model(model: Any, backend: str | None = None, max_block_bytes: int = 
         max_block_bytes: block budget of :class:`BlockedExactIndex`.
 
     Returns:
-        A ``SearchEncoderWrapper`` (an mteb search model) for retrieval tasks; ``model`` itself for the ``plain``
+        A subclass of mteb's ``SearchEncoderWrapper`` (an mteb search model) that hands the backend's top k on
+        without mteb's per-query heaps, for retrieval tasks; ``model`` itself for the ``plain``
         backend. Pass it to ``mteb.evaluate`` for retrieval tasks only.
 
     Example:
         >>> result = mteb.evaluate(search_model(encoder), mteb.get_task("HPOLaypersonRetrieval"))
     """
-    from mteb.models.search_wrappers import SearchEncoderWrapper
-
     index = make_index_backend(model, backend, max_block_bytes)
     if index is None:
         return model
     logger.info("retrieval search: %s", type(index).__name__)
-    return SearchEncoderWrapper(model, index_backend=index)
+    return _search_wrapper_class()(model, index_backend=index)
