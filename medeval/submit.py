@@ -68,7 +68,7 @@ SUBMIT_LOCK = ".submit.lock"
 RESULTS = "results"
 #: Plausible ranges of model_meta.json numbers: field -> (lowest, highest, what it counts).
 META_RANGES: dict[str, tuple[int, int, str]] = {
-    "n_parameters": (1, 10**13, "parameter count"),
+    "n_parameters": (0, 10**13, "parameter count"),  # 0: lexical and random baselines (mteb records 0 for its own)
     "embed_dim": (1, 2**20, "embedding dimension"),
     "max_tokens": (1, 10**8, "maximum input length in tokens"),
     "memory_usage_mb": (0, 10**8, "memory use in MB"),
