@@ -12,7 +12,6 @@ Builders live in :mod:`medeval.builders` (one module per upstream) and are named
 from __future__ import annotations
 
 import importlib
-import importlib.metadata
 import logging
 import platform
 from collections.abc import Callable
@@ -164,7 +163,7 @@ def _import_builder(spec: TaskSpec) -> str:
         if err.name and err.name.startswith("medeval.builders"):
             raise SpecError(f"task {spec.name}: field 'construction.builder': no builder module for {name!r}") from None
         raise MedEvalError(
-            f"task {spec.name}: builder {name!r} needs the package {err.name!r}; install it (e.g. pip install 'medeval[terms]')"
+            f"task {spec.name}: builder {name!r} needs the package {err.name!r}; install it (e.g. pip install 'medeval-mteb[terms]')"
         ) from None
     if name not in _BUILDERS:
         raise SpecError(f"task {spec.name}: field 'construction.builder': unknown builder {name!r}")
@@ -238,13 +237,9 @@ def rebuild_if_stale(spec: TaskSpec, folder: Path | None = None) -> bool:
 
 
 def _versions(dists: list[str]) -> dict[str, str]:
-    out = {}
-    for d in sorted(set(dists)):
-        try:
-            out[d] = importlib.metadata.version(d)
-        except importlib.metadata.PackageNotFoundError:
-            out[d] = "not installed"
-    return out
+    from medeval.versions import package_versions
+
+    return {k: str(v) for k, v in package_versions(sorted(set(dists)), missing="not installed").items()}
 
 
 def build_task(spec: TaskSpec, ctx: BuildContext | None = None, folder: Path | None = None) -> str:

@@ -44,17 +44,11 @@ def version_report() -> str:
         (``cuda (<gpu name>)``, ``mps`` or ``cpu``). A library that is not installed shows ``not installed``.
     """
     import platform
-    from importlib import metadata
 
-    from medeval import DIST_NAME
+    from medeval.versions import package_versions
 
-    lines = []
-    for label, dist in (("medeval", DIST_NAME), ("mteb", "mteb"), ("sentence-transformers", "sentence-transformers"),
-                        ("transformers", "transformers"), ("torch", "torch")):
-        try:
-            lines.append(f"{label} {metadata.version(dist)}")
-        except metadata.PackageNotFoundError:
-            lines.append(f"{label} not installed")
+    names = ("medeval", "mteb", "sentence-transformers", "transformers", "torch")
+    lines = [f"{name} {version}" for name, version in package_versions(names, missing="not installed").items()]
     lines.append(f"python {platform.python_version()}")
     try:
         import torch

@@ -207,14 +207,10 @@ def heal_folder(output_dir: str | Path, meta: Any) -> list[str]:
 
 
 def _package_versions() -> dict[str, str | None]:
-    import importlib.metadata as md
+    from medeval.versions import package_versions
 
     out: dict[str, str | None] = {"python": platform.python_version()}
-    for dist in ("medeval", "mteb", "sentence-transformers", "transformers", "torch"):
-        try:
-            out[dist] = md.version(dist)
-        except md.PackageNotFoundError:
-            out[dist] = None
+    out.update(package_versions(("medeval", "mteb", "sentence-transformers", "transformers", "torch")))
     return out
 
 

@@ -208,14 +208,11 @@ def weights_revision(model_dir: Path) -> str:
 
 
 def _versions() -> dict[str, str]:
-    import importlib.metadata
+    from medeval.versions import package_versions
 
-    out = {"python": platform.python_version()}
-    for dist in ("medeval", "sentence-transformers", "transformers", "torch", "accelerate", "datasets"):
-        try:
-            out[dist] = importlib.metadata.version(dist)
-        except importlib.metadata.PackageNotFoundError:
-            out[dist] = "not installed"
+    out: dict[str, str] = {"python": platform.python_version()}
+    names = ("medeval", "sentence-transformers", "transformers", "torch", "accelerate", "datasets")
+    out.update({k: str(v) for k, v in package_versions(names, missing="not installed").items()})
     return out
 
 
