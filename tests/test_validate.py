@@ -263,7 +263,7 @@ def test_main_score_disagreeing_with_its_metric(tmp_path: Path, built: Path) -> 
     data["scores"]["test"][0]["main_score"] = 0.9  # hand-edited
     write_json(rev_dir / f"{TASK}.json", data)
     p = only_error(validate_paths([tmp_path]), rev_dir / f"{TASK}.json", "scores.test[default].main_score")
-    assert "disagrees with f1" in p.message
+    assert "is not the task's main score f1 = 0.5" in p.message and "another metric" in p.message
 
 
 def test_unknown_task(tmp_path: Path, built: Path) -> None:
