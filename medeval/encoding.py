@@ -45,7 +45,7 @@ def is_out_of_memory(err: BaseException) -> bool:
 
         if isinstance(err, torch.OutOfMemoryError):
             return True
-    except (ImportError, AttributeError):  # pragma: no cover - torch always present in medeval[run]
+    except (ImportError, AttributeError):  # pragma: no cover - torch always present in medeval-mteb
         pass
     return isinstance(err, RuntimeError) and "out of memory" in str(err).lower()
 

