@@ -278,4 +278,18 @@ def build_task(spec: TaskSpec, ctx: BuildContext | None = None, folder: Path | N
         "source": {"name": spec.source.name, "version": spec.source.version, **built.sources},
         "tools": {"medeval": _versions(["medeval"])["medeval"], **_versions(built.packages + ["pyarrow"]), "python": platform.python_version()},
     }
-    return datamod.write_task_data(folder, built.tables, manifest=manifest, stats=datamod.describe(spec.type, built.tables))
+    revision = datamod.write_task_data(folder, built.tables, manifest=manifest, stats=datamod.describe(spec.type, built.tables))
+    _check_once(folder, spec)
+    return revision
+
+
+def _check_once(folder: Path, spec: TaskSpec) -> None:
+    """Run the data checks (:mod:`medeval.checks`) on freshly built data, so that a clean build is stamped and every
+    later load checks types and nulls only; findings are not raised here (the load reports them, one line each)."""
+    from medeval.checks import read_and_check
+
+    names = sorted(p.parent.name + "/" + p.stem for p in Path(folder).glob("*/*.parquet"))
+    try:
+        read_and_check(folder, spec.type, names, "train", list(spec.evaluation.eval_splits))
+    except Exception as err:  # noqa: BLE001 - checking is an optimisation here; the load checks again
+        logger.debug("task %s: checks after the build did not run: %s", spec.name, err)

@@ -285,3 +285,37 @@ def test_unknown_license_is_one_line_with_close_ids() -> None:
 def test_cite_a_user_task_without_bibtex_says_what_to_add(user_tasks: Path) -> None:
     code, output = _cli("cite", "--include-path", str(user_tasks), "GoodRetrieval")
     assert code != 0 and "GoodRetrieval: its YAML gives no BibTeX; add 'citation'" in output and "Traceback" not in output
+
+
+def test_a_build_stamps_clean_data_so_every_load_is_the_cheap_one(tmp_path: Path) -> None:
+    """Issue 16's overhead target: the checks across rows run once, right after the build, not on the first load."""
+    import json as _json
+
+    from medeval import checks, data as datamod
+    from medeval.build import _check_once
+    from medeval.catalog import get_spec
+
+    spec = get_spec("CCSCategoryClassification")
+    folder = tmp_path / "CCSCategoryClassification"
+    rows = [{"text": f"condition {i}", "label": "a" if i % 2 else "b"} for i in range(8)]
+    datamod.write_task_data(folder, {"data/train": rows, "data/test": rows}, manifest={"builder": "test"})
+    assert not (folder / checks.STAMP).exists()
+    _check_once(folder, spec)
+    stamp = _json.loads((folder / checks.STAMP).read_text())
+    assert sorted(stamp["tables"]) == ["data/test", "data/train"]
+    seen: list[bool] = []
+    real = checks.check_tables
+
+    def spy(task_type, read, train_split, eval_splits, cross_rows=True):  # type: ignore[no-untyped-def]
+        seen.append(cross_rows)
+        return real(task_type, read, train_split, eval_splits, cross_rows=cross_rows)
+
+    import pytest as _pytest
+
+    mp = _pytest.MonkeyPatch()
+    mp.setattr(checks, "check_tables", spy)
+    try:  # the loader's first read (train split first) finds the build's stamp: no checks across rows
+        tables = checks.read_checked_tables(folder, "Classification", ["data/train", "data/test"], "train", ["test"])
+    finally:
+        mp.undo()
+    assert seen == [False] and len(tables["data/test"]) == 8
