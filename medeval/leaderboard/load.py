@@ -360,6 +360,10 @@ def load_leaderboard(results_dir: str | Path) -> Leaderboard:
         models.index.name = None
     # the site is public: paths relative to the results root, never the builder's /home/<user>/...
     warnings = [_relative_to(w, root) for w in warnings]
+    # the board lists the benchmarks' tasks, plus any other task (a user's, from --include-path) that has results;
+    # a task merely registered in this process (a user folder read earlier) gets no empty board of its own
+    scored = set(scores["task"])
+    tasks = tasks[(tasks["benchmark"] != "(no benchmark)") | tasks.index.isin(scored)]
     return Leaderboard(scores=scores.sort_values(["model", "task"], ignore_index=True), models=models, tasks=tasks, warnings=warnings)
 
 

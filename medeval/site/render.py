@@ -99,6 +99,17 @@ def _kv(label: str, value: Any) -> tuple[str, Any]:
     return (label, value)
 
 
+def _bibtex_or_empty(name: str) -> str:
+    """The task's BibTeX, or "" for a user task whose short YAML gives none (its page then shows no citation)."""
+    from medeval.cite import cite_task
+    from medeval.errors import MedEvalError
+
+    try:
+        return cite_task(name)
+    except MedEvalError:
+        return ""
+
+
 def task_card(spec: Any) -> dict[str, list[tuple[str, Any]]]:
     """The task YAML as labelled sections (values are plain data: the template escapes them)."""
     src = spec.source
@@ -106,16 +117,17 @@ def task_card(spec: Any) -> dict[str, list[tuple[str, Any]]]:
     card: dict[str, list[tuple[str, Any]]] = {
         "Task": [
             _kv("Benchmark", spec.benchmark), _kv("Type", spec.type), _kv("Paper id", spec.paper_id),
-            _kv("Languages", ", ".join(spec.languages)), _kv("Domains", ", ".join(spec.domains)),
+            _kv("Languages", ", ".join(spec.languages or [])), _kv("Domains", ", ".join(spec.domains or [])),
             _kv("Reference", link(spec.reference)), _kv("Licence of the built data", link(spec.license)),
-            _kv("Dates covered", f"{spec.date[0]} to {spec.date[1]}"),
+            _kv("Dates covered", f"{spec.date[0]} to {spec.date[1]}" if spec.date else None),  # optional for user tasks
             _kv("Pinned data revision", spec.dataset.revision), _kv("Hub dataset", spec.dataset.path),
         ],
-        "Source": [
+    }
+    if src is not None:  # a user task's short YAML may have no source block
+        card["Source"] = [
             _kv("Name", src.name), _kv("Group", src.group), _kv("Builder reads", src.upstream), _kv("Version", src.version),
             _kv("Licence", link(src.license)), _kv("Access", src.access), _kv("URL", link(src.url)),
-        ],
-    }
+        ]
     c = spec.construction
     if c is not None:
         rows = [_kv("Builder", c.builder), _kv("Seed", c.seed), _kv("Size cap", f"{c.max_rows:,}"),
@@ -326,7 +338,7 @@ def render_docs(lb: Leaderboard, docs: Path, *, n_boot: int = 1000, results_root
             stats = {"kind": found[0], "rows": mteb_stats_rows(found[1]) if found[0] == "mteb" else stats_rows(found[1])}
         _write(docs / "tasks" / f"{name}.md", _front_matter(name) + tmpl.render(
             spec=cls.spec, card=task_card(cls.spec), stats=stats, chance=task_chance(site, name),
-            bibtex=cite_task(name), scores=task_scores_table(site, name), n_models=int(lb.task_scores(name)["score"].notna().sum()),
+            bibtex=_bibtex_or_empty(name), scores=task_scores_table(site, name), n_models=int(lb.task_scores(name)["score"].notna().sum()),
             how_to_build=_how_to_build(cls.spec), **common))
 
     # models
