@@ -186,14 +186,16 @@ def check_cmd(
     task: Annotated[list[str], typer.Argument(help="Task names, paper ids or YAML paths (one or more).")],
     include_path: IncludePath = None,
     data_dir: DataDir = None,
+    allow_custom_loaders: AllowCustomLoaders = False,
 ) -> None:
     """Check tasks' data without a model: one line per problem (file, line, field, what, fix); exit 1 on errors."""
     from medeval.catalog import get_task
     from medeval.checks import check_task
     from medeval.loaders import how_to_build
 
+    _allow_loaders(allow_custom_loaders)
     _setup(include_path, data_dir)
-    tasks = [get_task(name) for name in task]  # every name resolves before anything prints
+    tasks = list({t.metadata.name: t for t in (get_task(name) for name in task)}.values())  # each task once
     failed = 0
     for t in tasks:
         name = t.metadata.name
@@ -228,7 +230,7 @@ def cite_cmd(
     _allow_loaders(allow_custom_loaders)
     _setup(include_path)
     if bool(task) == (benchmark is not None):
-        raise MedEvalError("give task names or --benchmark, not both (e.g. `medeval cite WikiSyndromesClassification`)")
+        raise MedEvalError("give task names or --benchmark (one of the two), e.g. `medeval cite WikiSyndromesClassification`")
     if benchmark is not None:
         typer.echo(cite_benchmark(benchmark))
         return
@@ -283,7 +285,7 @@ def run_cmd(
     benchmark: Annotated[Optional[str], typer.Option("--benchmark", "-b", help='Benchmark (default "MedEval-Terms(v1)").')] = None,
     task: Annotated[Optional[list[str]], typer.Option("--task", "-t", help="Task names, paper ids or YAML paths (-t A B or -t A -t B).")] = None,
     output_dir: Annotated[Path, typer.Option("--output-dir", "-o", help="Results go to OUTPUT/results/<org>__<model>/<revision>/.")] = Path("."),
-    batch_size: Annotated[int, typer.Option("--batch-size", help="Encoding batch size.")] = 32,
+    batch_size: Annotated[int, typer.Option("--batch-size", min=1, help="Encoding batch size.")] = 32,
     device: Annotated[Optional[str], typer.Option("--device", help="cpu, cuda, cuda:1, mps (default: best available).")] = None,
     devices: Annotated[Optional[str], typer.Option("--devices", help="Several devices for multi-process encoding, e.g. cuda:0,cuda:1.")] = None,
     precision: Annotated[Optional[str], typer.Option("--precision", help="fp32 (default), fp16 or bf16 (GPU).")] = None,

