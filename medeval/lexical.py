@@ -28,6 +28,7 @@ from functools import lru_cache
 from typing import Any
 
 import numpy as np
+from mteb.models.abs_encoder import AbsEncoder  # similarity/similarity_pairwise from the meta's cosine
 
 MODEL_NAME = "medeval/baseline-tfidf"
 MODEL_REVISION = "1"
@@ -69,7 +70,7 @@ def weighted_tokens(text: str) -> list[tuple[str, float]]:
     return [(tok, (1.0 + math.log(n)) * idf(tok)) for tok, n in counts.items()]
 
 
-class HashedTfidfEncoder:
+class HashedTfidfEncoder(AbsEncoder):
     """TF-IDF vectors hashed to ``dim`` dimensions and L2-normalised (mteb's encoder interface).
 
     Args:
@@ -116,18 +117,6 @@ class HashedTfidfEncoder:
         """
         texts = [t for batch in inputs for t in batch["text"]]
         return self.encode_texts(texts)
-
-    def similarity(self, embeddings1: Any, embeddings2: Any) -> Any:
-        """Cosine similarity matrix, shape ``(len(embeddings1), len(embeddings2))``."""
-        from mteb.similarity_functions import cos_sim
-
-        return cos_sim(embeddings1, embeddings2)
-
-    def similarity_pairwise(self, embeddings1: Any, embeddings2: Any) -> Any:
-        """Cosine similarity of each pair of rows, shape ``(n,)``."""
-        from mteb.similarity_functions import pairwise_cos_sim
-
-        return pairwise_cos_sim(embeddings1, embeddings2)
 
 
 def model_meta() -> Any:

