@@ -453,11 +453,12 @@ def _abort_types() -> tuple[type[BaseException], ...]:
     return tuple(types)
 
 
-def _command_for(argv: list[str]) -> Any:
-    """The click command ``argv`` names (``["site", "build", ...]`` -> the ``site build`` command), or None."""
+def _command_for(argv: list[str], root: Any = None) -> Any:
+    """The click command ``argv`` names (``["site", "build", ...]`` -> the ``site build`` command), or None.
+    ``root`` is the app's click command when the caller has built it already."""
     import typer.main
 
-    command: Any = typer.main.get_command(app)
+    command: Any = root if root is not None else typer.main.get_command(app)
     for token in argv:
         sub = getattr(command, "commands", None)
         if not sub or token.startswith("-"):
@@ -468,11 +469,12 @@ def _command_for(argv: list[str]) -> Any:
     return None if getattr(command, "commands", None) else command
 
 
-def expand_multi_value_options(argv: list[str]) -> list[str]:
+def expand_multi_value_options(argv: list[str], root: Any = None) -> list[str]:
     """Let repeatable options take several values after one flag, as mteb's CLI does (``-t A B C``).
 
     Args:
         argv: the command line after the program name, e.g. ``["build", "-t", "A", "B"]``.
+        root: the app's click command (``typer.main.get_command(app)``), if already built.
 
     Returns:
         The same command line with ``-t A B`` rewritten to ``-t A -t B`` for every repeatable option of a command
@@ -483,7 +485,7 @@ def expand_multi_value_options(argv: list[str]) -> list[str]:
         >>> expand_multi_value_options(["run", "-t", "A", "B", "--batch-size", "8"])
         ['run', '-t', 'A', '-t', 'B', '--batch-size', '8']
     """
-    command = _command_for(argv)
+    command = _command_for(argv, root)
     if command is None:
         return argv
     params = getattr(command, "params", [])
@@ -525,8 +527,11 @@ def main(argv: list[str] | None = None) -> int:
     args = list(sys.argv[1:] if argv is None else argv)
     usage_errors = _usage_error_types()
     try:
-        args = expand_multi_value_options(args)
-        code = app(args=args, standalone_mode=False, prog_name="medeval")  # non-standalone: returns Exit's code
+        import typer.main
+
+        root = typer.main.get_command(app)  # built once: it both reads the options and runs the command
+        args = expand_multi_value_options(args, root)
+        code = root(args=args, standalone_mode=False, prog_name="medeval")  # non-standalone: returns Exit's code
         if code == 130:  # typer turns Ctrl-C into Exit(130) before we see the KeyboardInterrupt
             typer.echo(INTERRUPT_HINT, err=True)
             return 130
