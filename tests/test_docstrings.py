@@ -203,7 +203,11 @@ def check_package(root: Path = PACKAGE) -> list[Finding]:
             continue
         if path.name.startswith("test_"):
             continue
-        findings += check_source(path.read_text(encoding="utf-8"), rel.as_posix())
+        try:
+            text = path.read_text(encoding="utf-8")
+        except FileNotFoundError:  # moved away while we walked (git mv in another checkout user's work)
+            continue
+        findings += check_source(text, rel.as_posix())
     return findings
 
 
