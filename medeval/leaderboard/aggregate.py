@@ -68,12 +68,31 @@ def borda_rank(wide: pd.DataFrame) -> pd.Series:
 
 
 def coverage_label(done: int, total: int) -> str:
-    """``"done/total"``, e.g. ``"37/51"``."""
+    """Format how many of a benchmark's tasks a model completed, as the site's Coverage column shows it.
+
+    Args:
+        done: tasks the model has a score on.
+        total: tasks in the benchmark.
+
+    Returns:
+        ``"done/total"``.
+
+    Example:
+        >>> coverage_label(37, 51)
+        '37/51'
+    """
     return f"{done}/{total}"
 
 
 def reported_source(benchmark: str) -> str | None:
-    """Where a benchmark's reported rows come from (its YAML's ``reported.source``), or None."""
+    """Where a benchmark's reported rows come from (its YAML's ``reported.source``, e.g. the MedTE paper's table).
+
+    Args:
+        benchmark: a benchmark name, e.g. ``"MedEval(v1)"``; an unknown name is not an error.
+
+    Returns:
+        The ``reported.source`` text (paper, table, precision), or None when the benchmark is unknown or reports none.
+    """
     spec = _bench_spec(benchmark)
     return spec.reported.source if spec is not None and spec.reported is not None else None
 
@@ -86,7 +105,17 @@ def _bench_spec(benchmark: str) -> Any:
 
 @dataclass
 class Leaderboard:
-    """Loaded results: ``scores`` (tidy, one row per model x task), ``models`` (metadata), ``tasks`` (catalogue)."""
+    """Loaded results of many models, and the tables the site shows (made by :func:`load_leaderboard`).
+
+    Args:
+        scores: tidy table, one row per (model, task), columns :data:`~medeval.leaderboard.SCORE_COLUMNS`; ``score``
+            is the task's main score in [0, 1] (NaN when the result file lacks it).
+        models: one row per model (index: model name): its model_meta.json fields
+            (:data:`~medeval.leaderboard.META_COLUMNS`) and what its run_settings.jsonl recorded (device, versions,
+            protocol).
+        tasks: the task catalogue (index: task name), as :func:`~medeval.leaderboard.task_table` returns it.
+        warnings: one line per file or folder that was skipped, and why.
+    """
 
     scores: pd.DataFrame
     models: pd.DataFrame
@@ -104,7 +133,14 @@ class Leaderboard:
         return [*names, *extra]
 
     def benchmark_tasks(self, benchmark: str) -> list[str]:
-        """The benchmark's tasks, ordered by type then name."""
+        """The benchmark's tasks, ordered by task type (as :data:`TASK_TYPES`), then name.
+
+        Args:
+            benchmark: a benchmark name from :attr:`benchmarks`.
+
+        Returns:
+            Task names; empty when no loaded task belongs to ``benchmark``.
+        """
         t = self.tasks[self.tasks["benchmark"] == benchmark]
         order = {name: i for i, name in enumerate(TASK_TYPES)}
         return sorted(t.index, key=lambda n: (order.get(t.loc[n, "task_type"], len(order)), n))
@@ -113,6 +149,13 @@ class Leaderboard:
         """Scores as models x tasks (every task of the benchmark a column; NaN where a model has no score).
 
         Models without a single score on the benchmark are left out (as mteb drops all-null rows).
+
+        Args:
+            benchmark: a benchmark name from :attr:`benchmarks`.
+
+        Returns:
+            float DataFrame [n_models, n_tasks]: index model names, columns :meth:`benchmark_tasks`, main scores
+            in [0, 1].
         """
         cols = self.benchmark_tasks(benchmark)
         s = self.scores[self.scores["task"].isin(cols)]
@@ -138,14 +181,35 @@ class Leaderboard:
         return chance_levels(specs, stats, self.scores)
 
     def tasks_at_chance(self, benchmark: str) -> list[str]:
-        """The benchmark's tasks that no model beats chance on (flagged on the site and left out of ranks)."""
+        """The benchmark's tasks that no model beats chance on (flagged on the site and left out of ranks).
+
+        A task is at chance when no model's score exceeds the task's :attr:`chance` level by
+        :data:`~medeval.leaderboard.CHANCE_MARGIN`.
+
+        Args:
+            benchmark: a benchmark name from :attr:`benchmarks`.
+
+        Returns:
+            Task names, in :meth:`benchmark_tasks` order.
+        """
         return at_chance(self.wide(benchmark), self.chance["Chance"])
 
     def group_means(self, benchmark: str, by: str = "type") -> tuple[pd.DataFrame, pd.DataFrame]:
         """Per-model means over completed tasks of each task type (``by="type"``) or source group (``by="source"``).
 
-        Returns ``(means, counts)``: counts hold how many of the group's tasks the model completed; the groups'
-        sizes are in ``counts.attrs["sizes"]``.
+        Args:
+            benchmark: a benchmark name from :attr:`benchmarks`.
+            by: ``"type"`` (columns in the order Classification, Clustering, PairClassification, Retrieval) or
+                ``"source"`` (the upstream source group, e.g. ``"PubMed"``; the biggest group first, as the paper's
+                table).
+
+        Returns:
+            ``(means, counts)``, both [n_models, n_groups]: ``means`` the mean main score over the tasks of the group
+            the model completed (NaN if none), ``counts`` (Int64) how many of them; the groups' sizes are in
+            ``counts.attrs["sizes"]``.
+
+        Raises:
+            KeyError: ``by`` is neither ``"type"`` nor ``"source"``.
         """
         col = {"type": "task_type", "source": "source"}[by]
         w = self.wide(benchmark)
@@ -167,13 +231,16 @@ class Leaderboard:
         """The leaderboard table of one benchmark, best first (see the module docstring for each column).
 
         Args:
-            benchmark: a benchmark name.
-            n_boot, seed: bootstrap draws and seed (intervals and paired tie tests).
+            benchmark: a benchmark name from :attr:`benchmarks`.
+            n_boot: bootstrap draws for the 95% intervals and the paired tie tests.
+            seed: seed of those draws (the same seed gives the same table).
             reported: also append the paper's reported rows (``Reported = True``, never ranked). The site shows
                 them in their own table (:meth:`reported_table`) instead.
 
         Returns:
-            One row per model (then reported rows), best first.
+            One row per model (then reported rows), best first: Model, Rank (Borda), the strict and completed means,
+            Completed, Tasks, Coverage, Provisional, per-type means and counts, CI low/high, Tied group, vs leader,
+            Reported and the :data:`~medeval.leaderboard.META_COLUMNS`.
         """
         w = self.wide(benchmark)
         n_tasks = w.shape[1]
@@ -220,10 +287,18 @@ class Leaderboard:
     def reported_rows(self, benchmark: str, types: Sequence[str] = TASK_TYPES) -> pd.DataFrame:
         """The paper's rows for a benchmark: per-type means, Mean (TaskType) from them, the exact model id.
 
+        The rows come from the benchmark YAML's ``reported`` block (for MedEval(v1): the MedTE paper, arXiv 2507.19407);
+        model ids from :data:`PAPER_MODEL_IDS`.
+
+        Args:
+            benchmark: a benchmark name; one without reported rows (or unknown) gives an empty table.
+            types: the task-type columns to fill (a type the paper does not report is None).
+
         Returns:
             One row per reported model: ``Model`` (the exact id the paper ran where known, else the paper's name),
-            ``Paper name``, ``Id``, the per-type means, ``Mean (TaskType)``, ``Reported = True`` and ``Run`` (the
-            same model's name on this leaderboard, if someone ran it with medeval).
+            ``Paper name``, ``Id``, the per-type means, ``Mean (TaskType)`` (only when every type in ``types`` is
+            reported), ``Reported = True`` and ``Run`` (the same model's name on this leaderboard, if someone ran it
+            with medeval).
         """
         spec = _bench_spec(benchmark)
         rows = []
@@ -242,14 +317,29 @@ class Leaderboard:
         return pd.DataFrame(rows)
 
     def reported_table(self, benchmark: str) -> pd.DataFrame:
-        """:meth:`reported_rows` with the four task types, best Mean (TaskType) first (never ranked)."""
+        """:meth:`reported_rows` with the four task types, best Mean (TaskType) first (never ranked).
+
+        Args:
+            benchmark: a benchmark name.
+
+        Returns:
+            The reported rows sorted by Mean (TaskType), descending; empty when the benchmark reports none.
+        """
         rep = self.reported_rows(benchmark, TASK_TYPES)
         if rep.empty:
             return rep
         return rep.sort_values("Mean (TaskType)", ascending=False, kind="stable", ignore_index=True)
 
     def task_scores(self, task: str) -> pd.DataFrame:
-        """Every model's score on one task, best first, with the model's rank on it (ties share the lowest rank)."""
+        """Every model's score on one task, best first, with the model's rank on it (ties share the lowest rank).
+
+        Args:
+            task: a task name, e.g. ``"HPOLaypersonRetrieval"``.
+
+        Returns:
+            Columns model, revision, score, date, mteb_version, rank (Int64; NA for a missing score); empty when no
+            model ran ``task``.
+        """
         s = self.scores[self.scores["task"] == task][["model", "revision", "score", "date", "mteb_version"]].copy()
         s["rank"] = s["score"].rank(method="min", ascending=False).astype("Int64")
         return s.sort_values(["rank", "model"], na_position="last", ignore_index=True)
@@ -263,6 +353,13 @@ class Leaderboard:
         return ranked.sort_values(["model", "benchmark", "task_type", "task"], ignore_index=True)
 
     def model_scores(self, model: str) -> pd.DataFrame:
-        """One model's score on every task it ran, with its rank among the models that ran the task."""
+        """One model's score on every task it ran, with its rank among the models that ran the task.
+
+        Args:
+            model: a model name as in ``scores["model"]``, e.g. ``"sentence-transformers/all-MiniLM-L6-v2"``.
+
+        Returns:
+            The model's rows of :attr:`ranked_scores` (with ``rank`` and ``of``), sorted by benchmark, type and task.
+        """
         r = self.ranked_scores
         return r[r["model"] == model].reset_index(drop=True)

@@ -29,7 +29,11 @@ STATS_SUBDIR = "descriptive_stats"
 
 
 def stats_dir() -> Path:
-    """The folder of committed statistics: ``tasks/descriptive_stats`` (``medeval/_tasks/...`` in a wheel)."""
+    """The folder of committed statistics: ``tasks/descriptive_stats`` (``medeval/_tasks/...`` in a wheel).
+
+    Returns:
+        The folder's path (it may not exist in a checkout without committed statistics).
+    """
     from medeval.paths import packaged_specs_dir
 
     return packaged_specs_dir() / STATS_SUBDIR
@@ -65,7 +69,14 @@ def committed_stats(task: str) -> dict[str, Any] | None:
 
 
 def local_stats(task: str) -> dict[str, Any] | None:
-    """This machine's build statistics (``stats.json`` next to the built data), or None if the task is not built."""
+    """This machine's build statistics (``stats.json`` next to the built data), or None if the task is not built.
+
+    Args:
+        task: a task name; an unknown task gives None, not an error.
+
+    Returns:
+        The statistics medeval's builder wrote (``{split: stats}``, medeval's older format), or None.
+    """
     from medeval.catalog import get_task_class
 
     try:
@@ -75,7 +86,15 @@ def local_stats(task: str) -> dict[str, Any] | None:
 
 
 def descriptive_stats(task: str) -> tuple[str, dict[str, Any]] | None:
-    """``("mteb", stats)`` from the committed file, ``("local", stats)`` from this machine's build, or None."""
+    """The statistics the site shows for a task: the committed file first, else this machine's build, else None.
+
+    Args:
+        task: a task name, e.g. ``"HPOOrganSystemClassification"``.
+
+    Returns:
+        ``("mteb", stats)`` from ``tasks/descriptive_stats/<task>.json`` (mteb's format, for the task's pinned data
+        revision), ``("local", stats)`` from this machine's build, or None.
+    """
     committed = committed_stats(task)
     if committed is not None:
         return "mteb", committed
@@ -86,8 +105,14 @@ def descriptive_stats(task: str) -> tuple[str, dict[str, Any]] | None:
 def compute_stats(task: str) -> dict[str, Any]:
     """Compute a built task's statistics with mteb (``task.calculate_descriptive_statistics()``).
 
+    The eval splits are described, and a classification task's training split too.
+
+    Args:
+        task: a task name whose data is built in the data folder.
+
     Returns:
-        ``{"task", "dataset_revision", "mteb_version", "stats"}``; ``stats`` is mteb's own dict.
+        ``{"task", "dataset_revision", "mteb_version", "stats"}``; ``stats`` is mteb's own dict per split (sizes,
+        text lengths, label or relevance counts), with numpy numbers turned into floats.
 
     Raises:
         medeval.errors.MedEvalError: the task's data is not built (build it first: ``medeval build -t TASK``).
@@ -124,11 +149,21 @@ def _write_atomic(path: Path, text: str) -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Write ``tasks/descriptive_stats/<Task>.json`` for the given tasks, a benchmark's tasks, or every offline task."""
+    """Write ``tasks/descriptive_stats/<Task>.json`` for the given tasks, a benchmark's tasks, or every offline task.
+
+    A task whose data is not built is skipped with one line; each file is written atomically.
+
+    Args:
+        argv: command-line arguments (``-b BENCHMARK``, ``-t TASK`` repeated, ``--out FOLDER``); None reads
+            ``sys.argv``.
+
+    Returns:
+        The exit status, 0.
+    """
     from medeval.catalog import task_classes
     from medeval.errors import MedEvalError
 
-    ap = argparse.ArgumentParser(description=main.__doc__)
+    ap = argparse.ArgumentParser(description=(main.__doc__ or "").splitlines()[0])
     ap.add_argument("-b", "--benchmark", default=None)
     ap.add_argument("-t", "--task", action="append", default=[])
     ap.add_argument("--out", type=Path, default=None, help="folder (default: tasks/descriptive_stats)")

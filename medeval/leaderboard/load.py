@@ -59,8 +59,16 @@ SCORE_COLUMNS = [
 
 # ----------------------------------------------------------------------------------------------- task catalogue
 def task_table(names: Iterable[str] | None = None) -> pd.DataFrame:
-    """One row per known task (index: task name): benchmark, type, source group, main score, paper id and the
-    protocol fingerprint results must record to be shown (:func:`medeval.identity.protocol_fingerprint`)."""
+    """The task catalogue: one row per registered task, with what the leaderboard needs to know about it.
+
+    Args:
+        names: only these tasks (names not registered are ignored); None for every task medeval registered.
+
+    Returns:
+        DataFrame indexed by task name, columns benchmark (``"(no benchmark)"`` for a user task outside one),
+        task_type, source (the upstream group, e.g. ``"MIMIC-IV"``), main_score, eval_splits (tuple), paper_id and
+        protocol (the fingerprint results must record to be shown, :func:`medeval.identity.protocol_fingerprint`).
+    """
     from medeval.catalog import task_classes
     from medeval.identity import protocol_fingerprint
 
@@ -113,7 +121,17 @@ def _first_line(err: BaseException) -> str:
 
 
 def results_root(path: str | Path) -> Path:
-    """The folder holding ``<org>__<model>/<revision>/`` folders: ``path/results`` if it exists, else ``path``."""
+    """The folder holding ``<org>__<model>/<revision>/`` folders: ``path/results`` if it exists, else ``path``.
+
+    Args:
+        path: a leaderboard folder (holding ``results/``) or a results folder itself.
+
+    Returns:
+        The results folder.
+
+    Raises:
+        ResultError: ``path`` is not a folder.
+    """
     path = Path(path)
     if not path.is_dir():
         raise ResultError(f"{path}: no such results folder; give the leaderboard folder (the one holding results/)")
@@ -313,7 +331,23 @@ def load_leaderboard(results_dir: str | Path) -> Leaderboard:
     """Read every ``<org>__<model>/<revision>/`` folder under ``results_dir`` (or ``results_dir/results``).
 
     One revision per model is shown: the one with most scored tasks (then the newest); the others are listed in
-    the warnings. Broken files are skipped with a warning naming the file and the problem.
+    the warnings. Broken files are skipped with a warning naming the file and the problem. Importing medeval
+    registers its tasks with mteb first, so the result files can be read with mteb's ``TaskResult``.
+
+    Args:
+        results_dir: a leaderboard folder (e.g. the repository's ``leaderboard/``) or a results folder.
+
+    Returns:
+        A :class:`~medeval.leaderboard.Leaderboard`: scores, models, tasks and warnings (paths in warnings are
+        relative to the results folder).
+
+    Raises:
+        ResultError: ``results_dir`` is not a folder.
+
+    Example:
+        >>> lb = load_leaderboard("leaderboard")
+        >>> lb.scores.columns[:3].tolist()
+        ['model', 'revision', 'task']
     """
     import medeval  # noqa: F401 - registers medeval's tasks with mteb before results are read
     from medeval.leaderboard.aggregate import Leaderboard

@@ -26,10 +26,13 @@ import math
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
+
+if TYPE_CHECKING:
+    from medeval.spec import TaskSpec
 
 #: The model whose scores are mteb's random-encoder chance level (a submitted result like any other).
 RANDOM_ENCODER = "mteb/baseline-random-encoder"
@@ -77,13 +80,16 @@ def bootstrap_ci(wide: pd.DataFrame, *, n_boot: int = 1000, seed: int = 42, leve
 
 @dataclass(frozen=True)
 class PairedDifference:
-    """The paired comparison of model A with model B (A - B) over the tasks both ran.
+    """The paired comparison of model A with model B (A - B) over the tasks both ran (see :func:`paired_difference`).
 
     Attributes:
         n_tasks: tasks both models have a score on.
-        mean: mean of the per-task differences A - B (NaN without common tasks).
-        low, high: percentile bootstrap interval of ``mean`` (NaN with fewer than :data:`MIN_PAIRED_TASKS` tasks).
-        wins, losses: tasks on which A scores higher / lower than B.
+        mean: mean of the per-task differences A - B, in main-score units (NaN without common tasks).
+        low: lower end of the percentile bootstrap interval of ``mean`` (NaN with fewer than
+            :data:`MIN_PAIRED_TASKS` tasks).
+        high: upper end of that interval (NaN likewise).
+        wins: tasks on which A scores higher than B.
+        losses: tasks on which A scores lower than B.
     """
 
     n_tasks: int
@@ -103,8 +109,11 @@ def paired_difference(a: pd.Series, b: pd.Series, *, n_boot: int = 1000, seed: i
     """Paired bootstrap of the mean per-task difference ``a - b`` over the tasks both have a score on.
 
     Args:
-        a, b: scores per task (index: task names; NaN = no score).
-        n_boot, seed, level: as in :func:`bootstrap_ci`; the draws depend on the number of common tasks only.
+        a: model A's main score per task (index: task names; NaN = no score).
+        b: model B's, indexed the same way (tasks only one model ran are left out).
+        n_boot: number of bootstrap draws.
+        seed: the seed; with the number of common tasks it fixes the draws (never the models' names).
+        level: coverage of the interval, e.g. 0.95.
 
     Returns:
         A :class:`PairedDifference`.
@@ -126,7 +135,7 @@ def paired_difference(a: pd.Series, b: pd.Series, *, n_boot: int = 1000, seed: i
     return PairedDifference(n, float(d.mean()), float(lo), float(hi), wins, losses)
 
 
-def tie_groups(wide: pd.DataFrame, order: Sequence[Any], *, n_boot: int = 1000, seed: int = 42,
+def tie_groups(wide: pd.DataFrame, order: Sequence[str], *, n_boot: int = 1000, seed: int = 42,
                level: float = 0.95) -> pd.DataFrame:
     """Tie groups by paired comparisons with each group's leader, walking down the ranking ``order``.
 
@@ -134,9 +143,11 @@ def tie_groups(wide: pd.DataFrame, order: Sequence[Any], *, n_boot: int = 1000, 
     contains 0; otherwise it leads a new group. Groups are numbered from 1.
 
     Args:
-        wide: models x tasks scores (the tasks the ranking uses).
-        order: the models, best first.
-        n_boot, seed, level: as in :func:`paired_difference`.
+        wide: models x tasks scores (the tasks the ranking uses), float [n_models, n_tasks], NaN = no score.
+        order: the models (index labels of ``wide``), best first.
+        n_boot: bootstrap draws per comparison (:func:`paired_difference`).
+        seed: the seed of those draws.
+        level: coverage of the paired intervals.
 
     Returns:
         A DataFrame indexed by model with ``Tied group`` (Int64) and, against the model's group leader,
@@ -189,7 +200,7 @@ def _label_counts(stats: Mapping[str, Any] | None, split: str) -> dict[str, int]
     return {}
 
 
-def constant_chance(spec: Any, stats: Mapping[str, Any] | None = None) -> float | None:
+def constant_chance(spec: TaskSpec, stats: Mapping[str, Any] | None = None) -> float | None:
     """The main score of the best constant predictor on a task, or None where none is defined here.
 
     * Classification (macro-F1): predicting one label ``c`` for every text gives F1 ``2p/(1+p)`` on ``c`` (``p`` its
@@ -229,13 +240,15 @@ def constant_chance(spec: Any, stats: Mapping[str, Any] | None = None) -> float 
     return None
 
 
-def chance_levels(specs: Mapping[str, Any], stats: Mapping[str, Mapping[str, Any] | None], scores: pd.DataFrame) -> pd.DataFrame:
+def chance_levels(specs: Mapping[str, TaskSpec], stats: Mapping[str, Mapping[str, Any] | None], scores: pd.DataFrame) -> pd.DataFrame:
     """Chance levels per task: the constant predictor, mteb's random encoder (when its results are on the board).
 
     Args:
-        specs: task name -> TaskSpec.
-        stats: task name -> descriptive statistics (mteb's format) or None.
-        scores: the tidy scores (``model``, ``task``, ``score``).
+        specs: task name -> :class:`medeval.spec.TaskSpec`.
+        stats: task name -> descriptive statistics or None (mteb's format,
+            :func:`medeval.leaderboard.descriptive.descriptive_stats`).
+        scores: the tidy scores (``model``, ``task``, ``score``); the random encoder's rows
+            (:data:`RANDOM_ENCODER`) give the ``Random encoder`` column.
 
     Returns:
         A DataFrame indexed by task: ``Constant``, ``Random encoder`` and ``Chance`` (the higher of the two; NaN
@@ -256,6 +269,20 @@ def at_chance(wide: pd.DataFrame, chance: pd.Series, margin: float = CHANCE_MARG
     """Tasks (columns of ``wide``) on which no model beats ``chance`` by ``margin``; tasks nobody ran are not listed.
 
     The random encoder's own row never counts as beating chance.
+
+    Args:
+        wide: models x tasks main scores (NaN = no score).
+        chance: chance level per task (index: task names; NaN = unknown, never at chance), e.g. the ``Chance``
+            column of :func:`chance_levels`.
+        margin: how much a model must beat chance by, in main-score units (0.01 = one point on the site's x100 scale).
+
+    Returns:
+        Task names in ``wide``'s column order.
+
+    Example:
+        >>> w = pd.DataFrame({"t1": [0.30, 0.80], "t2": [0.50, 0.505]}, index=["a", "b"])
+        >>> at_chance(w, pd.Series({"t1": 0.25, "t2": 0.5}))
+        ['t2']
     """
     w = wide.loc[[m for m in wide.index if str(m).lower() != RANDOM_ENCODER]]
     out = []
@@ -268,7 +295,19 @@ def at_chance(wide: pd.DataFrame, chance: pd.Series, margin: float = CHANCE_MARG
 
 
 def normalise_to_chance(score: float, chance: float) -> float:
-    """``(score - chance) / (1 - chance)``: 0 at chance, 1 at a perfect score, negative below chance (NaN if unknown)."""
+    """Rescale a score so that chance is 0 and a perfect score 1: ``(score - chance) / (1 - chance)``.
+
+    Args:
+        score: a main score in [0, 1] (None or NaN gives NaN).
+        chance: the task's chance level in [0, 1) (None, NaN or >= 1 gives NaN).
+
+    Returns:
+        The normalised score: 0 at chance, 1 at a perfect score, negative below chance; NaN if either is unknown.
+
+    Example:
+        >>> normalise_to_chance(0.625, 0.25)
+        0.5
+    """
     if chance is None or math.isnan(chance) or score is None or math.isnan(score) or chance >= 1:
         return math.nan
     return (score - chance) / (1 - chance)
