@@ -2,6 +2,6 @@
 
 import sys
 
-from medeval.cli import main
+from medeval.cli.main import main
 
 sys.exit(main())

@@ -30,7 +30,7 @@ def test_wheel_contains_all_task_yamls(wheel: Path) -> None:
     assert len(yamls) == 62
     benchmarks = {n.rsplit("/", 1)[1] for n in names if n.startswith("medeval/_tasks/benchmarks/")}
     assert benchmarks == {"MedEval-v1.yaml", "MedEval-Terms-v1.yaml"}
-    assert "medeval/cli.py" in names
+    assert "medeval/cli/__init__.py" in names
     assert not any(n.startswith("tests/") for n in names)
 
 

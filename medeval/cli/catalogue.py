@@ -1,0 +1,159 @@
+"""Commands that read the task catalogue: ``tasks``, ``show``, ``check`` and ``cite``.
+
+Each is a thin wrapper: the catalogue (:mod:`medeval.catalog`), the data checks (:mod:`medeval.checks`) and the
+citations (:mod:`medeval.cite`) do the work and return values; these functions print them. The help text of a
+command is its docstring up to ``Args:``.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Annotated, Optional
+
+import typer
+
+from medeval.cli.options import AllowCustomLoaders, DataDir, Fmt, IncludePath, apply_shared_options, echo_table
+
+
+def tasks_cmd(
+    benchmark: Annotated[Optional[str], typer.Option("--benchmark", "-b", help='"MedEval(v1)" or "MedEval-Terms(v1)".')] = None,
+    task_type: Annotated[Optional[list[str]], typer.Option("--type", help="Classification, Clustering, PairClassification or Retrieval (repeatable).")] = None,
+    fmt: Annotated[Fmt, typer.Option("--format", help="table or json.")] = Fmt.table,
+    include_path: IncludePath = None,
+    allow_custom_loaders: AllowCustomLoaders = False,
+    data_dir: DataDir = None,
+) -> None:
+    """List tasks with their type, source, access and paper id.
+
+    Args:
+        benchmark: only this benchmark's tasks (a name, alias or short id); None lists every task.
+        task_type: only tasks of these types.
+        fmt: a table (with a count line) or a JSON list of rows.
+        include_path: folders of the user's own task YAMLs to list too.
+        allow_custom_loaders: let those YAMLs name a loader outside medeval.
+        data_dir: the data folder the ``built`` column looks in.
+
+    Raises:
+        TaskNotFoundError: unknown benchmark (``main`` prints it as one ``error:`` line).
+    """
+    from medeval.catalog import get_tasks
+
+    apply_shared_options(include_path, data_dir, allow_custom_loaders)
+    rows = []
+    for t in get_tasks(benchmark=benchmark, types=task_type):
+        s = t.spec  # type: ignore[attr-defined]
+        rows.append({
+            "name": s.name, "type": s.type, "benchmark": s.benchmark, "paper_id": s.paper_id,
+            "source": s.source.group, "access": s.source.access, "main_score": s.evaluation.main_score,
+            "built": t.is_built(),  # type: ignore[attr-defined]
+        })
+    if fmt == Fmt.json:
+        typer.echo(json.dumps(rows, indent=2))
+    else:
+        echo_table(rows, ["name", "type", "benchmark", "source", "access", "built", "paper_id"])
+        typer.echo(f"{len(rows)} tasks")
+
+
+def show_cmd(
+    task: Annotated[list[str], typer.Argument(help="Task names, paper ids or YAML paths (one or more).")],
+    include_path: IncludePath = None,
+    allow_custom_loaders: AllowCustomLoaders = False,
+    data_dir: DataDir = None,
+) -> None:
+    """Print each task's full card: description, source, construction, protocol, citations.
+
+    Args:
+        task: task names, paper ids or YAML paths; every one resolves before anything prints.
+        include_path: folders of the user's own task YAMLs.
+        allow_custom_loaders: let those YAMLs name a loader outside medeval.
+        data_dir: the data folder the card's ``data_folder`` and ``built`` refer to.
+
+    Raises:
+        TaskNotFoundError: a name matches no task.
+    """
+    import yaml
+
+    from medeval.catalog import get_task_class
+
+    apply_shared_options(include_path, data_dir, allow_custom_loaders)
+    classes = [get_task_class(name) for name in task]  # every name resolves before anything prints
+    for i, cls in enumerate(classes):
+        card = cls.spec.model_dump(mode="json", exclude_none=True)
+        card["data_folder"] = str(cls.data_folder())
+        card["built"] = cls.is_built()
+        if i:
+            typer.echo("---")
+        typer.echo(yaml.safe_dump(card, sort_keys=False, allow_unicode=True, width=110).rstrip("\n"))
+
+
+def check_cmd(
+    task: Annotated[list[str], typer.Argument(help="Task names, paper ids or YAML paths (one or more).")],
+    include_path: IncludePath = None,
+    data_dir: DataDir = None,
+    allow_custom_loaders: AllowCustomLoaders = False,
+) -> None:
+    """Check tasks' data without a model: one line per problem (file, line, field, what, fix); exit 1 on errors.
+
+    Args:
+        task: task names, paper ids or YAML paths; a task named twice is checked once.
+        include_path: folders of the user's own task YAMLs.
+        data_dir: the data folder holding the built tables.
+        allow_custom_loaders: let task YAMLs name a loader outside medeval.
+
+    Raises:
+        typer.Exit: always; code 1 when a task is not built or has an error finding, else 0.
+    """
+    from medeval.catalog import get_task
+    from medeval.checks import check_task
+    from medeval.loaders import how_to_build
+
+    apply_shared_options(include_path, data_dir, allow_custom_loaders)
+    tasks = list({t.metadata.name: t for t in (get_task(name) for name in task)}.values())  # each task once
+    failed = 0
+    for t in tasks:
+        name = t.metadata.name
+        if not t.is_built():
+            fix = how_to_build(t.spec) if t.spec.data is not None else f"build it with `{how_to_build(t.spec)}`"
+            typer.echo(f"error: {name}: no data in {t.data_folder()}; {fix}", err=True)
+            failed += 1
+            continue
+        findings, sizes, revision = check_task(t)
+        for f in findings:
+            typer.echo(f"{f.severity}: {name}: {f}", err=True)
+        if any(f.severity == "error" for f in findings):
+            failed += 1
+        else:
+            tables = ", ".join(f"{table} {n:,} rows" for table, n in sizes.items())
+            typer.echo(f"ok: {name}: {tables}; data revision {revision} ({t.data_folder()})")
+    if failed:
+        typer.echo(f"{failed} of {len(tasks)} task(s) failed the data checks", err=True)
+    raise typer.Exit(1 if failed else 0)
+
+
+def cite_cmd(
+    task: Annotated[Optional[list[str]], typer.Argument(help="Task names (or use --benchmark).")] = None,
+    benchmark: Annotated[Optional[str], typer.Option("--benchmark", "-b", help="Cite a whole benchmark.")] = None,
+    include_path: IncludePath = None,
+    allow_custom_loaders: AllowCustomLoaders = False,
+) -> None:
+    """Print BibTeX, ready to paste: the tasks' sources and paper, or everything a benchmark needs.
+
+    Args:
+        task: task names whose sources and paper to cite (each entry once).
+        benchmark: cite a whole benchmark instead.
+        include_path: folders of the user's own task YAMLs.
+        allow_custom_loaders: let those YAMLs name a loader outside medeval.
+
+    Raises:
+        MedEvalError: neither or both of task names and ``--benchmark`` were given.
+    """
+    from medeval.cite import cite_benchmark, cite_tasks
+    from medeval.errors import MedEvalError
+
+    apply_shared_options(include_path, allow_custom_loaders=allow_custom_loaders)
+    if bool(task) == (benchmark is not None):
+        raise MedEvalError("give task names or --benchmark (one of the two), e.g. `medeval cite WikiSyndromesClassification`")
+    if benchmark is not None:
+        typer.echo(cite_benchmark(benchmark))
+        return
+    typer.echo(cite_tasks(task or []))

@@ -1,0 +1,82 @@
+"""What the commands share: the option types every data-reading command takes, applying them, and table output.
+
+Nothing here imports more than typer: the command modules import it at ``--help`` time.
+"""
+
+from __future__ import annotations
+
+from enum import Enum
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+
+
+class Fmt(str, Enum):
+    """Output format of a listing: a ``rich`` table for people or JSON for scripts."""
+
+    table = "table"
+    json = "json"
+
+
+IncludePath = Annotated[
+    Optional[list[Path]],
+    typer.Option("--include-path", help="Folder of your own task YAMLs to add (repeatable)."),
+]
+AllowCustomLoaders = Annotated[
+    bool,
+    typer.Option("--allow-custom-loaders", help="Let task YAMLs name a loader outside medeval. Runs code: only for task files you trust."),
+]
+DataDir = Annotated[
+    Optional[Path],
+    typer.Option("--data-dir", help="Folder of built task data (default $MEDEVAL_HOME or ~/.cache/medeval)."),
+]
+
+
+def apply_shared_options(include_path: list[Path] | None = None, data_dir: Path | None = None,
+                         allow_custom_loaders: bool = False) -> None:
+    """Apply the options every command shares, in the order they depend on each other.
+
+    Loaders outside medeval are allowed first (only when asked: they run code), then the data folder is set, then
+    the user's task folders are read (after the loader choice, so their ``loader:`` is judged by it).
+
+    Args:
+        include_path: folders of the user's own task YAMLs (``--include-path``), or None.
+        data_dir: the data folder (``--data-dir``), or None for ``$MEDEVAL_HOME`` / ``~/.cache/medeval``.
+        allow_custom_loaders: whether task YAMLs may name a loader class outside medeval.
+
+    Raises:
+        SpecError: a task file in an included folder is invalid (one line per problem).
+
+    Example:
+        >>> apply_shared_options(data_dir=Path("/tmp/medeval-data"))
+    """
+    from medeval import catalog, paths
+
+    if allow_custom_loaders:
+        catalog.allow_custom_loaders()
+    if data_dir is not None:
+        paths.set_data_dir(data_dir)
+    for folder in include_path or []:
+        catalog.add_include_path(folder)
+
+
+def echo_table(rows: list[dict[str, object]], columns: list[str]) -> None:
+    """Print rows as a ``rich`` table to stdout.
+
+    Args:
+        rows: one mapping per row; a column a row lacks shows empty.
+        columns: the keys to show, in order (also the headers).
+
+    Example:
+        >>> echo_table([{"name": "A", "type": "Retrieval"}], ["name", "type"])  # doctest: +SKIP
+    """
+    from rich.console import Console
+    from rich.table import Table
+
+    table = Table(show_lines=False)
+    for c in columns:
+        table.add_column(c, overflow="fold")
+    for r in rows:
+        table.add_row(*[str(r.get(c, "")) for c in columns])
+    Console().print(table)
