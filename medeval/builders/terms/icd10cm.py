@@ -1,0 +1,181 @@
+"""ICD-10-CM builders, from the FY2026 tabular list in the ``simple-icd-10-cm`` package (offline).
+
+=====================================  =======================================
+builder id                             task
+=====================================  =======================================
+terms.icd10cm_chapter_classification   ICD10CMChapterClassification
+terms.icd10cm_chapter_clustering       ICD10CMChapterClustering
+terms.icd10cm_inclusion_pairs          ICD10CMInclusionTermPairClassification
+terms.icd10cm_inclusion_retrieval      ICD10CMInclusionTermRetrieval
+=====================================  =======================================
+
+    >>> from medeval.build import build_task
+    >>> from medeval.catalog import get_spec
+    >>> build_task(get_spec("ICD10CMChapterClustering"))
+"""
+
+from __future__ import annotations
+
+import re
+from collections import defaultdict
+from dataclasses import dataclass
+from functools import lru_cache
+from typing import Any
+
+from pydantic import Field
+
+from medeval.build import BuildContext, BuilderParams, BuiltTask, builder
+from medeval.builders.common import sample
+from medeval.builders.terms.rows import (
+    PairParams,
+    RetrievalRows,
+    classification_tables,
+    clean,
+    clustering_tables,
+    construction_of,
+    one_per_first,
+    param_of,
+    select_per_label,
+    tfidf_pair_tables,
+    unique_labelled,
+)
+from medeval.errors import MedEvalError
+from medeval.spec import TaskSpec
+
+
+def _strip_range(title: str) -> str:
+    """'Neoplasms (C00-D49)' -> 'Neoplasms'."""
+    return re.sub(r"\s*\([A-Z0-9]{3}-[A-Z0-9]{3}\)\s*$", "", title)
+
+
+class ChapterParams(BuilderParams):
+    """``construction.params`` of the ICD-10-CM chapter builders."""
+
+    exclude_chapters: list[str] = Field(default=["22"], description="chapter numbers left out (22: codes for special purposes)")
+    min_codes_per_chapter: int = Field(default=200, gt=0, description="a chapter with fewer leaf codes is left out")
+
+
+# ---------------------------------------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class IcdCode:
+    code: str
+    title: str
+    chapter: str  # chapter number, '1'..'22'
+    block: str  # block id, e.g. 'I20-I25'
+    leaf: bool
+    inclusion_terms: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class IcdTabular:
+    codes: tuple[IcdCode, ...]  # categories and below, tabular order
+    chapters: dict[str, str]  # number -> title (without the code range)
+    block_terms: int  # inclusion terms listed on blocks (not used: blocks are not codes)
+
+
+@lru_cache(maxsize=1)
+def icd10cm_tabular() -> IcdTabular:
+    try:
+        import simple_icd_10_cm as icd
+    except ImportError:
+        raise MedEvalError("MedEval-Terms needs 'simple-icd-10-cm'; install it with pip install 'medeval-mteb[terms]'") from None
+    chapters: dict[str, str] = {}
+    codes: list[IcdCode] = []
+    block_terms = 0
+    for code in icd.get_all_codes(with_dots=True):
+        if icd.is_chapter(code):
+            chapters[code] = clean(_strip_range(icd.get_description(code)))
+            continue
+        if icd.is_block(code):
+            block_terms += len(icd.get_inclusion_term(code))
+            continue
+        ancestors = icd.get_ancestors(code)
+        block = next(a for a in ancestors if icd.is_block(a))
+        codes.append(
+            IcdCode(
+                code=code,
+                title=clean(icd.get_description(code)),
+                chapter=ancestors[-1],
+                block=block,
+                leaf=bool(icd.is_leaf(code)),
+                inclusion_terms=tuple(clean(t) for t in icd.get_inclusion_term(code) if clean(t)),
+            )
+        )
+    return IcdTabular(codes=tuple(codes), chapters=chapters, block_terms=block_terms)
+
+
+def _icd_chapter_selection(spec: TaskSpec) -> tuple[list[tuple[str, str]], dict[str, Any]]:
+    tab = icd10cm_tabular()
+    c = construction_of(spec)
+    exclude = {str(x) for x in param_of(spec, "exclude_chapters", ["22"])}
+    records = [(x.title, tab.chapters[x.chapter]) for x in tab.codes if x.leaf and x.chapter not in exclude]
+    groups = unique_labelled(records)
+    selected, available = select_per_label(groups, c.max_rows, c.seed, int(param_of(spec, "min_codes_per_chapter", 200)))
+    sources = {
+        "package": "simple-icd-10-cm",
+        "leaf_codes": sum(1 for x in tab.codes if x.leaf),
+        "excluded_chapters": sorted(exclude, key=int),
+        "unique_texts_per_chapter": available,
+    }
+    return selected, sources
+
+
+@builder("terms.icd10cm_chapter_classification", params=ChapterParams)
+def icd10cm_chapter_classification(spec: TaskSpec, ctx: BuildContext) -> BuiltTask:
+    """Leaf-code descriptions -> chapter title."""
+    selected, sources = _icd_chapter_selection(spec)
+    return BuiltTask(classification_tables(spec, selected), sources, ["simple-icd-10-cm"])
+
+
+@builder("terms.icd10cm_chapter_clustering", params=ChapterParams)
+def icd10cm_chapter_clustering(spec: TaskSpec, ctx: BuildContext) -> BuiltTask:
+    """Leaf-code descriptions labelled by chapter title."""
+    selected, sources = _icd_chapter_selection(spec)
+    return BuiltTask(clustering_tables(spec, selected), sources, ["simple-icd-10-cm"])
+
+
+def _icd_inclusion_index(tab: IcdTabular) -> tuple[dict[str, set[str]], dict[str, set[str]]]:
+    """(inclusion term -> titles of the codes listing it, title -> blocks of the codes with that title)."""
+    term_titles: dict[str, set[str]] = defaultdict(set)
+    title_blocks: dict[str, set[str]] = defaultdict(set)
+    for x in tab.codes:
+        title_blocks[x.title].add(x.block)
+        for t in x.inclusion_terms:
+            if t.casefold() != x.title.casefold():
+                term_titles[t].add(x.title)
+    return term_titles, title_blocks
+
+
+@builder("terms.icd10cm_inclusion_retrieval")
+def icd10cm_inclusion_retrieval(spec: TaskSpec, ctx: BuildContext) -> BuiltTask:
+    """Inclusion term -> the title of the code listing it; corpus = the titles of all codes (each text once)."""
+    tab = icd10cm_tabular()
+    task = RetrievalRows()
+    for x in tab.codes:
+        task.add_doc(x.title, x.code)
+    term_titles, _ = _icd_inclusion_index(tab)
+    for term in sorted(term_titles):
+        for title in sorted(term_titles[term]):
+            task.relate(term, title)
+    tables, stats = task.tables(spec, "q")
+    sources = {"package": "simple-icd-10-cm", "codes": len(tab.codes), "block_inclusion_terms_skipped": tab.block_terms, **stats}
+    return BuiltTask(tables, sources, ["simple-icd-10-cm"])
+
+
+@builder("terms.icd10cm_inclusion_pairs", params=PairParams)
+def icd10cm_inclusion_pairs(spec: TaskSpec, ctx: BuildContext) -> BuiltTask:
+    """(inclusion term, own code title) = 1; (inclusion term, similar title of a code in another block) = 0."""
+    tab = icd10cm_tabular()
+    c = construction_of(spec)
+    term_titles, title_blocks = _icd_inclusion_index(tab)
+    all_pos = one_per_first(((t, title) for t in term_titles for title in term_titles[t]), c.seed)
+    positives = sample(all_pos, c.max_rows // 2, c.seed, "terms-positives")
+    term_blocks = {t: set().union(*(title_blocks[title] for title in titles)) for t, titles in term_titles.items()}
+
+    def allowed(i: int, j: int) -> bool:
+        # the negative title's code(s) sit in blocks none of the term's own codes are in
+        return not (title_blocks[positives[j][1]] & term_blocks[positives[i][0]])
+
+    tables, stats = tfidf_pair_tables(spec, positives, allowed)
+    sources = {"package": "simple-icd-10-cm", "positive_pairs_available": len(all_pos), **stats}
+    return BuiltTask(tables, sources, ["simple-icd-10-cm", "scikit-learn"])
