@@ -72,7 +72,7 @@ def concurrent(procs: int, tasks: int, locked: bool) -> int:
 
 def alias_bomb_seconds() -> tuple[float, float]:
     from medeval.errors import SpecError
-    from medeval.safe_yaml import load_untrusted
+    from medeval.spec.safe_yaml import load_untrusted
 
     lines = ["a0: &a0 [lol]"] + [f"a{i}: &a{i} [" + ", ".join([f"*a{i - 1}"] * 10) + "]" for i in range(1, 10)]
     text = "\n".join(lines) + "\nname: Bomb\n"

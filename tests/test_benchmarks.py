@@ -12,11 +12,11 @@ from medeval.benchmarks import (
     canonical_name,
     check_membership,
     get_benchmark_spec,
-    load_benchmark_spec,
 )
 from medeval.errors import SpecError, TaskNotFoundError
 from medeval.paths import packaged_specs_dir
 from medeval.spec import load_spec
+from medeval.spec.benchmark import load_benchmark_spec
 
 GOOD = """\
 name: Demo(v1)

@@ -9,12 +9,12 @@ from pathlib import Path
 
 import pytest
 import yaml
-from test_validate import demo_spec
+from fixtures import demo_spec
 
 from medeval import catalog
 from medeval.cli import main
 from medeval.errors import SpecError
-from medeval.safe_yaml import load_untrusted
+from medeval.spec.safe_yaml import load_untrusted
 from medeval.spec import load_spec
 
 EVIL = "medeval_test_evil_loader"

@@ -1,11 +1,11 @@
-"""The task spec: the schema every ``tasks/*.yaml`` file follows, and its loader.
+"""The task schema every ``tasks/*.yaml`` file follows, and its loader.
 
 A task YAML is the citable description of one task: what it is, where its data comes from (upstream, version,
 licence, access), how it is built (labels, sections, hard negatives, caps, seed, split) and how it is scored.
 ``load_spec(path)`` validates a file and raises :class:`~medeval.errors.SpecError` naming the file, the field
 and what is allowed::
 
-    >>> from medeval.spec import load_spec
+    >>> from medeval.spec.task import load_spec
     >>> spec = load_spec("tasks/WikiSyndromesClassification.yaml")
     >>> spec.evaluation.main_score
     'f1'
@@ -13,17 +13,15 @@ and what is allowed::
 
 from __future__ import annotations
 
-import difflib
 import re
-from functools import lru_cache
 from pathlib import Path
-from typing import Any, Literal, get_args
+from typing import Any, Literal
 
-import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import Field, ValidationError, field_validator, model_validator
 
 from medeval.errors import SpecError
-from medeval.safe_yaml import load_untrusted
+from medeval.spec.fields import StrictModel, check_bibtex, check_license, check_url, format_validation_error
+from medeval.spec.safe_yaml import read_yaml
 
 TaskType = Literal["Classification", "Clustering", "PairClassification", "Retrieval"]
 Access = Literal["open", "credentialed", "needs-llm"]
@@ -45,34 +43,7 @@ DEFAULT_LOADERS: dict[str, str] = {
 }
 
 _NAME_RE = re.compile(r"^[A-Z][A-Za-z0-9]+$")
-_BIBTEX_HEAD = re.compile(r"^\s*@[A-Za-z]+\s*\{\s*[^,\s{}]+\s*,", re.S)
-
-
-def check_bibtex(text: str) -> str:
-    """Raise ValueError unless ``text`` is one or more BibTeX entries with balanced braces."""
-    text = text.strip()
-    if not text:
-        raise ValueError("empty BibTeX; give an entry such as '@misc{key, title={...}}'")
-    entries = re.split(r"\n(?=\s*@)", text)
-    for entry in entries:
-        if not _BIBTEX_HEAD.match(entry):
-            raise ValueError(f"not a BibTeX entry (expected '@type{{key, ...'): {entry[:40]!r}")
-        depth = 0
-        for ch in entry:
-            depth += ch == "{"
-            depth -= ch == "}"
-            if depth < 0:
-                break
-        if depth != 0:
-            raise ValueError(f"unbalanced braces in BibTeX entry {entry.split(',')[0].strip()}")
-    return text + "\n"
-
-
-class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-
-class Source(_Strict):
+class Source(StrictModel):
     """Where the task's data comes from. Every field is required for the benchmark's own tasks (``tasks/``), where
     it is part of the citable card; a user's own task may leave the block, or any field, out."""
 
@@ -93,12 +64,10 @@ class Source(_Strict):
     @field_validator("url")
     @classmethod
     def _url(cls, v: str | None) -> str | None:
-        if v is not None and not re.match(r"^https?://\S+$", v):
-            raise ValueError("must be an http(s) URL")
-        return v
+        return None if v is None else check_url(v)
 
 
-class HardNegatives(_Strict):
+class HardNegatives(StrictModel):
     """For each positive (a, b): a negative (a, b') with b' drawn from the top-k most similar other b texts."""
 
     model: str = "sentence-transformers/all-MiniLM-L6-v2"
@@ -106,7 +75,7 @@ class HardNegatives(_Strict):
     restrict: str | None = Field(default=None, description="extra condition on b', e.g. 'different_diagnosis'")
 
 
-class LLMStep(_Strict):
+class LLMStep(StrictModel):
     """Text written by an instruction-tuned LLM from each source record (OpenAI-compatible chat endpoint)."""
 
     purpose: str
@@ -115,7 +84,7 @@ class LLMStep(_Strict):
     reference_model: str = Field(default="gpt-4o", description="the model the paper used")
 
 
-class Construction(_Strict):
+class Construction(StrictModel):
     """How the builder turns upstream records into task rows."""
 
     builder: str = Field(description="builder id, e.g. 'terms.icd10cm_chapter' or 'mimic.section_retrieval'")
@@ -143,7 +112,7 @@ class Construction(_Strict):
         return v
 
 
-class ClusteringSettings(_Strict):
+class ClusteringSettings(StrictModel):
     """The clustering protocol (:mod:`medeval.clustering`): every row embedded and clustered exactly once by
     mini-batch k-means with k = number of labels, repeated with ``kmeans_seeds`` seeds; the score is the mean
     V-measure and the spread its standard deviation over the seeds."""
@@ -163,7 +132,7 @@ class ClusteringSettings(_Strict):
         return data
 
 
-class Evaluation(_Strict):
+class Evaluation(StrictModel):
     """How the task is scored. ``main_score`` defaults by task type (:data:`DEFAULT_MAIN_SCORES`)."""
 
     main_score: str | None = None
@@ -174,14 +143,14 @@ class Evaluation(_Strict):
     k_values: list[int] | None = None
 
 
-class Deviation(_Strict):
+class Deviation(StrictModel):
     """One deliberate difference between how medeval builds or scores a task and how the MedTE paper's code did."""
 
     what: str = Field(min_length=10, description="what medeval does differently, e.g. 'sampling is seeded'")
     why: str = Field(min_length=10, description="the reason, e.g. 'the paper's unseeded sampling cannot be reproduced'")
 
 
-class DatasetRef(_Strict):
+class DatasetRef(StrictModel):
     """Where built data can be downloaded (a Hub dataset repo) and the content hash it must have."""
 
     path: str | None = Field(default=None, description="Hub dataset repo 'org/name' holding the built data")
@@ -199,35 +168,7 @@ CITABLE_FIELDS = ("description", "reference", "date", "license", "source", "cita
 CITABLE_SOURCE_FIELDS = ("name", "group", "upstream", "version", "license", "access", "url", "bibtex")
 
 
-@lru_cache(maxsize=1)
-def _mteb_licenses() -> tuple[str, ...]:
-    from mteb.abstasks.task_metadata import Licenses
-
-    return tuple(get_args(Licenses))
-
-
-def check_license(value: str) -> str:
-    """An mteb licence id (any case: ``MIT`` -> ``mit``) or an http(s) URL; ValueError naming close ids otherwise.
-
-    Example::
-
-        >>> check_license("CC-BY-4.0")
-        'cc-by-4.0'
-    """
-    if re.match(r"^https?://\S+$", value):
-        return value
-    ids = _mteb_licenses()
-    lowered = {i.lower(): i for i in ids}
-    key = value.strip().lower().replace(" ", "-")
-    if key in lowered:
-        return lowered[key]
-    close = difflib.get_close_matches(key, list(lowered), n=3)
-    hint = f"did you mean {', '.join(close)}? " if close else ""
-    raise ValueError(f"{value!r} is not a licence id; {hint}use an id such as mit, apache-2.0, cc-by-4.0 or "
-                     "cc-by-nc-sa-4.0 (any case), 'not specified', or the licence's http(s) URL")
-
-
-class TaskSpec(_Strict):
+class TaskSpec(StrictModel):
     """One task, as its YAML declares it.
 
     A user's own task needs only ``name``, ``type`` and ``data``; the main score then defaults by type. The
@@ -277,9 +218,7 @@ class TaskSpec(_Strict):
     @field_validator("reference")
     @classmethod
     def _reference(cls, v: str | None) -> str | None:
-        if v is not None and not re.match(r"^https?://\S+$", v):
-            raise ValueError("must be an http(s) URL")
-        return v
+        return None if v is None else check_url(v)
 
     @field_validator("date")
     @classmethod
@@ -337,34 +276,6 @@ class TaskSpec(_Strict):
         return missing
 
 
-def _format_loc(loc: tuple[Any, ...]) -> str:
-    return ".".join(str(p) for p in loc) or "<top level>"
-
-
-def format_validation_error(path: Path | str, err: ValidationError, model: type[BaseModel] | None = None) -> str:
-    """One line per problem: ``file: field 'a.b': what is wrong (allowed: ...)``.
-
-    Args:
-        path: the file the data came from.
-        err: pydantic's error for that data.
-        model: the schema validated against, to list its top-level fields (default :class:`TaskSpec`).
-
-    Returns:
-        The message, one line per problem.
-    """
-    lines = []
-    for e in err.errors():
-        loc = _format_loc(e["loc"])
-        msg = e["msg"]
-        if e["type"] == "extra_forbidden":
-            fields = sorted((model or TaskSpec).model_fields) if len(e["loc"]) == 1 else None
-            msg = "unknown field" + (f" (allowed top-level fields: {', '.join(fields)})" if fields else "")
-        elif e["type"] == "missing":
-            msg = "required field is missing"
-        lines.append(f"{path}: field '{loc}': {msg}")
-    return "\n".join(lines)
-
-
 def parse_spec(data: Any, path: Path | str = "<string>", own: bool = False) -> TaskSpec:
     """Validate an already-parsed YAML mapping.
 
@@ -384,46 +295,12 @@ def parse_spec(data: Any, path: Path | str = "<string>", own: bool = False) -> T
     try:
         spec = TaskSpec.model_validate(data)
     except ValidationError as err:
-        raise SpecError(format_validation_error(path, err)) from None
+        raise SpecError(format_validation_error(path, err, TaskSpec)) from None
     if own and (missing := spec.missing_citable_fields()):
         raise SpecError("\n".join(
             f"{path}: field '{f}': required for the benchmark's own tasks (files in tasks/), whose YAML is the "
             "task's citable card; add it (a user's own task may leave it out)" for f in missing))
     return spec
-
-
-def read_yaml(path: str | Path, what: str = "task file") -> Any:
-    """Parse one YAML file safely (:func:`medeval.safe_yaml.load_untrusted`: no Python objects, no aliases).
-
-    Args:
-        path: the file to read (UTF-8).
-        what: what the file is, for the error message (e.g. ``"task file"``, ``"benchmark file"``).
-
-    Returns:
-        The parsed document (a mapping for every medeval YAML; callers check the shape).
-
-    Raises:
-        SpecError: the file is missing, not UTF-8 or not valid YAML; one line naming the file (and line, column).
-
-    Example::
-
-        >>> read_yaml("tasks/WikiSyndromesClassification.yaml")["type"]
-        'Classification'
-    """
-    path = Path(path)
-    try:
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise SpecError(f"{path}: no such {what}") from None
-    except UnicodeDecodeError as err:
-        raise SpecError(f"{path}: not UTF-8 text ({err.reason} at byte {err.start}); save it as UTF-8") from None
-    try:
-        return load_untrusted(text, path, what)  # safe types, no anchors/aliases (alias bombs), size cap
-    except yaml.YAMLError as err:
-        mark = getattr(err, "problem_mark", None)
-        where = f" line {mark.line + 1}, column {mark.column + 1}" if mark else ""
-        problem = getattr(err, "problem", None) or str(err).splitlines()[0]
-        raise SpecError(f"{path}:{where}: invalid YAML: {problem}; fix the syntax (indentation, quotes, colons)") from None
 
 
 def _is_packaged(path: Path) -> bool:

@@ -1,10 +1,10 @@
-"""YAML for files medeval does not trust (task files anyone can share): plain data only, bounded size.
+"""Reading YAML files medeval does not trust (task files anyone can share): plain data only, bounded size.
 
 ``yaml.safe_load`` already refuses Python objects, but an "alias bomb" (``&a [*b, *b, ...]`` nested a few levels) is
 small on disk, parses instantly and expands to billions of items the moment it is validated, dumped or hashed.
 Task files never need anchors or aliases, so they are refused outright, with the line, before anything expands.
 
-    >>> from medeval.safe_yaml import load_untrusted
+    >>> from medeval.spec.safe_yaml import load_untrusted
     >>> load_untrusted("name: A\\ntype: Retrieval\\n", "tasks/A.yaml")
     {'name': 'A', 'type': 'Retrieval'}
 """
@@ -71,3 +71,37 @@ def load_untrusted(text: str, path: str | Path = "<string>", what: str = "task f
                         "write each value out in full") from None
     finally:
         loader.dispose()
+
+
+def read_yaml(path: str | Path, what: str = "task file") -> Any:
+    """Parse one YAML file safely (:func:`load_untrusted`: no Python objects, no aliases).
+
+    Args:
+        path: the file to read (UTF-8).
+        what: what the file is, for the error message (e.g. ``"task file"``, ``"benchmark file"``).
+
+    Returns:
+        The parsed document (a mapping for every medeval YAML; callers check the shape).
+
+    Raises:
+        SpecError: the file is missing, not UTF-8 or not valid YAML; one line naming the file (and line, column).
+
+    Example::
+
+        >>> read_yaml("tasks/WikiSyndromesClassification.yaml")["type"]
+        'Classification'
+    """
+    path = Path(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise SpecError(f"{path}: no such {what}") from None
+    except UnicodeDecodeError as err:
+        raise SpecError(f"{path}: not UTF-8 text ({err.reason} at byte {err.start}); save it as UTF-8") from None
+    try:
+        return load_untrusted(text, path, what)  # safe types, no anchors/aliases (alias bombs), size cap
+    except yaml.YAMLError as err:
+        mark = getattr(err, "problem_mark", None)
+        where = f" line {mark.line + 1}, column {mark.column + 1}" if mark else ""
+        problem = getattr(err, "problem", None) or str(err).splitlines()[0]
+        raise SpecError(f"{path}:{where}: invalid YAML: {problem}; fix the syntax (indentation, quotes, colons)") from None
