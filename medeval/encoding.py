@@ -23,11 +23,22 @@ from __future__ import annotations
 import json
 import logging
 from collections.abc import Callable, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from medeval.errors import MedEvalError
+
+if TYPE_CHECKING:
+    import numpy.typing as npt
+    import torch
+    from datasets import Dataset
+    from mteb.abstasks.task_metadata import TaskMetadata
+    from mteb.models.model_meta import ModelMeta
+    from mteb.models.models_protocols import EncoderProtocol, MTEBModels
+    from mteb.types import Array, BatchedInput, PromptType
+    from sentence_transformers import SentenceTransformer
+    from torch.utils.data import DataLoader
 
 logger = logging.getLogger(__name__)
 
@@ -39,7 +50,20 @@ SPEED_ONLY_KWARGS = frozenset({"batch_size", "show_progress_bar", "num_proc", "d
 
 # ------------------------------------------------------------------------------------------------ out of memory
 def is_out_of_memory(err: BaseException) -> bool:
-    """True for an accelerator out-of-memory error (CUDA, ROCm, MPS, or one re-raised by a pool worker)."""
+    """True for an accelerator out-of-memory error (CUDA, ROCm, MPS, or one re-raised by a pool worker).
+
+    Args:
+        err: the caught exception.
+
+    Returns:
+        True for ``torch.OutOfMemoryError`` or a ``RuntimeError`` whose message says "out of memory".
+
+    Example:
+        >>> is_out_of_memory(RuntimeError("CUDA out of memory. Tried to allocate 2.00 GiB"))
+        True
+        >>> is_out_of_memory(ValueError("bad value"))
+        False
+    """
     try:
         import torch
 
@@ -66,9 +90,24 @@ def _free_accelerator_memory() -> None:
 
 
 def call_with_batch_backoff(fn: Callable[[int], Any], batch_size: int) -> tuple[Any, int]:
-    """``fn(batch_size)``, halving ``batch_size`` after each out-of-memory error; returns (result, size used).
+    """``fn(batch_size)``, halving ``batch_size`` after each out-of-memory error.
 
     Any other error, or running out of memory at batch size 1, is raised unchanged.
+
+    Args:
+        fn: the work, given the batch size to use.
+        batch_size: the size to try first (values below 1 count as 1).
+
+    Returns:
+        ``(fn's result, the batch size that worked)``.
+
+    Example:
+        >>> def work(size):
+        ...     if size > 8:
+        ...         raise RuntimeError("out of memory")
+        ...     return size * 2
+        >>> call_with_batch_backoff(work, 32)
+        (16, 8)
     """
     size = max(1, int(batch_size))
     while True:
@@ -86,7 +125,23 @@ def call_with_batch_backoff(fn: Callable[[int], Any], batch_size: int) -> tuple[
 
 # ------------------------------------------------------------------------------------------------ devices
 def parse_devices(spec: str | Sequence[str] | None) -> list[str] | None:
-    """``"cuda:0,cuda:1"`` or ``"cpu,cpu"`` -> a list for sentence-transformers' pool; None for no pool."""
+    """``"cuda:0,cuda:1"`` or ``"cpu,cpu"`` -> a list for sentence-transformers' multi-process pool; None for no pool.
+
+    Args:
+        spec: ``--devices``: a comma-separated string or a list, two or more of ``cpu``, ``cuda`` and ``cuda:N``;
+            None or ``""`` for no pool.
+
+    Returns:
+        The devices, one pool worker each, or None.
+
+    Raises:
+        MedEvalError: fewer than two devices, an unknown device, or a CUDA device torch cannot see (one line saying
+            what to give instead).
+
+    Example:
+        >>> parse_devices("cpu, cpu"), parse_devices(None)
+        (['cpu', 'cpu'], None)
+    """
     if spec is None or spec == "":
         return None
     items = [d.strip() for d in (spec.split(",") if isinstance(spec, str) else spec)]
@@ -111,8 +166,16 @@ def parse_devices(spec: str | Sequence[str] | None) -> list[str] | None:
 
 
 # ------------------------------------------------------------------------------------------------ inputs
-def text_rows(inputs: Any) -> Any | None:
-    """The ``datasets.Dataset`` behind an mteb text dataloader; None for anything else (images, audio, conversations)."""
+def text_rows(inputs: DataLoader[BatchedInput]) -> Dataset | None:
+    """The ``datasets.Dataset`` behind an mteb text dataloader; None for anything else (images, audio, conversations).
+
+    Args:
+        inputs: what mteb passes to ``encode``.
+
+    Returns:
+        The dataset (it has a ``text`` column and at least one row), or None: an empty dataset, one with an image,
+        audio, video or conversation column, or an input without a dataset.
+    """
     dataset = getattr(inputs, "dataset", None)
     columns = getattr(dataset, "column_names", None)
     if columns is None or "text" not in columns or NON_TEXT_COLUMNS & set(columns) or not len(dataset):
@@ -121,7 +184,21 @@ def text_rows(inputs: Any) -> Any | None:
 
 
 def dedup(items: Sequence[str]) -> tuple[list[str], np.ndarray, np.ndarray]:
-    """(distinct items in first-seen order, position of each one's first occurrence, index of every item in the list)."""
+    """The distinct items of a list, where each first occurs, and where each item's distinct value is.
+
+    Args:
+        items: n texts (or row ids).
+
+    Returns:
+        ``(distinct, first, inverse)``: the m distinct items in first-seen order; int64 [m], the position of each
+        one's first occurrence; int64 [n], the index into ``distinct`` of every item (so ``distinct[inverse[i]] ==
+        items[i]``).
+
+    Example:
+        >>> distinct, first, inverse = dedup(["b", "a", "b"])
+        >>> distinct, first.tolist(), inverse.tolist()
+        (['b', 'a'], [0, 1], [0, 1, 0])
+    """
     index: dict[str, int] = {}
     inverse = np.fromiter((index.setdefault(t, len(index)) for t in items), dtype=np.int64, count=len(items))
     first = np.full(len(index), -1, dtype=np.int64)
@@ -129,16 +206,36 @@ def dedup(items: Sequence[str]) -> tuple[list[str], np.ndarray, np.ndarray]:
     return list(index), first, inverse
 
 
-def texts_dataloader(texts: Sequence[str], batch_size: int) -> Any:
-    """An mteb-style text dataloader (a ``datasets.Dataset`` with a ``text`` column) over ``texts``."""
+def texts_dataloader(texts: Sequence[str], batch_size: int) -> DataLoader[BatchedInput]:
+    """An mteb-style text dataloader (a ``datasets.Dataset`` with a ``text`` column) over ``texts``.
+
+    Args:
+        texts: the texts, in order.
+        batch_size: texts per batch.
+
+    Returns:
+        A torch ``DataLoader`` (not shuffled) yielding ``{"text": [...]}`` batches.
+    """
     from datasets import Dataset
     from torch.utils.data import DataLoader
 
     return DataLoader(Dataset.from_dict({"text": list(texts)}), batch_size=batch_size, shuffle=False)
 
 
-def to_numpy(embeddings: Any) -> np.ndarray:
-    """A dense numpy array of an encoder's output (torch tensors are moved to CPU; bf16 becomes float32)."""
+def to_numpy(embeddings: torch.Tensor | npt.ArrayLike) -> np.ndarray:
+    """A dense numpy array of an encoder's output (torch tensors are moved to CPU; bf16 becomes float32).
+
+    Args:
+        embeddings: a torch tensor (dense or sparse, any device), a numpy array or a nested list, [n_texts, dim].
+
+    Returns:
+        A numpy array [n_texts, dim]; float16/32/64 tensors keep their dtype, other dtypes become float32.
+
+    Example:
+        >>> import torch
+        >>> to_numpy(torch.ones(2, 3, dtype=torch.bfloat16)).dtype
+        dtype('float32')
+    """
     try:
         import torch
 
@@ -159,12 +256,21 @@ class EncoderAdapter:
     """An mteb encoder around another one: dedup, length-sorted chunks, out-of-memory backoff, multi-process pool.
 
     ``mteb_model_meta`` is the wrapped encoder's, so results are filed under the same model name and revision.
+
+    Args:
+        model: the mteb encoder to wrap (it must have ``encode``).
+        devices: ``--devices`` for sentence-transformers' multi-process pool (see :func:`parse_devices`); None for
+            the model's own device.
+
+    Raises:
+        TypeError: ``model`` has no ``encode``.
+        MedEvalError: ``devices`` is invalid, or given for a model that is not a sentence-transformers model.
     """
 
     #: Inputs per call to the wrapped encoder (times the number of --devices, so every worker is busy).
     chunk_texts = 4096
 
-    def __init__(self, model: Any, devices: str | Sequence[str] | None = None) -> None:
+    def __init__(self, model: EncoderProtocol, devices: str | Sequence[str] | None = None) -> None:
         if not hasattr(model, "encode"):
             raise TypeError(f"{type(model).__name__} has no encode(); pass an mteb encoder")
         self._model = model
@@ -178,16 +284,17 @@ class EncoderAdapter:
 
     # -- the mteb encoder protocol ------------------------------------------------------------------------
     @property
-    def mteb_model_meta(self) -> Any:
+    def mteb_model_meta(self) -> ModelMeta:
+        """The wrapped encoder's ``ModelMeta`` (name, revision, similarity function)."""
         return self._model.mteb_model_meta
 
     @property
-    def wrapped(self) -> Any:
+    def wrapped(self) -> EncoderProtocol:
         """The encoder this adapter wraps."""
         return self._model
 
     @property
-    def sentence_transformer(self) -> Any | None:
+    def sentence_transformer(self) -> SentenceTransformer | None:
         """The SentenceTransformer inside mteb's wrapper, if that is what is wrapped."""
         from sentence_transformers import SentenceTransformer
 
@@ -199,6 +306,9 @@ class EncoderAdapter:
 
         Other encoders may read more of each row (a title, an instruction, an id), so for them a row is identified
         by all its columns and the rows themselves are passed on.
+
+        Returns:
+            Whether a row can be identified by its text alone.
         """
         from mteb.models.sentence_transformer_wrapper import SentenceTransformerEncoderWrapper
 
@@ -206,8 +316,16 @@ class EncoderAdapter:
         return (isinstance(model, SentenceTransformerEncoderWrapper) and self.sentence_transformer is not None
                 and type(model).encode is SentenceTransformerEncoderWrapper.encode)
 
-    def item_ids(self, dataset: Any) -> list[str] | None:
-        """What identifies each row for the wrapped encoder: its text, or (see reads_text_only) the whole row."""
+    def item_ids(self, dataset: Dataset) -> list[str] | None:
+        """What identifies each row for the wrapped encoder: its text, or (see :meth:`reads_text_only`) the whole row.
+
+        Args:
+            dataset: the rows of an mteb text dataloader (a ``text`` column, maybe more).
+
+        Returns:
+            One id per row (the text, or the row as sorted-key JSON); None when a text-only encoder's ``text``
+            column holds something other than strings.
+        """
         texts = dataset["text"]
         if self.reads_text_only():
             texts = list(texts)
@@ -216,15 +334,29 @@ class EncoderAdapter:
 
     def encode(
         self,
-        inputs: Any,
+        inputs: DataLoader[BatchedInput],
         *,
-        task_metadata: Any,
+        task_metadata: TaskMetadata,
         hf_split: str,
         hf_subset: str,
-        prompt_type: Any = None,
+        prompt_type: PromptType | None = None,
         **kwargs: Any,
     ) -> np.ndarray:
-        """mteb's ``encode``: one vector per input row, each distinct row encoded once."""
+        """mteb's ``encode``: one vector per input row, each distinct row encoded once.
+
+        Inputs that are not plain text rows go to the wrapped encoder unchanged.
+
+        Args:
+            inputs: mteb's dataloader of the rows to encode.
+            task_metadata: the task being scored (the wrapped encoder may choose prompts by it).
+            hf_split: the split being encoded, e.g. ``"test"``.
+            hf_subset: the subset, ``"default"`` for medeval's tasks.
+            prompt_type: query or document, for retrieval; None otherwise.
+            **kwargs: passed to the wrapped encoder (``batch_size`` is the starting batch size).
+
+        Returns:
+            Embeddings [n_rows, dim] in row order (float32 for most models).
+        """
         dataset = text_rows(inputs)
         ids = self.item_ids(dataset) if dataset is not None else None
         if ids is None:  # not plain text, or nothing to encode: the wrapped encoder's own path
@@ -237,29 +369,65 @@ class EncoderAdapter:
         )
         return vectors[inverse]
 
-    def similarity(self, embeddings1: Any, embeddings2: Any) -> Any:
+    def similarity(self, embeddings1: Array, embeddings2: Array) -> Array:
+        """The wrapped encoder's similarity matrix.
+
+        Args:
+            embeddings1: [n, dim] embeddings.
+            embeddings2: [m, dim] embeddings.
+
+        Returns:
+            [n, m] similarities (cosine for most models).
+        """
         return self._model.similarity(embeddings1, embeddings2)
 
-    def similarity_pairwise(self, embeddings1: Any, embeddings2: Any) -> Any:
+    def similarity_pairwise(self, embeddings1: Array, embeddings2: Array) -> Array:
+        """The wrapped encoder's row-by-row similarity.
+
+        Args:
+            embeddings1: [n, dim] embeddings.
+            embeddings2: [n, dim] embeddings.
+
+        Returns:
+            [n] similarities of row i with row i.
+        """
         return self._model.similarity_pairwise(embeddings1, embeddings2)
 
     # -- encoding -----------------------------------------------------------------------------------------
     def encode_rows(
         self,
-        inputs: Any,
+        inputs: DataLoader[BatchedInput],
         rows: np.ndarray,
         *,
-        task_metadata: Any,
+        task_metadata: TaskMetadata,
         hf_split: str,
         hf_subset: str,
-        prompt_type: Any = None,
+        prompt_type: PromptType | None = None,
         on_chunk: Callable[[np.ndarray, np.ndarray], None] | None = None,
         **kwargs: Any,
     ) -> np.ndarray:
         """Encode rows ``rows`` (non-empty) of the dataloader ``inputs``, longest text first, in chunks.
 
-        Returns one vector per entry of ``rows``; ``on_chunk(positions, vectors)`` sees each finished chunk
-        (positions index ``rows``).
+        Each chunk holds :attr:`chunk_texts` rows per device; after an out-of-memory error the batch size is halved and
+        kept lower for the rest of the run. Every chunk is checked (:func:`medeval.vectors.check_vectors`) before anyone
+        sees it.
+
+        Args:
+            inputs: mteb's dataloader; its ``dataset`` has a ``text`` column.
+            rows: int64 [k], the dataset rows to encode (e.g. the first occurrence of each distinct text).
+            task_metadata: the task being scored.
+            hf_split: the split, e.g. ``"test"``.
+            hf_subset: the subset, ``"default"``.
+            prompt_type: query or document, or None.
+            on_chunk: called as ``on_chunk(positions, vectors)`` after each chunk: ``positions`` int64 indexes into
+                ``rows``, ``vectors`` [len(positions), dim] (the embedding cache stores them at once).
+            **kwargs: passed to the wrapped encoder.
+
+        Returns:
+            Embeddings [k, dim], row i for ``rows[i]``.
+
+        Raises:
+            MedEvalError: the wrapped encoder returned the wrong shape, or vectors that are NaN, infinite or all zeros.
         """
         dataset = inputs.dataset
         texts = list(dataset.select(rows)["text"])
@@ -356,10 +524,20 @@ class EncoderAdapter:
             pass
 
 
-def adapt_encoder(model: Any, devices: str | Sequence[str] | None = None) -> Any:
+def adapt_encoder(model: MTEBModels, devices: str | Sequence[str] | None = None) -> MTEBModels:
     """``model`` wrapped in :class:`EncoderAdapter` when it is a plain dense encoder; otherwise ``model`` itself.
 
     Search models (their own ``search``/``index``), cross-encoders and sparse encoders keep their own path.
+
+    Args:
+        model: a loaded mteb model.
+        devices: ``--devices`` (see :func:`parse_devices`), or None.
+
+    Returns:
+        The adapter, or ``model`` unchanged.
+
+    Raises:
+        MedEvalError: ``devices`` given for a model the adapter does not handle, or invalid.
     """
     if not is_dense_encoder(model):
         if devices:
@@ -368,8 +546,15 @@ def adapt_encoder(model: Any, devices: str | Sequence[str] | None = None) -> Any
     return EncoderAdapter(model, devices=devices)
 
 
-def is_dense_encoder(model: Any) -> bool:
-    """True for an mteb encoder whose ``encode`` returns one dense vector per text (what the adapter handles)."""
+def is_dense_encoder(model: object) -> bool:
+    """True for an mteb encoder whose ``encode`` returns one dense vector per text (what the adapter handles).
+
+    Args:
+        model: any object.
+
+    Returns:
+        False for non-encoders, search models, cross-encoders (``predict``) and sparse encoders.
+    """
     from mteb.models.models_protocols import EncoderProtocol, SearchProtocol
 
     if not isinstance(model, EncoderProtocol) or isinstance(model, SearchProtocol) or hasattr(model, "predict"):
