@@ -50,19 +50,30 @@ def _is_hash(revision: str | None) -> bool:
     return bool(revision) and len(revision) == 16 and all(c in "0123456789abcdef" for c in revision)  # type: ignore[arg-type]
 
 
-def push_task_data(task_name: str, repo: str, *, private: bool = False) -> str:
-    """Upload a built task folder to the Hub dataset repo ``repo``; returns the commit to pin in the YAML."""
+def push_task_data(spec: TaskSpec, repo: str, *, private: bool = False) -> str:
+    """Upload a built task folder to the Hub dataset repo ``repo``.
+
+    Args:
+        spec: the task whose built folder (in the data folder) to upload; credentialed (MIMIC) data is refused.
+        repo: the Hub dataset repo, ``ORG/NAME`` (created if missing).
+        private: create the repo private.
+
+    Returns:
+        One line naming the commit and the ``dataset:`` block to pin in the task YAML.
+
+    Raises:
+        DataNotBuiltError: the task is not built, or the upload failed (network, token).
+        MedEvalError: the task's data is MIMIC-IV or otherwise credentialed, which must never be redistributed.
+    """
     from huggingface_hub import HfApi
     from huggingface_hub.errors import HfHubHTTPError
 
-
+    task_name = spec.name
     folder = DataStore().task_dir(task_name)
     manifest = datamod.read_manifest(folder)
     if manifest is None:
         raise DataNotBuiltError(f"task {task_name}: nothing built in {folder}; run `medeval build -t {task_name}` first")
-    from medeval.catalog import get_spec
-
-    if manifest.get("source", {}).get("name") == "MIMIC-IV-Note" or get_spec(task_name).source.access == "credentialed":
+    if manifest.get("source", {}).get("name") == "MIMIC-IV-Note" or spec.source.access == "credentialed":
         from medeval.errors import MedEvalError
 
         raise MedEvalError(f"task {task_name}: MIMIC-IV data must never be redistributed; push-data refuses it")

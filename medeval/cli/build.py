@@ -65,8 +65,12 @@ def push_data_cmd(
         repo: the Hub dataset repo ``ORG/NAME`` to upload to.
         private: create the repo private.
         data_dir: the data folder the task was built in.
+
+    Raises:
+        TaskNotFoundError: unknown task.
     """
+    from medeval.catalog import get_spec
     from medeval.hub import push_task_data
 
     apply_shared_options(None, data_dir)
-    typer.echo(push_task_data(task, repo, private=private))
+    typer.echo(push_task_data(get_spec(task), repo, private=private))

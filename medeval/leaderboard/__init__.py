@@ -15,16 +15,8 @@ here needs mkdocs or plotly::
 """
 
 from medeval.leaderboard.aggregate import PAPER_MODEL_IDS, Leaderboard, borda_rank, coverage_label, reported_source
-from medeval.leaderboard.load import (
-    META_COLUMNS,
-    MODEL_META,
-    RUN_SETTINGS,
-    SCORE_COLUMNS,
-    TASK_TYPES,
-    load_leaderboard,
-    results_root,
-    task_table,
-)
+from medeval.leaderboard.columns import META_COLUMNS, SCORE_COLUMNS, TASK_TYPES
+from medeval.leaderboard.load import MODEL_META, RUN_SETTINGS, load_leaderboard, results_root, task_table
 from medeval.leaderboard.stats import (
     CHANCE_MARGIN,
     RANDOM_ENCODER,

@@ -30,7 +30,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from medeval.leaderboard.load import META_COLUMNS, TASK_TYPES
+from medeval.leaderboard.columns import META_COLUMNS, TASK_TYPES
 from medeval.leaderboard.stats import at_chance, bootstrap_ci, chance_levels, tie_groups
 
 #: The exact model each of the MedTE paper's reported rows ran (the authors' repository and model cards), so a

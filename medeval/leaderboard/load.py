@@ -32,29 +32,13 @@ from typing import TYPE_CHECKING, Any
 import pandas as pd
 
 from medeval.errors import ResultError
+from medeval.leaderboard.columns import SCORE_COLUMNS
 
 if TYPE_CHECKING:
     from medeval.leaderboard.aggregate import Leaderboard
 
 MODEL_META = "model_meta.json"
 RUN_SETTINGS = "run_settings.jsonl"
-TASK_TYPES = ("Classification", "Clustering", "PairClassification", "Retrieval")
-
-#: Model metadata columns taken from model_meta.json (display name -> mteb ModelMeta field).
-META_COLUMNS = {
-    "Parameters": "n_parameters",
-    "Embedding dim": "embed_dim",
-    "Max tokens": "max_tokens",
-    "Licence": "license",
-    "Open weights": "open_weights",
-    "Release date": "release_date",
-    "Reference": "reference",
-}
-
-SCORE_COLUMNS = [
-    "model", "revision", "task", "benchmark", "task_type", "source", "main_score", "score",
-    "dataset_revision", "mteb_version", "date", "evaluation_time", "batch_size", "path", "protocol",
-]
 
 
 # ----------------------------------------------------------------------------------------------- task catalogue

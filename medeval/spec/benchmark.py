@@ -20,8 +20,7 @@ from pydantic import Field, ValidationError, field_validator, model_validator
 from medeval.errors import SpecError
 from medeval.spec.fields import StrictModel, check_bibtex, check_url, format_validation_error
 from medeval.spec.safe_yaml import read_yaml
-
-_TASK_TYPES = ("Classification", "Clustering", "PairClassification", "Retrieval")
+from medeval.spec.task import TASK_TYPES
 _ID_RE = re.compile(r"^[a-z0-9][a-z0-9-]*$")
 
 
@@ -34,9 +33,9 @@ class ReportedRow(StrictModel):
     @field_validator("scores")
     @classmethod
     def _scores(cls, v: dict[str, float]) -> dict[str, float]:
-        bad = [k for k in v if k not in _TASK_TYPES]
+        bad = [k for k in v if k not in TASK_TYPES]
         if bad:
-            raise ValueError(f"unknown task type(s) {', '.join(bad)}; use {', '.join(_TASK_TYPES)}")
+            raise ValueError(f"unknown task type(s) {', '.join(bad)}; use {', '.join(TASK_TYPES)}")
         out = [f"{k}={x}" for k, x in v.items() if not 0.0 <= x <= 1.0]
         if out:
             raise ValueError(f"scores must lie in [0, 1] (got {', '.join(out)})")

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import re
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, get_args
 
 from pydantic import Field, ValidationError, field_validator, model_validator
 
@@ -25,6 +25,8 @@ from medeval.spec.safe_yaml import read_yaml
 
 TaskType = Literal["Classification", "Clustering", "PairClassification", "Retrieval"]
 Access = Literal["open", "credentialed", "needs-llm"]
+#: The task types, in display order.
+TASK_TYPES: tuple[str, ...] = get_args(TaskType)
 
 #: Main scores allowed per task type (names as mteb writes them in result files).
 MAIN_SCORES: dict[str, tuple[str, ...]] = {
