@@ -37,12 +37,12 @@ def build(mimic_dir: Path, home: Path, pairs_cap: int | None, pairs_task: str) -
     t0 = time.perf_counter()
     import medeval
     from medeval.build import BuildContext, build_task
-    from medeval.sources import mimic
+    from medeval.sources import mimic, mimic_sections
 
     out: dict = {"import_s": round(time.perf_counter() - t0, 1), "rss_after_import_mb": round(_rss_mb())}
     files = mimic.locate(mimic_dir)
     t = time.perf_counter()
-    cache = mimic.section_cache(files)
+    cache = mimic_sections.section_cache(files)
     out["parse_s"] = round(time.perf_counter() - t, 1)
     out["rss_after_parse_mb"] = round(_rss_mb())
     out["parsed"] = cache.info["counts"]

@@ -19,7 +19,7 @@ from medeval.cli import main as cli_main
 from medeval.data import read_manifest, read_table
 from medeval.errors import MedEvalError, SourceError
 from medeval.manifest import rebuild_from_manifest
-from medeval.sources import mimic
+from medeval.sources import mimic, mimic_sections
 
 TEMPLATE = "Chief Complaint: {cc} History of Present Illness: {hpi}"
 
@@ -42,13 +42,13 @@ def built(tmp_path_factory: pytest.TempPathFactory):
     with pytest.MonkeyPatch.context() as mp:
         mp.setenv("MEDEVAL_HOME", str(root / "home"))
         calls = {"n": 0}
-        real = mimic.parse_sections
+        real = mimic_sections.parse_sections
 
         def counting(text: str) -> dict[str, str]:
             calls["n"] += 1
             return real(text)
 
-        mp.setattr(mimic, "parse_sections", counting)
+        mp.setattr(mimic_sections, "parse_sections", counting)
         specs = _mimic_specs(*MODEL_FREE)
         assert run_build(tasks=[s.name for s in specs], benchmark=None, mimic_dir=fx.root) == 0
         yield {"fx": fx, "home": root / "home", "specs": specs, "parse_calls": calls["n"]}
@@ -144,7 +144,7 @@ def test_readmission_labels_match_truth(built, name: str, days: int) -> None:
 def test_retrieval_corpus_deduplicated(built) -> None:
     fx, home = built["fx"], built["home"]
     for spec in [s for s in built["specs"] if s.type == "Retrieval"]:
-        a, b = (mimic.SECTIONS[x] for x in spec.construction.sections)
+        a, b = (mimic_sections.SECTIONS[x] for x in spec.construction.sections)
         t = _tables(home, spec.name, "corpus/test", "queries/test", "qrels/test")
         corpus = {d["id"]: d["text"] for d in t["corpus/test"]}
         assert len(set(corpus.values())) == len(corpus)  # one document per distinct text
@@ -179,8 +179,8 @@ def test_manifest_and_stats_hold_no_note_text(built) -> None:
 
 def test_deterministic_across_sessions_and_chunk_sizes(built, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("MEDEVAL_HOME", str(tmp_path / "home2"))
-    monkeypatch.setattr(mimic, "CHUNK_ROWS", 333)
-    monkeypatch.setattr(mimic, "_MEMO", {})
+    monkeypatch.setattr(mimic_sections, "CHUNK_ROWS", 333)
+    monkeypatch.setattr(mimic_sections, "_MEMO", {})
     monkeypatch.setattr(mimic, "_ADM_MEMO", {})
     for name in ("MimicNeurologicalClassification", "MimicReadmission3DayClassification", "MimicPresentIllnessDiagnosisRetrieval", "MimicCancerVsChronicClustering"):
         spec = medeval.get_spec(name)

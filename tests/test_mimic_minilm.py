@@ -12,10 +12,10 @@ from mimic_fixture import generate
 
 import medeval
 from medeval.build import BuildContext, build_task
-from medeval.builders import mimic as mimic_builders
+from medeval.builders.mimic import sections as mimic_section_builders
 from medeval.builders import negatives
 from medeval.data import read_manifest, read_table
-from medeval.sources import mimic
+from medeval.sources import mimic_sections
 
 PAIR_TASKS = ("MimicChiefComplaintDiagnosisPairClassification", "MimicPresentIllnessDiagnosisPairClassification",
               "MimicChiefComplaintInstructionsPairClassification")
@@ -30,7 +30,7 @@ def small(tmp_path_factory: pytest.TempPathFactory, minilm_path: str):
     fx = generate(root / "mimic", n_notes=300, seed=3, filler=0)
     with pytest.MonkeyPatch.context() as mp:
         mp.setenv("MEDEVAL_HOME", str(root / "home"))
-        mp.setattr(mimic_builders, "_EMBEDDINGS", {})
+        mp.setattr(mimic_section_builders, "_EMBEDDINGS", {})
         embedded: list[int] = []
         real = negatives.minilm_embed
 
@@ -50,7 +50,7 @@ def test_pairs_one_to_one_with_restricted_hard_negatives(small) -> None:
     fx, home = small["fx"], small["home"]
     for name in PAIR_TASKS:
         spec = medeval.get_spec(name)
-        a, b = (mimic.SECTIONS[s] for s in spec.construction.sections)
+        a, b = (mimic_sections.SECTIONS[s] for s in spec.construction.sections)
         rows = read_table(home / "tasks" / name, "data/test")
         manifest = read_manifest(home / "tasks" / name)
         pairs = manifest["source"]["negative_pairs"]

@@ -12,10 +12,10 @@ import pandas as pd
 import pytest
 from mimic_fixture import ADMISSIONS_HEADER, DISCHARGE_HEADER, generate, write_csv_gz
 
-from medeval.builders.mimic import readmission_labels
+from medeval.builders.mimic.readmission import readmission_labels
 from medeval.errors import SourceError
-from medeval.sources import mimic
-from medeval.sources.mimic import diagnosis_key, parse_sections
+from medeval.sources import mimic, mimic_sections
+from medeval.sources.mimic_sections import diagnosis_key, parse_sections
 
 SECRET = "Zyxwv secret note words 4711"  # planted in note text; must never surface in an error
 
@@ -73,24 +73,24 @@ def fx(tmp_path_factory: pytest.TempPathFactory):
 
 def test_cache_matches_fixture_truth_and_parses_once(fx, data_home: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     calls = {"n": 0}
-    real = mimic.parse_sections
+    real = mimic_sections.parse_sections
 
     def counting(text: str) -> dict[str, str]:
         calls["n"] += 1
         return real(text)
 
-    monkeypatch.setattr(mimic, "parse_sections", counting)
-    monkeypatch.setattr(mimic, "CHUNK_ROWS", 700)  # several chunks
+    monkeypatch.setattr(mimic_sections, "parse_sections", counting)
+    monkeypatch.setattr(mimic_sections, "CHUNK_ROWS", 700)  # several chunks
     files = mimic.locate(fx.root)
-    cache = mimic.section_cache(files)
+    cache = mimic_sections.section_cache(files)
     assert calls["n"] == fx.n_notes  # DS notes only; addenda are skipped
     assert cache.info["counts"]["notes"] == fx.n_notes
     assert cache.info["counts"]["skipped_not_DS"] == fx.n_addenda > 0
     assert cache.path.parent == data_home / "mimic_cache"
     ids = cache.columns(["note_id"])["note_id"].tolist()
     assert set(ids) == set(fx.notes)
-    got = cache.take(range(len(ids)), list(mimic.TEXT_COLUMNS))
-    mismatches = [(nid, k) for i, nid in enumerate(ids) for k in mimic.TEXT_COLUMNS if got[k][i] != fx.notes[nid][k]]
+    got = cache.take(range(len(ids)), list(mimic_sections.TEXT_COLUMNS))
+    mismatches = [(nid, k) for i, nid in enumerate(ids) for k in mimic_sections.TEXT_COLUMNS if got[k][i] != fx.notes[nid][k]]
     assert mismatches == []
     # every header variant the generator writes occurs, and sections are sometimes missing
     assert 0 < cache.info["counts"]["with_dd"] < fx.n_notes
@@ -98,19 +98,19 @@ def test_cache_matches_fixture_truth_and_parses_once(fx, data_home: Path, monkey
     assert cache.take([5, 2, 5], ["note_id"])["note_id"] == [ids[5], ids[2], ids[5]]
     # a second session (new process: memo cleared) reuses the parquet cache: nothing is parsed again
     mtime = cache.path.stat().st_mtime_ns
-    monkeypatch.setattr(mimic, "_MEMO", {})
-    again = mimic.section_cache(files)
+    monkeypatch.setattr(mimic_sections, "_MEMO", {})
+    again = mimic_sections.section_cache(files)
     assert calls["n"] == fx.n_notes and again.path == cache.path and cache.path.stat().st_mtime_ns == mtime
     # the cache is keyed by the input file: another file gets another cache
-    assert mimic.cache_key(files) == cache.path.stem.split("-", 1)[1]
+    assert mimic_sections.cache_key(files) == cache.path.stem.split("-", 1)[1]
 
 
 def test_cache_identical_for_any_chunk_size(fx, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     tables = []
     for i, rows in enumerate((97, 4096)):
         monkeypatch.setenv("MEDEVAL_HOME", str(tmp_path / f"home{i}"))
-        monkeypatch.setattr(mimic, "_MEMO", {})
-        cache = mimic.section_cache(mimic.locate(fx.root), chunksize=rows)
+        monkeypatch.setattr(mimic_sections, "_MEMO", {})
+        cache = mimic_sections.section_cache(mimic.locate(fx.root), chunksize=rows)
         tables.append(pd.read_parquet(cache.path))
     pd.testing.assert_frame_equal(tables[0], tables[1])
 
@@ -222,7 +222,7 @@ def test_missing_discharge_column(tmp_path: Path, data_home: Path, missing: str)
     row = _note_row("10000001-DS-1", 10000001, 20000001)
     write_csv_gz(tmp_path / "note" / "discharge.csv.gz", header, [[v for c, v in zip(DISCHARGE_HEADER, row) if c != missing]])
     with pytest.raises(SourceError) as err:
-        mimic.section_cache(mimic.locate(tmp_path))
+        mimic_sections.section_cache(mimic.locate(tmp_path))
     msg = str(err.value)
     assert "discharge.csv.gz" in msg and f"missing column '{missing}'" in msg and SECRET not in msg
     _no_partial_cache(data_home)
@@ -243,21 +243,21 @@ def test_truncated_and_non_gzip_files(fx, tmp_path: Path, data_home: Path) -> No
     (tmp_path / "cut" / "note").mkdir(parents=True)
     (tmp_path / "cut" / "note" / "discharge.csv.gz").write_bytes(data[: len(data) // 2])
     with pytest.raises(SourceError, match=r"discharge\.csv\.gz: malformed or truncated file") as err:
-        mimic.section_cache(mimic.locate(tmp_path / "cut"), chunksize=200)
+        mimic_sections.section_cache(mimic.locate(tmp_path / "cut"), chunksize=200)
     assert "re-download" in str(err.value)
     _no_partial_cache(data_home)
     # not gzip at all
     (tmp_path / "plain" / "note").mkdir(parents=True)
     (tmp_path / "plain" / "note" / "discharge.csv.gz").write_text(f"note_id,text\n1,{SECRET}\n")
     with pytest.raises(SourceError, match=r"discharge\.csv\.gz: malformed or truncated file") as err:
-        mimic.section_cache(mimic.locate(tmp_path / "plain"))
+        mimic_sections.section_cache(mimic.locate(tmp_path / "plain"))
     assert SECRET not in str(err.value)
     # empty
     (tmp_path / "empty" / "note").mkdir(parents=True)
     with gzip.open(tmp_path / "empty" / "note" / "discharge.csv.gz", "wb"):
         pass
     with pytest.raises(SourceError, match="empty file"):
-        mimic.section_cache(mimic.locate(tmp_path / "empty"))
+        mimic_sections.section_cache(mimic.locate(tmp_path / "empty"))
     _no_partial_cache(data_home)
 
 
@@ -267,17 +267,17 @@ def test_bad_ids_never_quote_text(tmp_path: Path, data_home: Path) -> None:
     bad = [SECRET, SECRET, SECRET, "DS", 1, "", "", "x"]
     write_csv_gz(tmp_path / "a" / "note" / "discharge.csv.gz", DISCHARGE_HEADER, good + [bad])
     with pytest.raises(SourceError) as err:
-        mimic.section_cache(mimic.locate(tmp_path / "a"))
+        mimic_sections.section_cache(mimic.locate(tmp_path / "a"))
     msg = str(err.value)
     assert "column 'subject_id' must hold integer ids" in msg and "data row 6" in msg and SECRET not in msg
     # an id-shaped note id is named
     write_csv_gz(tmp_path / "b" / "note" / "discharge.csv.gz", DISCHARGE_HEADER, good + [_note_row("10000009-DS-1", 10000009, "x12")])
     with pytest.raises(SourceError, match=r"column 'hadm_id' must hold integer ids; missing or non-integer value at note_id 10000009-DS-1"):
-        mimic.section_cache(mimic.locate(tmp_path / "b"))
+        mimic_sections.section_cache(mimic.locate(tmp_path / "b"))
     # a duplicate note id
     write_csv_gz(tmp_path / "c" / "note" / "discharge.csv.gz", DISCHARGE_HEADER, good + [good[0]])
     with pytest.raises(SourceError, match=r"duplicate id 10000000-DS-1"):
-        mimic.section_cache(mimic.locate(tmp_path / "c"))
+        mimic_sections.section_cache(mimic.locate(tmp_path / "c"))
     # an unreadable admission time names the column and row, not the value
     write_csv_gz(tmp_path / "c" / "hosp" / "admissions.csv.gz", ADMISSIONS_HEADER, [_adm(1, 2, SECRET, "")])
     with pytest.raises(SourceError) as err:

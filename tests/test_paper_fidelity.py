@@ -11,7 +11,7 @@ import pytest
 import yaml
 
 import medeval
-from medeval.builders.mimic import readmission_labels
+from medeval.builders.mimic.readmission import readmission_labels
 from medeval.builders.pmc import clean_text
 from medeval.builders.wikipedia import section_rows
 from medeval.errors import SpecError

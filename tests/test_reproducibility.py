@@ -24,7 +24,7 @@ SCRIPT = r"""
 import json, numpy as np
 from medeval.builders.common import sample, split_rows, stratified_cap, balance_downsample, rng
 from medeval.builders.negatives import hard_negative_indices
-from medeval.builders.mimic import hash_rank
+from medeval.builders.mimic.notes import hash_rank
 rows = [{"id": f"r{i}", "label": ["a", "b", "c"][i % 3] if i % 7 else "d"} for i in range(60)]
 vecs = np.random.default_rng(5).normal(size=(40, 8)).astype(np.float32)
 vecs /= np.linalg.norm(vecs, axis=1, keepdims=True)

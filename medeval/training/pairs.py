@@ -111,10 +111,10 @@ def mimic_pairs(opts: Any, ctx: BuildContext, seed: int) -> tuple[list[Pair], di
     """Discharge diagnosis -> chief complaint + history of present illness, one pair per discharge summary."""
     import numpy as np
 
-    from medeval.sources import mimic
+    from medeval.sources import mimic, mimic_sections
 
     files = mimic.locate(ctx.mimic_dir)
-    cache = mimic.section_cache(files, show_progress=ctx.show_progress)
+    cache = mimic_sections.section_cache(files, show_progress=ctx.show_progress)
     cols = cache.columns(["note_id", "len_dd", "len_cc", "len_hpi"])
     rows = np.flatnonzero((cols["len_dd"] > 0) & (cols["len_cc"] > 0) & (cols["len_hpi"] > 0)).tolist()
     if opts.max_pairs is not None:  # sample rows before reading text: only the chosen notes are read
