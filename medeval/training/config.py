@@ -3,7 +3,7 @@
     >>> from medeval.training.config import load_config
     >>> cfg = load_config("configs/medte-mini.yaml")
     >>> cfg.training.batch_size, cfg.loss.scale
-    (32, 14.285714285714286)
+    (32, 14.285714285714285)
 
 A bad file raises :class:`TrainingConfigError` naming the file, the field and what is allowed, e.g.
 ``configs/x.yaml: field 'training.learning_rate': Input should be greater than 0``.
@@ -61,6 +61,7 @@ class LossConfig(_Strict):
 
     @property
     def scale(self) -> float:
+        """The loss scale (logit multiplier), ``1 / temperature``: 14.29 at the default 0.07."""
         return 1.0 / self.temperature
 
 
@@ -68,6 +69,11 @@ Sampler = Literal["proportional", "round_robin"]
 
 
 class TrainingSection(_Strict):
+    """The YAML's ``training:`` block: batch size, schedule, precision, device, seed and batch sampling.
+
+    The defaults are the MedTE paper's recipe (arXiv 2507.19407: batch 800, 8,000 steps, lr 5e-5, 1,000 warm-up steps,
+    bf16); ``configs/medte-mini.yaml`` overrides them for a CPU-sized run.
+    """
     batch_size: int = Field(800, ge=2, description="pairs per batch (per device); in-batch negatives = batch_size - 1")
     max_steps: int = Field(8000, ge=1)
     learning_rate: float = Field(5e-5, gt=0, lt=1)
@@ -92,22 +98,28 @@ class SourceOptions(_Strict):
 
 
 class WikipediaOptions(SourceOptions):
+    """``data.sources.wikipedia``: article (title, first section) pairs from the given MediaWiki categories."""
     categories: list[str] = Field(min_length=1, description='categories whose articles are used, e.g. ["Diseases and disorders"]')
     depth: int = Field(1, ge=0, le=3, description="sub-category recursion depth")
 
 
 class PubmedOptions(SourceOptions):
+    """``data.sources.pubmed``: (title, abstract) pairs of the articles PubMed's esearch returns for the terms."""
     terms: list[str] = Field(["medicine"], min_length=1, description="esearch terms whose articles are used (online)")
     max_per_term: int = Field(9999, ge=1)
 
 
 class PreprintOptions(SourceOptions):
+    """``data.sources.biorxiv`` / ``medrxiv``: (title, abstract) pairs of preprints posted between ``start`` and ``end``
+    (ISO dates).
+    """
     start: str = Field("2018-01-01", pattern=r"^\d{4}-\d{2}-\d{2}$")
     end: str = Field("2022-12-20", pattern=r"^\d{4}-\d{2}-\d{2}$")
     cc_only: bool = Field(True, description="only preprints under a Creative Commons licence")
 
 
 class QuestionOptions(SourceOptions):
+    """``data.sources.medmcqa`` / ``medqa``: (question, correct answer) pairs from the given splits."""
     splits: list[Literal["train", "validation", "test", "unknown"]] | None = Field(
         ["train"], min_length=1, description="splits whose questions are used (null: all); the split comes from the file name"
     )
@@ -127,10 +139,19 @@ class SourcesConfig(_Strict):
     medquad: SourceOptions | None = None
 
     def enabled(self) -> dict[str, SourceOptions]:
+        """The sources the config uses, in the order of the fields above.
+
+        Returns:
+            Source name (e.g. ``"pubmed"``) -> its options; sources left out or null are not listed.
+        """
         return {name: opts for name in type(self).model_fields if (opts := getattr(self, name)) is not None}
 
 
 class DataConfig(_Strict):
+    """The YAML's ``data:`` block: where upstream records come from, which sources to use, seeding and filtering.
+
+    A config without any source is refused (pydantic's validation error, reported as :class:`TrainingConfigError`).
+    """
     source_dir: Path | None = Field(None, description="upstream records in the datakit layout; None: the network")
     mimic_dir: Path | None = Field(None, description="the credentialed MIMIC-IV folder (note/discharge.csv.gz)")
     offline: bool = False
@@ -147,6 +168,9 @@ class DataConfig(_Strict):
 
 
 class LeakageConfig(_Strict):
+    """The YAML's ``leakage:`` block: which benchmark tasks' texts to drop from the training pairs
+    (:mod:`medeval.training.leakage`).
+    """
     enabled: bool = Field(True, description="drop pairs that share a text with a benchmark task's data")
     benchmarks: list[str] = ["MedEval(v1)", "MedEval-Terms(v1)"]
     tasks: list[str] = Field([], description="more tasks to check: names, or paths of your own task YAMLs")
@@ -154,6 +178,11 @@ class LeakageConfig(_Strict):
 
 
 class TrainConfig(_Strict):
+    """One training recipe: the whole YAML file (see the module docstring for its layout).
+
+    ``name`` must be ``ORG/NAME``, and ``loss.mini_batch_size`` may not exceed the texts of a batch
+    (2 x ``training.batch_size``). Build it with :func:`load_config` (a file) or :func:`parse_config` (a mapping).
+    """
     name: str = Field(description="ORG/NAME the trained model is recorded under")
     base_model: str = Field(description="Hub id or local sentence-transformers / transformers folder")
     max_seq_length: int = Field(512, ge=8, le=8192)
@@ -193,7 +222,24 @@ def _messages(err: ValidationError, path: Path | str) -> str:
 
 
 def parse_config(data: object, path: Path | str = "<config>") -> TrainConfig:
-    """Validate an already-loaded YAML mapping."""
+    """Validate an already-loaded YAML mapping.
+
+    Args:
+        data: the parsed YAML (a mapping of the keys in the module docstring).
+        path: the file it came from, used in error messages only.
+
+    Returns:
+        The validated :class:`TrainConfig` (paths left as written, relative to the working directory).
+
+    Raises:
+        TrainingConfigError: ``data`` is not a mapping, or a field is missing, unknown or out of range (one line per
+            problem: ``<path>: field 'training.learning_rate': Input should be greater than 0``).
+
+    Example:
+        >>> cfg = parse_config({"name": "me/m", "base_model": "x", "data": {"sources": {"medquad": {}}}})
+        >>> cfg.training.batch_size, sorted(cfg.data.sources.enabled())
+        (800, ['medquad'])
+    """
     if not isinstance(data, dict):
         raise TrainingConfigError(f"{path}: a training config must be a YAML mapping (name: ..., base_model: ..., data: ...)")
     try:
@@ -203,7 +249,22 @@ def parse_config(data: object, path: Path | str = "<config>") -> TrainConfig:
 
 
 def load_config(path: str | Path) -> TrainConfig:
-    """Read and validate a training config YAML; :class:`TrainingConfigError` names the file and field."""
+    """Read and validate a training config YAML; :class:`TrainingConfigError` names the file and field.
+
+    Args:
+        path: a ``.yaml`` file, e.g. ``configs/medte-mini.yaml``.
+
+    Returns:
+        The validated :class:`TrainConfig`.
+
+    Raises:
+        TrainingConfigError: the file is missing, not UTF-8, not valid YAML (with line and column) or fails validation
+            (see :func:`parse_config`).
+
+    Example:
+        >>> load_config("configs/medte-mini.yaml").loss.scale
+        14.285714285714285
+    """
     path = Path(path)
     try:
         text = path.read_text(encoding="utf-8")

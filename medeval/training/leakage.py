@@ -40,14 +40,36 @@ _SPACE = re.compile(r"\s+")
 
 
 def normalize(text: str) -> str:
-    """Lower-case, punctuation- and symbol-free, whitespace-collapsed text (``"Acute MI!" -> "acute mi"``)."""
+    """Normalise a text for the leakage check: NFKC, lower-case, punctuation and symbols to spaces, spaces collapsed.
+
+    Args:
+        text: any text (a training anchor or positive, or a task's text).
+
+    Returns:
+        The normalised text; empty when ``text`` holds only punctuation, symbols or whitespace.
+
+    Example:
+        >>> normalize("Acute  MI!")
+        'acute mi'
+    """
     text = unicodedata.normalize("NFKC", text).lower()
     text = "".join(" " if unicodedata.category(ch)[0] in "PS" else ch for ch in text)
     return _SPACE.sub(" ", text).strip()
 
 
 def digest(text: str) -> bytes | None:
-    """sha1 of the normalised text; None for a text that normalises to nothing."""
+    """sha1 of the normalised text (:func:`normalize`): what the index keeps instead of the text.
+
+    Args:
+        text: any text.
+
+    Returns:
+        The 20-byte sha1 digest, or None for a text that normalises to nothing.
+
+    Example:
+        >>> digest("Acute MI!") == digest("acute mi"), digest("?!")
+        (True, None)
+    """
     norm = normalize(text)
     return hashlib.sha1(norm.encode("utf-8")).digest() if norm else None
 
@@ -69,14 +91,28 @@ def _pieces(text: str) -> Iterable[str]:
 
 @dataclass
 class TaskTextIndex:
-    """Digests of the texts of the checked tasks, each with the tasks it occurs in."""
+    """Digests of the texts of the checked tasks, each with the tasks it occurs in.
+
+    Build it with :meth:`from_tasks`; :func:`filter_pairs` uses it.
+
+    Attributes:
+        owners: sha1 digest (:func:`digest`) -> names of the tasks whose data hold that text.
+        checked: task name -> ``{"revision": data revision, "texts": texts indexed}``.
+        not_checked: task name -> why it could not be checked and the command that builds it.
+    """
 
     owners: dict[bytes, set[str]] = field(default_factory=dict)
     checked: dict[str, dict[str, Any]] = field(default_factory=dict)  # task -> revision, folder, number of texts
     not_checked: dict[str, str] = field(default_factory=dict)  # task -> why, and how to build it
 
     def add_task(self, name: str, folder: Path, revision: str | None = None) -> None:
-        """Index every text column of every table (``<config>/<split>.parquet|jsonl``) in a task folder."""
+        """Index every text column of every table (``<config>/<split>.parquet|jsonl``) in a task folder.
+
+        Args:
+            name: the task's name (recorded as the owner of its texts).
+            folder: the task's built data folder in the data folder (``<MEDEVAL_HOME>/<Task>/``).
+            revision: the data revision (from the folder's manifest), recorded in :attr:`checked`.
+        """
         n = 0
         for table in sorted(p for p in folder.glob("*/*") if p.suffix in (".parquet", ".jsonl")):
             rows = datamod.read_table(folder, f"{table.parent.name}/{table.stem}")
@@ -91,12 +127,30 @@ class TaskTextIndex:
         self.checked[name] = {"revision": revision, "texts": n}
 
     def tasks_of(self, text: str) -> set[str]:
+        """The tasks whose data hold ``text`` (after :func:`normalize`).
+
+        Args:
+            text: a training anchor or positive.
+
+        Returns:
+            Task names; empty when no checked task holds the text (or it normalises to nothing).
+        """
         d = digest(text)
         return self.owners.get(d, set()) if d is not None else set()
 
     @classmethod
     def from_tasks(cls, benchmarks: Sequence[str], tasks: Sequence[str], *, build_missing: bool = True) -> TaskTextIndex:
-        """The index of every task of ``benchmarks`` plus ``tasks``, from the data folder (or a user task's folder)."""
+        """The index of every task of ``benchmarks`` plus ``tasks``, from the data folder (or a user task's folder).
+
+        Args:
+            benchmarks: benchmark names, e.g. ``["MedEval(v1)", "MedEval-Terms(v1)"]``.
+            tasks: more task names or paths of user task YAMLs.
+            build_missing: build first the unbuilt tasks that need no input (MedEval-Terms); other unbuilt tasks are
+                listed in :attr:`not_checked`.
+
+        Returns:
+            The filled index.
+        """
         from medeval import catalog
         from medeval.build import can_build_without_inputs
         from medeval.loaders import how_to_build
@@ -127,7 +181,20 @@ class TaskTextIndex:
 
 
 def filter_pairs(pairs: Mapping[str, list[Pair]], index: TaskTextIndex) -> tuple[dict[str, list[Pair]], dict[str, Any]]:
-    """The pairs that share no text with an indexed task, and the report of what was removed (ids, no text)."""
+    """The pairs that share no text with an indexed task, and the report of what was removed (ids, no text).
+
+    A pair is removed when its anchor or its positive (normalised) equals a text, or one line of a text, of a checked
+    task.
+
+    Args:
+        pairs: source name -> its training pairs (:class:`~medeval.training.pairs.Pair`).
+        index: the texts of the tasks to protect (:meth:`TaskTextIndex.from_tasks`).
+
+    Returns:
+        ``(kept, report)``: ``kept`` maps each source to the pairs left, in their order; ``report`` (JSON-ready, no
+        text) holds the rule, the normalisation, ``checked_tasks``, ``not_checked``, per source ``pairs_before``,
+        ``removed``, ``kept`` and ``by_task`` (count and pair ids per task), and ``removed_total`` / ``kept_total``.
+    """
     kept: dict[str, list[Pair]] = {}
     removed: dict[str, Any] = {}
     for source, items in pairs.items():
@@ -162,7 +229,14 @@ def filter_pairs(pairs: Mapping[str, list[Pair]], index: TaskTextIndex) -> tuple
 
 
 def disabled_report(pairs: Mapping[str, list[Pair]]) -> dict[str, Any]:
-    """The report written when the filter is switched off (``leakage.enabled: false``): nothing was checked."""
+    """The report written when the filter is switched off (``leakage.enabled: false``): nothing was checked.
+
+    Args:
+        pairs: source name -> its training pairs.
+
+    Returns:
+        A report shaped like :func:`filter_pairs`'s, with nothing removed and a rule saying the check was off.
+    """
     return {
         "rule": "disabled (leakage.enabled: false): training pairs were NOT checked against any task",
         "checked_tasks": {},

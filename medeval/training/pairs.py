@@ -39,12 +39,19 @@ import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from medeval.build import BuildContext
 from medeval.builders.common import sample
 from medeval.errors import SourceError
-from medeval.training.config import DataConfig, SourceOptions
+from medeval.training.config import (
+    DataConfig,
+    PreprintOptions,
+    PubmedOptions,
+    QuestionOptions,
+    SourceOptions,
+    WikipediaOptions,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -72,10 +79,19 @@ class PairSet:
 
 PairBuilder = Callable[[SourceOptions, BuildContext, int], tuple[list[Pair], dict[str, Any]]]
 PAIR_BUILDERS: dict[str, PairBuilder] = {}
+_B = TypeVar("_B", bound=Callable[..., tuple[list[Pair], dict[str, Any]]])
 
 
-def pair_builder(name: str) -> Callable[[PairBuilder], PairBuilder]:
-    def register(fn: PairBuilder) -> PairBuilder:
+def pair_builder(name: str) -> Callable[[_B], _B]:
+    """Register a function as the pair builder of one training source (a key of ``data.sources``).
+
+    Args:
+        name: the source name, e.g. ``"pubmed"``.
+
+    Returns:
+        A decorator that stores the function in :data:`PAIR_BUILDERS` and returns it unchanged.
+    """
+    def register(fn: _B) -> _B:
         PAIR_BUILDERS[name] = fn
         return fn
 
@@ -88,8 +104,23 @@ def _clean(text: Any) -> str:
 
 # ------------------------------------------------------------------------------------------------ the builders
 @pair_builder("wikipedia")
-def wikipedia_pairs(opts: Any, ctx: BuildContext, seed: int) -> tuple[list[Pair], dict[str, Any]]:
-    """First lead paragraph -> second lead paragraph of every article under the categories."""
+def wikipedia_pairs(opts: WikipediaOptions, ctx: BuildContext, seed: int) -> tuple[list[Pair], dict[str, Any]]:
+    """First lead paragraph -> second lead paragraph of every article under the categories.
+
+    Articles come from the MediaWiki API (:mod:`medeval.sources.mediawiki`), categories recursed to ``opts.depth``;
+    articles whose lead has one paragraph give no pair. Pair ids are page ids.
+
+    Args:
+        opts: the config's ``data.sources.wikipedia`` (:class:`~medeval.training.config.WikipediaOptions`).
+        ctx: where records come from (``ctx.source_dir``: the datakit layout; else the network, cached).
+        seed: the config's ``data.seed`` (unused here: the cap is applied by :func:`build_pairs`).
+
+    Returns:
+        ``(pairs, info)``: the raw pairs in the source's record order, and what was read (origin and counts, no text).
+
+    Raises:
+        SourceError: the records are absent (no folder under ``--source-dir``, or offline without a cache).
+    """
     from medeval.sources.mediawiki import MediaWikiClient
 
     wiki = MediaWikiClient.from_context(ctx)
@@ -107,8 +138,24 @@ def wikipedia_pairs(opts: Any, ctx: BuildContext, seed: int) -> tuple[list[Pair]
 
 
 @pair_builder("mimic")
-def mimic_pairs(opts: Any, ctx: BuildContext, seed: int) -> tuple[list[Pair], dict[str, Any]]:
-    """Discharge diagnosis -> chief complaint + history of present illness, one pair per discharge summary."""
+def mimic_pairs(opts: SourceOptions, ctx: BuildContext, seed: int) -> tuple[list[Pair], dict[str, Any]]:
+    """Discharge diagnosis -> chief complaint + history of present illness, one pair per discharge summary.
+
+    Notes come from the user's credentialed MIMIC-IV-Note folder (``note/discharge.csv.gz``, via
+    :mod:`medeval.sources.mimic`); only notes with all three sections count, and with ``opts.max_pairs`` the rows are
+    sampled (seeded) before any text is read. The text never leaves memory; pair ids are note ids.
+
+    Args:
+        opts: the config's ``data.sources.mimic`` (:class:`~medeval.training.config.SourceOptions`).
+        ctx: ``ctx.mimic_dir`` is the MIMIC-IV folder.
+        seed: the seed of the row sample.
+
+    Returns:
+        ``(pairs, info)``: pairs in note order, and ``{"origin", "notes", "notes_with_sections"}``.
+
+    Raises:
+        SourceError: no MIMIC-IV folder given, or it lacks the discharge notes.
+    """
     import numpy as np
 
     from medeval.sources import mimic, mimic_sections
@@ -128,8 +175,24 @@ def mimic_pairs(opts: Any, ctx: BuildContext, seed: int) -> tuple[list[Pair], di
 
 
 @pair_builder("pubmed")
-def pubmed_pairs(opts: Any, ctx: BuildContext, seed: int) -> tuple[list[Pair], dict[str, Any]]:
-    """Title -> abstract. ``--source-dir``: every record under ``pubmed/``; online: the records the terms retrieve."""
+def pubmed_pairs(opts: PubmedOptions, ctx: BuildContext, seed: int) -> tuple[list[Pair], dict[str, Any]]:
+    """Title -> abstract of PubMed articles.
+
+    With ``--source-dir``: every record under ``pubmed/`` (efetch XML); online: the articles NCBI E-utilities'
+    esearch returns for ``opts.terms`` (at most ``opts.max_per_term`` each). Pair ids are PMIDs, in PMID order;
+    articles without a title or abstract give no pair.
+
+    Args:
+        opts: the config's ``data.sources.pubmed`` (:class:`~medeval.training.config.PubmedOptions`).
+        ctx: where records come from (``ctx.source_dir``: the datakit layout; else the network, cached).
+        seed: the config's ``data.seed`` (unused here: the cap is applied by :func:`build_pairs`).
+
+    Returns:
+        ``(pairs, info)``: the raw pairs in the source's record order, and what was read (origin and counts, no text).
+
+    Raises:
+        SourceError: the records are absent (no folder under ``--source-dir``, or offline without a cache).
+    """
     from medeval.sources.eutils import EutilsClient, parse_pubmed_xml
     from medeval.sources.mirror import Mirror
 
@@ -152,7 +215,7 @@ def pubmed_pairs(opts: Any, ctx: BuildContext, seed: int) -> tuple[list[Pair], d
     return out, {**origin, "records": len(records)}
 
 
-def _preprint_pairs(server: str, opts: Any, ctx: BuildContext) -> tuple[list[Pair], dict[str, Any]]:
+def _preprint_pairs(server: str, opts: PreprintOptions, ctx: BuildContext) -> tuple[list[Pair], dict[str, Any]]:
     from medeval.sources.biorxiv import BiorxivClient, clean_abstract, is_cc_licensed, latest_versions
 
     client = BiorxivClient.from_context(ctx)
@@ -165,20 +228,66 @@ def _preprint_pairs(server: str, opts: Any, ctx: BuildContext) -> tuple[list[Pai
 
 
 @pair_builder("biorxiv")
-def biorxiv_pairs(opts: Any, ctx: BuildContext, seed: int) -> tuple[list[Pair], dict[str, Any]]:
-    """bioRxiv title -> abstract."""
+def biorxiv_pairs(opts: PreprintOptions, ctx: BuildContext, seed: int) -> tuple[list[Pair], dict[str, Any]]:
+    """bioRxiv title -> abstract.
+
+    Preprints posted between ``opts.start`` and ``opts.end`` from the bioRxiv API (:mod:`medeval.sources.biorxiv`),
+    the latest version per DOI, Creative Commons only unless ``opts.cc_only`` is false, withdrawn ones left out.
+    Pair ids are lower-case DOIs.
+
+    Args:
+        opts: the config's ``data.sources.biorxiv`` (:class:`~medeval.training.config.PreprintOptions`).
+        ctx: where records come from (``ctx.source_dir``: the datakit layout; else the network, cached).
+        seed: the config's ``data.seed`` (unused here: the cap is applied by :func:`build_pairs`).
+
+    Returns:
+        ``(pairs, info)``: the raw pairs in the source's record order, and what was read (origin and counts, no text).
+
+    Raises:
+        SourceError: the records are absent (no folder under ``--source-dir``, or offline without a cache).
+    """
     return _preprint_pairs("biorxiv", opts, ctx)
 
 
 @pair_builder("medrxiv")
-def medrxiv_pairs(opts: Any, ctx: BuildContext, seed: int) -> tuple[list[Pair], dict[str, Any]]:
-    """medRxiv title -> abstract."""
+def medrxiv_pairs(opts: PreprintOptions, ctx: BuildContext, seed: int) -> tuple[list[Pair], dict[str, Any]]:
+    """medRxiv title -> abstract.
+
+    As :func:`biorxiv_pairs`, from the medRxiv server of the same API.
+
+    Args:
+        opts: the config's ``data.sources.medrxiv`` (:class:`~medeval.training.config.PreprintOptions`).
+        ctx: where records come from (``ctx.source_dir``: the datakit layout; else the network, cached).
+        seed: the config's ``data.seed`` (unused here: the cap is applied by :func:`build_pairs`).
+
+    Returns:
+        ``(pairs, info)``: the raw pairs in the source's record order, and what was read (origin and counts, no text).
+
+    Raises:
+        SourceError: the records are absent (no folder under ``--source-dir``, or offline without a cache).
+    """
     return _preprint_pairs("medrxiv", opts, ctx)
 
 
 @pair_builder("clinicaltrials")
-def clinicaltrials_pairs(opts: Any, ctx: BuildContext, seed: int) -> tuple[list[Pair], dict[str, Any]]:
-    """Official title -> the first primary outcome (``measure: ... description: ...``)."""
+def clinicaltrials_pairs(opts: SourceOptions, ctx: BuildContext, seed: int) -> tuple[list[Pair], dict[str, Any]]:
+    """Official title -> the first primary outcome (``measure: ... description: ...``).
+
+    Studies from the ClinicalTrials.gov API v2 (:mod:`medeval.sources.clinicaltrials`), at most
+    ``opts.max_pairs`` (100,000 without a cap); the outcome text is formatted as in the trial tasks. Pair ids are
+    NCT ids.
+
+    Args:
+        opts: the config's ``data.sources.clinicaltrials`` (:class:`~medeval.training.config.SourceOptions`).
+        ctx: where records come from (``ctx.source_dir``: the datakit layout; else the network, cached).
+        seed: the config's ``data.seed`` (unused here: the cap is applied by :func:`build_pairs`).
+
+    Returns:
+        ``(pairs, info)``: the raw pairs in the source's record order, and what was read (origin and counts, no text).
+
+    Raises:
+        SourceError: the records are absent (no folder under ``--source-dir``, or offline without a cache).
+    """
     from medeval.sources.clinicaltrials import load_studies
 
     need = ("officialTitle", "primaryOutcomes")
@@ -196,8 +305,23 @@ def _split_filter(questions: list[Any], splits: list[str] | None) -> list[Any]:
 
 
 @pair_builder("medmcqa")
-def medmcqa_pairs(opts: Any, ctx: BuildContext, seed: int) -> tuple[list[Pair], dict[str, Any]]:
-    """Question -> explanation; questions without an explanation (e.g. the converted layout) give no pair."""
+def medmcqa_pairs(opts: QuestionOptions, ctx: BuildContext, seed: int) -> tuple[list[Pair], dict[str, Any]]:
+    """Question -> explanation; questions without an explanation (e.g. the converted layout) give no pair.
+
+    Questions from the MedMCQA dataset (Pal et al., 2022; ``openlifescienceai/medmcqa`` via
+    :mod:`medeval.sources.hf_datasets`), only those of ``opts.splits``. Pair ids are MedMCQA ids.
+
+    Args:
+        opts: the config's ``data.sources.medmcqa`` (:class:`~medeval.training.config.QuestionOptions`).
+        ctx: where records come from (``ctx.source_dir``: the datakit layout; else the network, cached).
+        seed: the config's ``data.seed`` (unused here: the cap is applied by :func:`build_pairs`).
+
+    Returns:
+        ``(pairs, info)``: the raw pairs in the source's record order, and what was read (origin and counts, no text).
+
+    Raises:
+        SourceError: the records are absent (no folder under ``--source-dir``, or offline without a cache).
+    """
     from medeval.sources.hf_datasets import load_medmcqa
 
     questions, origin = load_medmcqa(ctx)
@@ -208,8 +332,23 @@ def medmcqa_pairs(opts: Any, ctx: BuildContext, seed: int) -> tuple[list[Pair], 
 
 
 @pair_builder("medqa")
-def medqa_pairs(opts: Any, ctx: BuildContext, seed: int) -> tuple[list[Pair], dict[str, Any]]:
-    """Question -> the text of its correct option."""
+def medqa_pairs(opts: QuestionOptions, ctx: BuildContext, seed: int) -> tuple[list[Pair], dict[str, Any]]:
+    """Question -> the text of its correct option.
+
+    Questions from MedQA (USMLE 4-option, Jin et al., 2021; ``GBaker/MedQA-USMLE-4-options`` via
+    :mod:`medeval.sources.hf_datasets`), only those of ``opts.splits``; questions without a known answer give no pair.
+
+    Args:
+        opts: the config's ``data.sources.medqa`` (:class:`~medeval.training.config.QuestionOptions`).
+        ctx: where records come from (``ctx.source_dir``: the datakit layout; else the network, cached).
+        seed: the config's ``data.seed`` (unused here: the cap is applied by :func:`build_pairs`).
+
+    Returns:
+        ``(pairs, info)``: the raw pairs in the source's record order, and what was read (origin and counts, no text).
+
+    Raises:
+        SourceError: the records are absent (no folder under ``--source-dir``, or offline without a cache).
+    """
     from medeval.sources.hf_datasets import load_medqa
 
     questions, origin = load_medqa(ctx)
@@ -220,8 +359,23 @@ def medqa_pairs(opts: Any, ctx: BuildContext, seed: int) -> tuple[list[Pair], di
 
 
 @pair_builder("medquad")
-def medquad_pairs(opts: Any, ctx: BuildContext, seed: int) -> tuple[list[Pair], dict[str, Any]]:
-    """Question -> answer, collections 1-9 (10-12 had their answers removed upstream)."""
+def medquad_pairs(opts: SourceOptions, ctx: BuildContext, seed: int) -> tuple[list[Pair], dict[str, Any]]:
+    """Question -> answer, collections 1-9 (10-12 had their answers removed upstream).
+
+    Pairs from MedQuAD's XML files (Ben Abacha and Demner-Fushman, 2019; :mod:`medeval.sources.medquad`). Pair ids
+    are MedQuAD's document and question ids.
+
+    Args:
+        opts: the config's ``data.sources.medquad`` (:class:`~medeval.training.config.SourceOptions`).
+        ctx: where records come from (``ctx.source_dir``: the datakit layout; else the network, cached).
+        seed: the config's ``data.seed`` (unused here: the cap is applied by :func:`build_pairs`).
+
+    Returns:
+        ``(pairs, info)``: the raw pairs in the source's record order, and what was read (origin and counts, no text).
+
+    Raises:
+        SourceError: the records are absent (no folder under ``--source-dir``, or offline without a cache).
+    """
     from medeval.sources.medquad import load_pairs
 
     qa, origin = load_pairs(ctx)
@@ -231,7 +385,21 @@ def medquad_pairs(opts: Any, ctx: BuildContext, seed: int) -> tuple[list[Pair], 
 
 # ------------------------------------------------------------------------------------------------- all sources
 def clean_pairs(pairs: list[Pair], *, min_chars: int) -> tuple[list[Pair], dict[str, int]]:
-    """Whitespace-collapsed pairs without short texts, self-pairs or repeated (anchor, positive); and the counts."""
+    """Whitespace-collapsed pairs without short texts, self-pairs or repeated (anchor, positive); and the counts.
+
+    Args:
+        pairs: one source's raw pairs.
+        min_chars: a pair whose anchor or positive has fewer characters (after collapsing whitespace) is dropped.
+
+    Returns:
+        ``(kept, dropped)``: the kept pairs in their order, and ``{"short": n, "self": n, "repeat": n}``.
+
+    Example:
+        >>> kept, dropped = clean_pairs([Pair("1", " a  b ", "c d"), Pair("2", "a b", "c d"), Pair("3", "x", "x")],
+        ...                             min_chars=1)
+        >>> kept, dropped
+        ([Pair(id='1', anchor='a b', positive='c d')], {'short': 0, 'self': 1, 'repeat': 1})
+    """
     out: list[Pair] = []
     seen: set[tuple[str, str]] = set()
     counts = {"short": 0, "self": 0, "repeat": 0}
@@ -258,8 +426,23 @@ def build_pairs(
 ) -> PairSet:
     """Pairs of every source the config enables (arguments override ``data.source_dir`` / ``data.mimic_dir``).
 
-    A source whose records are absent is an error naming what is missing, unless ``data.skip_missing``, which
-    skips it and says why in ``PairSet.skipped``. A source that yields no pair at all is skipped the same way.
+    Each source's raw pairs are cleaned (:func:`clean_pairs`), then capped at its ``max_pairs`` by a seeded sample
+    that keeps the record order. A source whose records are absent is an error naming what is missing, unless
+    ``data.skip_missing``, which skips it and says why in ``PairSet.skipped``. A source that yields no pair at all is
+    skipped the same way.
+
+    Args:
+        data: the config's ``data:`` block.
+        source_dir: upstream records in the datakit layout (read-only); overrides ``data.source_dir``.
+        mimic_dir: the credentialed MIMIC-IV folder; overrides ``data.mimic_dir``.
+        show_progress: show progress bars while sources are read.
+
+    Returns:
+        A :class:`PairSet`: pairs per source, per-source info (origin, counts before and after cleaning) and skips.
+
+    Raises:
+        SourceError: ``source_dir`` is not a folder, or a source's records are absent and ``data.skip_missing`` is
+            false (the message names the source and both ways out).
     """
     ctx = BuildContext(
         source_dir=source_dir or data.source_dir,

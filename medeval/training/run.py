@@ -36,12 +36,20 @@ import time
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from medeval.errors import MedEvalError, ModelLoadError
 from medeval.fsutil import atomic_write_json, set_tree_modes, staged_dir
 from medeval.training.config import TrainConfig, TrainingConfigError
 from medeval.training.pairs import Pair, PairSet, build_pairs
+
+if TYPE_CHECKING:
+    from datasets import DatasetDict
+    from sentence_transformers import (
+        SentenceTransformer,
+        SentenceTransformerTrainer,
+        SentenceTransformerTrainingArguments,
+    )
 
 logger = logging.getLogger(__name__)
 
@@ -56,7 +64,17 @@ def _write_json(path: Path, obj: Any) -> None:
 
 
 def config_fingerprint(cfg: TrainConfig) -> str:
-    """A short hash of everything in the config that changes the trained weights (not output paths)."""
+    """A short hash of everything in the config that changes the trained weights (not output paths).
+
+    ``output_dir``, ``data.source_dir`` and ``data.mimic_dir`` are left out: the same recipe read from another
+    folder is the same run (a rerun into the same output resumes its checkpoints).
+
+    Args:
+        cfg: a validated training config.
+
+    Returns:
+        12 hex digits of the sha256 of the config's JSON dump.
+    """
     dump = cfg.model_dump(mode="json", exclude={"output_dir"})
     dump["data"].pop("source_dir", None)
     dump["data"].pop("mimic_dir", None)
@@ -64,7 +82,15 @@ def config_fingerprint(cfg: TrainConfig) -> str:
 
 
 def resolve_base_model(base: str) -> tuple[str, dict[str, Any]]:
-    """The path or Hub id to load and how it was resolved (the MiniLM id resolves to its PyPI copy, offline)."""
+    """The path or Hub id to load and how it was resolved (the MiniLM id resolves to its PyPI copy, offline).
+
+    Args:
+        base: the config's ``base_model``: an existing local folder, or a Hub id.
+
+    Returns:
+        ``(to_load, origin)``: the absolute folder or the Hub id, and ``{"base_model", "loaded_from"}`` for the
+        training summary.
+    """
     from medeval.models import DEFAULT_MODEL, default_model_path
 
     local = Path(base).expanduser()
@@ -79,8 +105,20 @@ def resolve_base_model(base: str) -> tuple[str, dict[str, Any]]:
     return base, {"base_model": base, "loaded_from": "Hugging Face Hub"}
 
 
-def build_model(cfg: TrainConfig, device: str | None = None) -> tuple[Any, dict[str, Any]]:
-    """Transformer + pooling (+ L2 normalisation), as the config says; never runs a repo's own code."""
+def build_model(cfg: TrainConfig, device: str | None = None) -> tuple[SentenceTransformer, dict[str, Any]]:
+    """Transformer + pooling (+ L2 normalisation), as the config says; never runs a repo's own code.
+
+    Args:
+        cfg: the config (``base_model``, ``max_seq_length``, ``pooling``, ``normalize``).
+        device: ``"cpu"``, ``"cuda"``, ...; None lets sentence-transformers choose.
+
+    Returns:
+        ``(model, origin)``: the untrained SentenceTransformer, and how the base model was resolved (with its Hub
+        commit as ``revision`` when known).
+
+    Raises:
+        ModelLoadError: the base model cannot be loaded (the message names the field and what to give instead).
+    """
     from sentence_transformers import SentenceTransformer
     from sentence_transformers.sentence_transformer.modules import Normalize, Pooling, Transformer
 
@@ -103,9 +141,23 @@ def build_model(cfg: TrainConfig, device: str | None = None) -> tuple[Any, dict[
     return model, origin
 
 
-def probe_loss(model: Any, pairs: Mapping[str, list[Pair]], scale: float, *, per_source: int = PROBE_PAIRS, batch: int = PROBE_BATCH) -> float | None:
-    """InfoNCE (scale = 1/temperature) on a fixed probe set: the first ``per_source`` pairs of every source, in
-    single-source batches of ``batch``; the mean over batches. Measured the same way before and after training."""
+def probe_loss(model: SentenceTransformer, pairs: Mapping[str, list[Pair]], scale: float, *, per_source: int = PROBE_PAIRS, batch: int = PROBE_BATCH) -> float | None:
+    """InfoNCE on a fixed probe set, measured the same way before and after training.
+
+    The probe set is the first ``per_source`` pairs of every source, in single-source batches of ``batch`` (a batch
+    of one pair is skipped); each batch's loss is the cross-entropy of ``scale`` x cosine similarities of anchors
+    against positives; the result is the mean over batches. The model's train/eval mode is restored afterwards.
+
+    Args:
+        model: a SentenceTransformer.
+        pairs: source name -> training pairs (after the leakage filter).
+        scale: the loss scale, ``1 / temperature``.
+        per_source: pairs per source in the probe set.
+        batch: pairs per probe batch.
+
+    Returns:
+        The mean loss (nats), rounded to 5 decimals; None when no batch has two pairs.
+    """
     import torch
 
     losses: list[float] = []
@@ -126,8 +178,15 @@ def probe_loss(model: Any, pairs: Mapping[str, list[Pair]], scale: float, *, per
     return round(sum(losses) / len(losses), 5) if losses else None
 
 
-def train_datasets(pairs: Mapping[str, list[Pair]]) -> Any:
-    """One ``datasets.Dataset`` (columns anchor, positive) per source, in a DatasetDict sorted by source name."""
+def train_datasets(pairs: Mapping[str, list[Pair]]) -> DatasetDict:
+    """One ``datasets.Dataset`` (columns anchor, positive) per source, in a DatasetDict sorted by source name.
+
+    Args:
+        pairs: source name -> training pairs; sources without pairs are left out.
+
+    Returns:
+        A ``datasets.DatasetDict`` (the trainer's multi-dataset sampler draws each batch from one of them).
+    """
     from datasets import Dataset, DatasetDict
 
     return DatasetDict({
@@ -137,7 +196,23 @@ def train_datasets(pairs: Mapping[str, list[Pair]]) -> Any:
     })
 
 
-def training_arguments(cfg: TrainConfig, checkpoints: Path, max_steps: int, *, show_progress: bool = True) -> Any:
+def training_arguments(
+    cfg: TrainConfig, checkpoints: Path, max_steps: int, *, show_progress: bool = True
+) -> SentenceTransformerTrainingArguments:
+    """sentence-transformers' training arguments for the config's ``training:`` block.
+
+    AdamW, the config's schedule, precision, seed, the no-duplicates batch sampler and the multi-dataset sampler;
+    reporting to no service; checkpoints every ``save_steps`` (none when 0).
+
+    Args:
+        cfg: the config.
+        checkpoints: the folder for trainer checkpoints (``<output>/checkpoints``).
+        max_steps: optimiser steps to run (``--max-steps`` or ``training.max_steps``).
+        show_progress: show the trainer's progress bar.
+
+    Returns:
+        A ``SentenceTransformerTrainingArguments``.
+    """
     from sentence_transformers import SentenceTransformerTrainingArguments
     from sentence_transformers.base.sampler import BatchSamplers, MultiDatasetBatchSamplers
 
@@ -170,8 +245,20 @@ def training_arguments(cfg: TrainConfig, checkpoints: Path, max_steps: int, *, s
     )
 
 
-def make_trainer(cfg: TrainConfig, model: Any, dataset: Any, args: Any) -> Any:
-    """The sentence-transformers trainer with the gradient-cached InfoNCE loss (no automatic model card)."""
+def make_trainer(
+    cfg: TrainConfig, model: SentenceTransformer, dataset: DatasetDict, args: SentenceTransformerTrainingArguments
+) -> SentenceTransformerTrainer:
+    """The sentence-transformers trainer with the gradient-cached InfoNCE loss (no automatic model card).
+
+    Args:
+        cfg: the config (``loss:`` block: scale, mini-batch size, gathering across devices).
+        model: the SentenceTransformer to train (:func:`build_model`).
+        dataset: one dataset per source (:func:`train_datasets`).
+        args: the training arguments (:func:`training_arguments`).
+
+    Returns:
+        A ``SentenceTransformerTrainer`` whose loss is ``CachedMultipleNegativesRankingLoss`` (anchor -> positive).
+    """
     from sentence_transformers import SentenceTransformerTrainer
     from sentence_transformers.sentence_transformer.losses import CachedMultipleNegativesRankingLoss
 
@@ -189,14 +276,22 @@ def make_trainer(cfg: TrainConfig, model: Any, dataset: Any, args: Any) -> Any:
     return _Trainer(model=model, args=args, train_dataset=dataset, loss=loss)
 
 
-def _save_model_atomically(model: Any, dest: Path) -> None:
+def _save_model_atomically(model: SentenceTransformer, dest: Path) -> None:
     with staged_dir(dest) as tmp:
         model.save(str(tmp), create_model_card=False)
         set_tree_modes(tmp)  # folders 0755 / files 0644 under umask 022, like everything medeval writes
 
 
 def weights_revision(model_dir: Path) -> str:
-    """A short id of the trained weights: sha256 of the weight files, 10 hex digits."""
+    """A short id of the trained weights: sha256 of the weight files, 10 hex digits.
+
+    Args:
+        model_dir: a saved model folder; its ``*.safetensors`` and ``*.bin`` files are hashed with their relative
+            paths, in sorted order.
+
+    Returns:
+        10 hex digits (the revision the trained model is recorded under).
+    """
     h = hashlib.sha256()
     files = sorted(p for p in model_dir.rglob("*") if p.is_file() and p.suffix in (".safetensors", ".bin"))
     for p in files:
@@ -224,6 +319,14 @@ def _last_checkpoint(checkpoints: Path) -> Path | None:
 # --------------------------------------------------------------------------------------------------------- run
 @dataclass
 class TrainResult:
+    """What :func:`run_training` returns.
+
+    Attributes:
+        output: the output folder.
+        model_dir: the trained model (``<output>/model``).
+        revision: :func:`weights_revision` of the trained model ("" in a DDP process other than the first).
+        summary: the training summary also written to ``training_summary.json`` (empty outside the first process).
+    """
     output: Path
     model_dir: Path
     revision: str
@@ -231,7 +334,21 @@ class TrainResult:
 
 
 def prepare_pairs(cfg: TrainConfig, *, source_dir: Path | None, show_progress: bool) -> tuple[PairSet, dict[str, list[Pair]], dict[str, Any]]:
-    """Build the pairs, then filter them (or not) against the benchmark tasks; returns (built, kept, report)."""
+    """Build the pairs, then filter them (or not) against the benchmark tasks.
+
+    Args:
+        cfg: the config (``data:`` and ``leakage:`` blocks).
+        source_dir: upstream records in the datakit layout; None: ``data.source_dir``, else the network.
+        show_progress: show progress bars while sources are read.
+
+    Returns:
+        ``(built, kept, report)``: every source's pairs as built, the pairs left per source after the leakage filter
+        (sources left empty dropped), and the leakage report (:func:`~medeval.training.leakage.filter_pairs`).
+
+    Raises:
+        MedEvalError: every source was skipped, or the filter removed every pair.
+        SourceError: a source's records are absent (see :func:`~medeval.training.pairs.build_pairs`).
+    """
     from medeval.training.leakage import TaskTextIndex, disabled_report, filter_pairs
 
     built = build_pairs(cfg.data, source_dir=source_dir, show_progress=show_progress)
@@ -259,7 +376,27 @@ def run_training(
     show_progress: bool = True,
     config_path: str | None = None,
 ) -> TrainResult:
-    """Train per the config into ``output`` (see the module docstring for what it holds)."""
+    """Train per the config into ``output`` (see the module docstring for what it holds).
+
+    Runs in one process or in each of torchrun's DDP processes; only the first writes reports and the model. A rerun
+    into the same output resumes from the last checkpoint when the config fingerprint matches.
+
+    Args:
+        cfg: the validated config.
+        output: the output folder (created).
+        max_steps: optimiser steps; None: ``training.max_steps``.
+        source_dir: upstream records in the datakit layout (overrides ``data.source_dir``).
+        show_progress: progress bars for reading sources and training.
+        config_path: the config file's path, recorded in the summary and named in errors.
+
+    Returns:
+        A :class:`TrainResult` (model folder, weights revision, summary).
+
+    Raises:
+        TrainingConfigError: ``max_steps`` < 1, or ``output`` holds checkpoints of a run with another config.
+        ModelLoadError: the base model cannot be loaded.
+        MedEvalError: no training pairs (see :func:`prepare_pairs`).
+    """
     from accelerate import PartialState
 
     state = PartialState()  # one process, or one of torchrun's DDP processes
