@@ -36,7 +36,11 @@ LOCK_TIMEOUT = 120.0
 
 # --------------------------------------------------------------------------------------------------- modes
 def current_umask() -> int:
-    """The process umask, read without changing it where the OS allows (``/proc/self/status``), e.g. ``0o022``."""
+    """The process umask, read without changing it where the OS allows (``/proc/self/status``).
+
+    Returns:
+        The umask as an int, e.g. ``0o022``.
+    """
     try:
         with open("/proc/self/status", encoding="ascii") as f:
             for line in f:
@@ -50,17 +54,32 @@ def current_umask() -> int:
 
 
 def file_mode() -> int:
-    """Mode a new file gets from ``open()`` under the current umask (``0o644`` under umask 022)."""
+    """Mode a new file gets from ``open()`` under the current umask.
+
+    Returns:
+        ``0o666 & ~umask``: ``0o644`` under umask 022.
+    """
     return 0o666 & ~current_umask()
 
 
 def dir_mode() -> int:
-    """Mode a new folder gets from ``mkdir`` under the current umask (``0o755`` under umask 022)."""
+    """Mode a new folder gets from ``mkdir`` under the current umask.
+
+    Returns:
+        ``0o777 & ~umask``: ``0o755`` under umask 022.
+    """
     return 0o777 & ~current_umask()
 
 
 def make_dirs(folder: str | Path) -> Path:
-    """``mkdir -p``; returns the folder."""
+    """``mkdir -p``.
+
+    Args:
+        folder: the folder to create, with its parents (an existing one is fine).
+
+    Returns:
+        ``folder`` as a :class:`~pathlib.Path`.
+    """
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
     return folder
@@ -110,12 +129,29 @@ def atomic_write_bytes(path: str | Path, data: bytes) -> Path:
 
 
 def atomic_write_text(path: str | Path, text: str) -> Path:
-    """:func:`atomic_write_bytes` of ``text`` encoded as UTF-8."""
+    """:func:`atomic_write_bytes` of ``text`` encoded as UTF-8.
+
+    Args:
+        path: the file to write; its folder is created if missing.
+        text: the full new contents.
+
+    Returns:
+        ``path`` as a :class:`~pathlib.Path`.
+    """
     return atomic_write_bytes(path, text.encode("utf-8"))
 
 
 def atomic_write_json(path: str | Path, obj: Any, **kwargs: Any) -> Path:
-    """:func:`atomic_write_text` of ``json.dumps(obj, indent=2, default=str, **kwargs)`` plus a final newline."""
+    """:func:`atomic_write_text` of ``json.dumps(obj, indent=2, default=str, **kwargs)`` plus a final newline.
+
+    Args:
+        path: the file to write; its folder is created if missing.
+        obj: any JSON-serialisable object (other values are written as ``str(value)``).
+        **kwargs: more ``json.dumps`` options (``sort_keys``, ``ensure_ascii``, ``indent``).
+
+    Returns:
+        ``path`` as a :class:`~pathlib.Path`.
+    """
     kwargs.setdefault("indent", 2)
     return atomic_write_text(path, json.dumps(obj, default=str, **kwargs) + "\n")
 
@@ -170,7 +206,18 @@ def remove_stale_temps(folder: str | Path, now: float | None = None) -> list[Pat
 
 
 def is_temp_file(name: str) -> bool:
-    """True for a temp-file name :func:`atomic_write_bytes` (or an older medeval) writes."""
+    """True for a temp-file name :func:`atomic_write_bytes` (or an older medeval) writes.
+
+    Args:
+        name: a file name (not a path).
+
+    Returns:
+        Whether ``name`` looks like ``.<target>.<pid>.<random>.tmp`` (the pid may be missing).
+
+    Example:
+        >>> is_temp_file(".x.json.123.abc_9.tmp"), is_temp_file("x.json")
+        (True, False)
+    """
     return bool(_TEMP_RE.match(name))
 
 
@@ -192,6 +239,12 @@ def stage_dir(dest: str | Path) -> Path:
     """A new empty sibling folder of ``dest`` to assemble it in, with the umask's folder mode (not mkdtemp's 0700).
 
     Stage folders a killed build left next to ``dest`` are removed first.
+
+    Args:
+        dest: the folder that will be replaced (it need not exist).
+
+    Returns:
+        The stage folder, ``.<dest name>.<pid>.<random>.stage`` next to ``dest``.
     """
     dest = Path(dest)
     dest.parent.mkdir(parents=True, exist_ok=True)
@@ -240,8 +293,16 @@ def replace_dir(stage: str | Path, dest: str | Path) -> Path:
 def staged_dir(dest: str | Path) -> Iterator[Path]:
     """Assemble a folder in a sibling and swap it in at ``dest`` when the block ends without an error.
 
+    On an error the stage is removed and ``dest`` is left as it was.
+
+    Args:
+        dest: the folder to write (replaced if it exists).
+
+    Returns:
+        A context manager yielding the stage folder (:func:`stage_dir`) to write into.
+
     Example:
-        >>> with staged_dir("site_build") as stage:
+        >>> with staged_dir("site_build") as stage:      # doctest: +SKIP
         ...     (stage / "index.html").write_text("<html></html>")
     """
     stage = stage_dir(dest)
@@ -254,7 +315,13 @@ def staged_dir(dest: str | Path) -> Iterator[Path]:
 
 
 def set_tree_modes(root: str | Path) -> None:
-    """Give every folder under ``root`` (and ``root``) the umask's folder mode and every file its file mode."""
+    """Give every folder under ``root`` (and ``root``) the umask's folder mode and every file its file mode.
+
+    Symbolic links are left alone.
+
+    Args:
+        root: the folder to walk.
+    """
     root = Path(root)
     os.chmod(root, dir_mode())
     for dirpath, dirnames, filenames in os.walk(root):
@@ -276,11 +343,14 @@ def file_lock(path: str | Path, timeout: float = LOCK_TIMEOUT, what: str = "") -
         timeout: Seconds to wait for another process to release it.
         what: What the lock protects, for the message when it times out.
 
+    Returns:
+        A context manager holding the lock for its block.
+
     Raises:
         MedEvalError: The lock stayed taken for ``timeout`` seconds.
 
     Example:
-        >>> with file_lock("leaderboard/.submit.lock", what="the leaderboard"):
+        >>> with file_lock("leaderboard/.submit.lock", what="the leaderboard"):      # doctest: +SKIP
         ...     ...
     """
     from filelock import FileLock, Timeout
