@@ -67,7 +67,18 @@ class LLMError(MedEvalError):
 
 # ----------------------------------------------------------------------------------------------- prompt templates
 def template_fields(template: str) -> list[str]:
-    """The ``{placeholder}`` names of a prompt template, in order of first use."""
+    """The ``{placeholder}`` names of a prompt template, in order of first use.
+
+    Args:
+        template: a ``str.format`` template (the YAML's ``construction.llm.prompt``).
+
+    Returns:
+        The distinct field names.
+
+    Example:
+        >>> template_fields("Q: {question} A: {answer} ({question})")
+        ['question', 'answer']
+    """
     names: list[str] = []
     for _, name, _, _ in string.Formatter().parse(template):
         if name is not None and name != "" and name not in names:
@@ -76,7 +87,22 @@ def template_fields(template: str) -> list[str]:
 
 
 def render(template: str, fields: Mapping[str, Any]) -> str:
-    """Fill the template; raise KeyError naming the first placeholder ``fields`` lacks."""
+    """Fill the template with a record's fields (None becomes ``""``, other values ``str(value)``).
+
+    Args:
+        template: a ``str.format`` template.
+        fields: the record's fields by name (more than the template uses is fine).
+
+    Returns:
+        The prompt.
+
+    Raises:
+        KeyError: the first placeholder ``fields`` lacks (its name is the error's argument).
+
+    Example:
+        >>> render("Paraphrase: {answer}", {"answer": "Rest and fluids.", "id": 3})
+        'Paraphrase: Rest and fluids.'
+    """
     missing = [n for n in template_fields(template) if n not in fields]
     if missing:
         raise KeyError(missing[0])
@@ -88,7 +114,18 @@ def _sha256(text: str) -> str:
 
 
 def cache_key(model: str, template: str, temperature: float, record_id: str, prompt: str) -> str:
-    """The cache key of one generation: (model, template, temperature, record id, hash of the rendered prompt)."""
+    """The cache key of one generation: (model, template, temperature, record id, hash of the rendered prompt).
+
+    Args:
+        model: the endpoint's model name.
+        template: the prompt template.
+        temperature: the sampling temperature (compared to 6 significant digits).
+        record_id: the source record's id.
+        prompt: the rendered prompt.
+
+    Returns:
+        64 hex digits (sha256).
+    """
     parts = [model, template, f"{float(temperature):.6g}", record_id, _sha256(prompt)]
     return _sha256(json.dumps(parts, ensure_ascii=False))
 
@@ -97,9 +134,16 @@ def cache_key(model: str, template: str, temperature: float, record_id: str, pro
 class LLMCache:
     """Append-only sqlite store of generated texts; safe across threads and processes.
 
-    >>> cache = LLMCache()                       # <MEDEVAL_HOME>/llm_cache/llm_cache.sqlite
-    >>> cache.get(key) is None
-    True
+    Args:
+        path: the sqlite file; None for ``<MEDEVAL_HOME>/llm_cache/llm_cache.sqlite``.
+
+    Raises:
+        LLMError: the file exists but is not a usable sqlite database (the message says to move it away).
+
+    Example:
+        >>> cache = LLMCache()                       # doctest: +SKIP
+        >>> cache.get(key) is None                   # doctest: +SKIP
+        True
     """
 
     def __init__(self, path: str | os.PathLike[str] | None = None) -> None:
@@ -117,12 +161,27 @@ class LLMCache:
             raise LLMError(f"{self.path}: unusable LLM cache ({err}); move it away and rebuild (texts will be asked again)") from None
 
     def get(self, key: str) -> str | None:
+        """The cached text for a key, or None.
+
+        Args:
+            key: a :func:`cache_key`.
+
+        Returns:
+            The stored text, or None if it was never generated.
+        """
         with self._lock:
             row = self._db.execute("SELECT text FROM generations WHERE key = ?", (key,)).fetchone()
         return row[0] if row else None
 
     def put(self, key: str, model: str, record_id: str, text: str) -> None:
-        """Store a text; an existing entry for the key is kept (first answer wins, so rebuilds stay stable)."""
+        """Store a text; an existing entry for the key is kept (first answer wins, so rebuilds stay stable).
+
+        Args:
+            key: the :func:`cache_key` of the generation.
+            model: the model that wrote it.
+            record_id: the source record's id (never its text).
+            text: the generated text.
+        """
         with self._lock:
             self._db.execute(
                 "INSERT OR IGNORE INTO generations (key, model, record_id, text, created) VALUES (?, ?, ?, ?, ?)",
@@ -134,12 +193,18 @@ class LLMCache:
             return int(self._db.execute("SELECT COUNT(*) FROM generations").fetchone()[0])
 
     def close(self) -> None:
+        """Close the database connection."""
         with self._lock:
             self._db.close()
 
 
 # ---------------------------------------------------------------------------------------------------- the client
 def api_key_from_env() -> str | None:
+    """The endpoint's API key from the environment (``MEDEVAL_LLM_API_KEY``, then ``OPENAI_API_KEY``).
+
+    Returns:
+        The first non-empty value, or None (local servers such as vLLM or Ollama need no key).
+    """
     for name in API_KEY_ENV:
         value = os.environ.get(name)
         if value:
@@ -150,11 +215,26 @@ def api_key_from_env() -> str | None:
 class LLMClient:
     """One OpenAI-compatible endpoint and model, with a cache, a thread pool and retries.
 
-    ``base_url=None`` means cache only: every text must already be cached. ``backoff`` is the first retry delay
-    in seconds (doubling each retry); tests set it small.
+    Args:
+        base_url: the API root (``POST {base_url}/chat/completions``), e.g. ``http://127.0.0.1:8000/v1``; None means
+            cache only: every text must already be cached.
+        model: the model name the endpoint serves.
+        api_key: the bearer token; None reads :func:`api_key_from_env`.
+        cache: where texts are stored; None for the default :class:`LLMCache`.
+        max_workers: requests in flight at once.
+        retries: retries per request on 429/5xx and connection errors.
+        backoff: the first retry delay in seconds (doubling each retry); tests set it small.
+        timeout: seconds per request.
+        offline: never ask the endpoint (a text missing from the cache is an error).
+        seed: sent with each request; servers that support it sample repeatably.
+        max_tokens: the answer's token limit; None for the server's default.
 
-    >>> client = LLMClient("http://127.0.0.1:8000/v1", "llama-3.1-8b-instruct")
-    >>> texts = client.generate("Paraphrase: {answer}", [("r1", {"answer": "..."})], temperature=0.7)
+    Raises:
+        LLMError: ``model`` is empty.
+
+    Example:
+        >>> client = LLMClient("http://127.0.0.1:8000/v1", "llama-3.1-8b-instruct")             # doctest: +SKIP
+        >>> texts = client.generate("Paraphrase: {answer}", [("r1", {"answer": "..."})], 0.7)   # doctest: +SKIP
     """
 
     def __init__(
@@ -203,7 +283,20 @@ class LLMClient:
         return client
 
     def chat(self, prompt: str, temperature: float, *, record_id: str = "?") -> str:
-        """Ask the endpoint once (with retries); return the answer text, stripped. No cache."""
+        """Ask the endpoint once (with retries); return the answer text, stripped. No cache.
+
+        Args:
+            prompt: the rendered prompt, sent as one user message.
+            temperature: the sampling temperature.
+            record_id: the record the prompt was made from, named in errors (never its text).
+
+        Returns:
+            ``choices[0].message.content``, stripped.
+
+        Raises:
+            LLMError: no endpoint, the request failed after its retries, the answer is not an OpenAI chat completion, or
+                it is empty.
+        """
         if self.base_url is None:
             raise LLMError("no LLM endpoint; add --llm-base-url URL (an OpenAI-compatible API, e.g. http://host:8000/v1)")
         body: dict[str, Any] = {
@@ -245,7 +338,22 @@ class LLMClient:
         *,
         show_progress: bool = False,
     ) -> dict[str, str]:
-        """One text per record id: from the cache, else from the endpoint (stored at once). Order-independent."""
+        """One text per record id: from the cache, else from the endpoint (stored at once). Order-independent.
+
+        Args:
+            template: the prompt template (the YAML's ``construction.llm.prompt``).
+            records: ``(record_id, fields)`` pairs; ``fields`` fill the template.
+            temperature: the sampling temperature.
+            show_progress: show a progress bar over the texts asked for.
+
+        Returns:
+            Record id -> generated text.
+
+        Raises:
+            SpecError: the template names a field the records lack.
+            LLMError: texts are missing from the cache while offline or without an endpoint, or a request failed (the
+                answers received so far stay cached, so a rerun resumes).
+        """
         prompts: dict[str, tuple[str, str]] = {}
         for record_id, fields in records:
             try:
@@ -335,6 +443,21 @@ def run_llm_step(
 
     The endpoint and model come from ``ctx.llm_base_url`` / ``ctx.llm_model`` (a rebuild from a manifest passes
     the manifest's model and may leave the URL empty to work from the cache only).
+
+    Args:
+        spec: the task; its YAML's ``construction.llm`` gives prompt, temperature, purpose and reference model.
+        ctx: the build context (endpoint, model, offline, progress bars).
+        records: ``(record_id, fields)`` pairs, ids unique.
+        client: a ready client (tests); None builds one from ``ctx``.
+
+    Returns:
+        An :class:`LLMResult`: texts by record id, the manifest block (model, prompt, temperature, purpose, reference
+        model, seed, number of texts; no record text, no key) and how many texts were asked for in this run.
+
+    Raises:
+        SpecError: the task has no ``construction.llm`` section, or the prompt names a field the records lack.
+        LLMError: no model given, or the endpoint or cache could not provide every text.
+        ValueError: a record id appears twice.
     """
     if spec.construction is None or spec.construction.llm is None:
         raise SpecError(f"task {spec.name}: its YAML has no 'construction.llm' section, so it has no LLM step")
