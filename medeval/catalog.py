@@ -1,4 +1,5 @@
-"""The task catalogue: every task YAML, turned into an mteb task class and registered with mteb.
+"""The task catalogue: which tasks and benchmarks there are (packaged YAMLs, ``$MEDEVAL_INCLUDE_PATH``, user
+files), each task turned into an mteb task class (:mod:`medeval.task_class`) and registered with mteb on first use.
 
     >>> import medeval
     >>> medeval.get_tasks(benchmark="MedEval(v1)", types=["Retrieval"])       # mteb task objects
@@ -11,7 +12,6 @@ from __future__ import annotations
 
 import difflib
 import logging
-import importlib
 import os
 from collections.abc import Sequence
 from functools import lru_cache
@@ -19,157 +19,26 @@ from pathlib import Path
 from typing import Any
 
 from mteb.abstasks import AbsTask
-from mteb.abstasks.task_metadata import TaskMetadata
-from pydantic import ValidationError
 
 from medeval import paths
 from medeval._mteb_registry import register_benchmark, register_task, run_pending
-from medeval.benchmarks import all_benchmarks, benchmark_names, canonical_name, check_membership, get_benchmark_spec
+from medeval.benchmarks import all_benchmarks, canonical_name, check_membership, get_benchmark_spec
 from medeval.errors import SpecError, TaskNotFoundError
 from medeval.loaders import LOADERS, MedEvalTaskMixin
 from medeval.spec import TaskSpec, load_spec
-from medeval.store import DataStore
+from medeval.task_class import allow_custom_loaders, make_task_class
+
+__all__ = [
+    "ENV_INCLUDE", "add_include_path", "add_spec", "add_task_file", "allow_custom_loaders", "get_benchmark", "get_spec",
+    "get_task", "get_task_class", "get_tasks", "make_task_class", "task_classes",
+]
 
 logger = logging.getLogger(__name__)
 
 ENV_INCLUDE = "MEDEVAL_INCLUDE_PATH"
 
-_CATEGORY = {"Classification": "t2c", "Clustering": "t2c", "PairClassification": "t2t", "Retrieval": "t2t"}
-
-
-class MedEvalTaskMetadata(TaskMetadata):
-    """mteb's TaskMetadata, with descriptive statistics kept beside the built data, not inside mteb's package."""
-
-    @property
-    def descriptive_stat_path(self) -> Path:  # type: ignore[override]
-        cls = _CLASSES.get(self.name)
-        if cls is not None:
-            return cls.descriptive_stats_path()
-        return DataStore().task_dir(self.name) / "stats.json"
-
-
-def to_mteb_metadata(spec: TaskSpec, path: Path | str) -> MedEvalTaskMetadata:
-    """Translate a spec into mteb's ``TaskMetadata``.
-
-    Args:
-        spec: the validated task spec.
-        path: the YAML it came from (for error messages).
-
-    Returns:
-        The metadata; ``dataset.revision`` is the YAML's pin, or ``"unbuilt"`` until the data is loaded.
-
-    Raises:
-        SpecError: mteb rejects a field; one line per field, naming the file.
-    """
-    description = spec.title
-    try:
-        md = MedEvalTaskMetadata(
-            name=spec.name,
-            description=description,
-            reference=spec.reference,
-            dataset={"path": spec.dataset.path or f"medeval/{spec.name}", "revision": spec.dataset.revision or "unbuilt"},
-            type=spec.type,
-            category=_CATEGORY[spec.type],
-            modalities=["text"],
-            eval_splits=list(spec.evaluation.eval_splits),
-            eval_langs=list(spec.languages),
-            main_score=spec.evaluation.main_score,
-            date=spec.date,
-            domains=list(spec.domains),
-            task_subtypes=list(spec.task_subtypes or []),
-            license=spec.license,
-            annotations_creators=spec.annotations_creators,
-            dialect=[],
-            sample_creation=spec.sample_creation,
-            bibtex_citation=(spec.source.bibtex or spec.citation or "").strip() or None,
-            is_public=spec.source.access != "credentialed",
-            contributed_by="medeval",
-        )
-        md._validate_metadata()
-    except ValidationError as err:
-        lines = []
-        for e in err.errors():
-            loc = ".".join(str(p) for p in e["loc"])
-            lines.append(f"{path}: mteb rejects field '{loc}': {e['msg']}")
-        raise SpecError("\n".join(lines)) from None
-    except ValueError as err:
-        raise SpecError(f"{path}: mteb rejects the metadata: {err}") from None
-    return md
-
-
+#: Every known task class by name: packaged tasks first, then user tasks; filled on first use.
 _CLASSES: dict[str, type[MedEvalTaskMixin]] = {}
-
-
-_ALLOW_CUSTOM_LOADERS = False
-ENV_ALLOW_CUSTOM_LOADERS = "MEDEVAL_ALLOW_CUSTOM_LOADERS"
-
-
-def allow_custom_loaders(allow: bool = True) -> None:
-    """Let task files name a ``loader:`` outside medeval (``--allow-custom-loaders``). That imports, and so runs,
-    the named module: only for task files you trust. Set before task files are read."""
-    global _ALLOW_CUSTOM_LOADERS
-    _ALLOW_CUSTOM_LOADERS = allow
-
-
-def _custom_loaders_allowed() -> bool:
-    return _ALLOW_CUSTOM_LOADERS or os.environ.get(ENV_ALLOW_CUSTOM_LOADERS, "") in ("1", "true", "yes")
-
-
-def _resolve_loader(spec: TaskSpec, path: Path | str) -> type[MedEvalTaskMixin]:
-    module_name, _, cls_name = spec.loader_path.rpartition(".")
-    if not (module_name == "medeval" or module_name.startswith("medeval.")) and not _custom_loaders_allowed():
-        # checked before importing: a task file is data, and importing a module named in it would run its code
-        raise SpecError(
-            f"{path}: field 'loader': {spec.loader_path!r} is not one of medeval's loaders (use one of "
-            + ", ".join(f"medeval.loaders.{c.__name__}" for c in LOADERS.values())
-            + "); a loader from another module runs that module's code, so it needs --allow-custom-loaders "
-            "(only for task files you trust)"
-        )
-    try:
-        loader = getattr(importlib.import_module(module_name), cls_name)
-    except (ImportError, AttributeError, ValueError):
-        raise SpecError(
-            f"{path}: field 'loader': cannot import {spec.loader_path!r}; use one of "
-            + ", ".join(f"medeval.loaders.{c.__name__}" for c in LOADERS.values())
-        ) from None
-    expected = LOADERS[spec.type]
-    if not (isinstance(loader, type) and issubclass(loader, expected)):
-        raise SpecError(f"{path}: field 'loader': {spec.loader_path} is not a {spec.type} loader (subclass of {expected.__module__}.{expected.__name__})")
-    return loader
-
-
-def make_task_class(spec: TaskSpec, path: Path | str) -> type[MedEvalTaskMixin]:
-    """One small mteb task class for a spec: the loader class with the spec's metadata and protocol.
-
-    Args:
-        spec: the validated task spec.
-        path: the YAML it came from (a user task's ``data:`` folder is relative to it).
-
-    Returns:
-        A subclass of the spec's loader (``medeval.loaders.<Type>`` by default) named after the task.
-
-    Raises:
-        SpecError: the loader cannot be imported or is not allowed, or mteb rejects the metadata.
-    """
-    loader = _resolve_loader(spec, path)
-    attrs: dict[str, Any] = {
-        "metadata": to_mteb_metadata(spec, path),
-        "spec": spec,
-        "spec_path": Path(path).resolve() if Path(path).exists() else None,
-        "__module__": "medeval.tasks",
-        "__doc__": spec.title,
-    }
-    ev = spec.evaluation
-    if ev.samples_per_label is not None:
-        attrs["samples_per_label"] = ev.samples_per_label
-    if ev.n_experiments is not None:
-        attrs["n_experiments"] = ev.n_experiments
-    if ev.clustering is not None:
-        attrs["kmeans_seeds"] = ev.clustering.kmeans_seeds
-        attrs["k_mean_batch_size"] = ev.clustering.kmeans_batch_size
-    if ev.k_values is not None:
-        attrs["k_values"] = tuple(ev.k_values)
-    return type(spec.name, (loader,), attrs)
 
 
 def _load_dir(folder: Path) -> dict[str, type[MedEvalTaskMixin]]:
@@ -395,13 +264,6 @@ def get_benchmark(name: str) -> Any:
     """
     _all_classes()
     return _BENCHMARKS[canonical_name(name)]
-
-
-def __getattr__(name: str) -> Any:
-    if name == "BENCHMARK_NAMES":  # kept for callers of the old constant; the benchmark files are the source
-        return tuple(benchmark_names())
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-
 
 
 # mteb was first imported by this module's own imports: do the registration `import mteb` deferred until now

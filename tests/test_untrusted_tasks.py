@@ -11,7 +11,7 @@ import pytest
 import yaml
 from fixtures import demo_spec
 
-from medeval import catalog
+from medeval import catalog, task_class
 from medeval.cli import main
 from medeval.errors import SpecError
 from medeval.spec.safe_yaml import load_untrusted
@@ -31,8 +31,8 @@ def hostile_folder(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     spec = demo_spec("HostileLoaderClassification", "ICD10CMChapterClassification", "f1", loader=f"{EVIL}.Loader")
     (folder / "HostileLoaderClassification.yaml").write_text(yaml.safe_dump(spec, sort_keys=False))
     monkeypatch.syspath_prepend(str(folder))
-    monkeypatch.setattr(catalog, "_ALLOW_CUSTOM_LOADERS", False)
-    monkeypatch.delenv(catalog.ENV_ALLOW_CUSTOM_LOADERS, raising=False)
+    monkeypatch.setattr(task_class, "_ALLOW_CUSTOM_LOADERS", False)
+    monkeypatch.delenv(task_class.ENV_ALLOW_CUSTOM_LOADERS, raising=False)
     yield folder
     sys.modules.pop(EVIL, None)
 
