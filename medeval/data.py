@@ -54,7 +54,26 @@ def _canonical(row: Mapping[str, Any]) -> str:
 
 
 def content_hash(tables: Mapping[str, Rows]) -> str:
-    """sha256 over the rows of every table, in canonical form; the first 16 hex digits are the revision."""
+    """sha256 over the rows of every table, in canonical form; the first 16 hex digits are the revision.
+
+    Rows are written as compact JSON with sorted keys, tables in sorted name order, so the hash depends on the rows
+    only (not on dict order or the parquet writer).
+
+    Args:
+        tables: ``"<config>/<split>"`` -> rows (JSON-able dicts; NaN is refused).
+
+    Returns:
+        16 hex digits: the task's data revision.
+
+    Raises:
+        ValueError: a row holds NaN or infinity.
+        TypeError: a row holds a value JSON cannot write.
+
+    Example:
+        >>> a = content_hash({"data/test": [{"text": "a", "label": 0}]})
+        >>> a == content_hash({"data/test": [{"label": 0, "text": "a"}]}), len(a)
+        (True, 16)
+    """
     h = hashlib.sha256()
     for name in sorted(tables):
         h.update(f"\x00table:{name}\n".encode())
@@ -97,8 +116,23 @@ def write_task_data(
 ) -> str:
     """Write a task's tables atomically into ``folder`` and return the content-hash revision.
 
-    ``tables`` maps ``"<config>/<split>"`` (e.g. ``"data/test"``, ``"corpus/test"``) to rows. The folder is
-    assembled in a temporary sibling and swapped in with a rename, so a crash never leaves half a task.
+    The folder is assembled in a temporary sibling and swapped in with a rename, so a crash never leaves half a task.
+    It gets one parquet file per table (zstd, fixed writer options), ``manifest.json`` (task, revision, tables and the
+    given manifest), ``stats.json`` when ``stats`` is given, and a Hub dataset card (``README.md``).
+
+    Args:
+        folder: the task's folder, ``<data folder>/tasks/<TaskName>`` (its name is the task name); replaced if it
+            exists.
+        tables: ``"<config>/<split>"`` (e.g. ``"data/test"``, ``"corpus/test"``) -> rows.
+        manifest: builder parameters, source record ids and versions, tool versions.
+        stats: descriptive statistics (:func:`describe`), or None.
+
+    Returns:
+        The revision, :func:`content_hash` of ``tables``.
+
+    Raises:
+        ValueError: a table name is not ``<config>/<split>``.
+        OSError: the folder cannot be written.
     """
     folder = Path(folder)
     for name in tables:
@@ -118,7 +152,17 @@ def write_task_data(
 
 
 def read_manifest(folder: str | Path) -> dict[str, Any] | None:
-    """The task's manifest, or None if the folder holds no built data."""
+    """The task's manifest, or None if the folder holds no built data.
+
+    Args:
+        folder: a task folder.
+
+    Returns:
+        The parsed ``manifest.json`` (``revision``, ``tables``, builder parameters, sources, versions), or None.
+
+    Raises:
+        DataNotBuiltError: the manifest is not valid JSON (the message says how to rebuild).
+    """
     path = Path(folder) / MANIFEST
     if not path.is_file():
         return None
@@ -131,7 +175,15 @@ def read_manifest(folder: str | Path) -> dict[str, Any] | None:
 
 
 def table_path(folder: str | Path, name: str) -> Path | None:
-    """The file of table ``<config>/<split>`` (parquet or jsonl), or None."""
+    """The file of table ``<config>/<split>`` (parquet or jsonl), or None.
+
+    Args:
+        folder: a task folder.
+        name: the table, e.g. ``"qrels/test"``.
+
+    Returns:
+        ``<folder>/<name>.parquet`` if it exists, else ``<folder>/<name>.jsonl`` if that does, else None.
+    """
     for ext in (".parquet", ".jsonl"):
         p = Path(folder) / f"{name}{ext}"
         if p.is_file():
@@ -140,7 +192,19 @@ def table_path(folder: str | Path, name: str) -> Path | None:
 
 
 def read_table(folder: str | Path, name: str) -> Rows:
-    """Rows of table ``<config>/<split>`` from parquet or jsonl; SourceError names the file on bad content."""
+    """Rows of table ``<config>/<split>`` from parquet or jsonl.
+
+    Args:
+        folder: a task folder (built, or a user's own task folder).
+        name: the table, e.g. ``"data/test"``.
+
+    Returns:
+        The rows as dicts, in file order.
+
+    Raises:
+        DataNotBuiltError: neither ``<name>.parquet`` nor ``<name>.jsonl`` exists.
+        SourceError: the file cannot be read (the message names it).
+    """
     path = table_path(folder, name)
     if path is None:
         raise DataNotBuiltError(f"{folder}: missing table '{name}' (expected {name}.parquet or {name}.jsonl)")
@@ -153,7 +217,17 @@ def read_table(folder: str | Path, name: str) -> Rows:
 
 
 def check_columns(folder: str | Path, task_type: str, tables: Mapping[str, Rows]) -> None:
-    """Raise SourceError if a table lacks a column its task type needs."""
+    """Raise SourceError if a table lacks a column its task type needs (:data:`REQUIRED_COLUMNS`; first row checked).
+
+    Args:
+        folder: the task folder, named in the message.
+        task_type: ``"Classification"``, ``"Clustering"``, ``"PairClassification"`` or ``"Retrieval"``.
+        tables: ``"<config>/<split>"`` -> rows.
+
+    Raises:
+        SourceError: one line naming the table, the missing columns and the columns needed.
+        KeyError: ``task_type`` is not one of the four.
+    """
     for name, rows in tables.items():
         config = name.split("/")[0]
         need = REQUIRED_COLUMNS[task_type].get(config)
@@ -167,7 +241,20 @@ def check_columns(folder: str | Path, task_type: str, tables: Mapping[str, Rows]
 
 
 def describe(task_type: str, tables: Mapping[str, Rows]) -> dict[str, Any]:
-    """Descriptive statistics: per table its size, label counts and text lengths."""
+    """Descriptive statistics: per table its size, label counts and text lengths (medeval's ``stats.json``).
+
+    Args:
+        task_type: the task type, recorded as ``task_type``.
+        tables: ``"<config>/<split>"`` -> rows.
+
+    Returns:
+        Per table ``{"num_rows", "<column>_length": {"min", "mean", "max"} (characters), "label_counts"}``, plus
+        ``num_queries_with_relevant`` for a qrels table, and ``"task_type"``.
+
+    Example:
+        >>> describe("Classification", {"data/test": [{"text": "ab", "label": 1}]})["data/test"]
+        {'num_rows': 1, 'text_length': {'min': 2, 'mean': 2.0, 'max': 2}, 'label_counts': {'1': 1}}
+    """
 
     def lengths(values: list[str]) -> dict[str, float]:
         n = [len(v) for v in values] or [0]
