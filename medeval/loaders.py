@@ -196,6 +196,51 @@ class Retrieval(MedEvalTaskMixin, AbsTaskRetrieval):
                 "top_ranked": None,
             }
 
+    def _evaluate_subset(self, model: Any, data_split: Any, *, encode_kwargs: Any, hf_split: str, hf_subset: str,
+                         prediction_folder: Path | None = None, num_proc: int | None = None, timer: Any,
+                         **kwargs: Any) -> dict[str, Any]:
+        """mteb's retrieval evaluation, with the top k kept as arrays and scored a slice of queries at a time.
+
+        Taken when ``model`` is medeval's search wrapper (:func:`medeval.search.search_model`) on a full-corpus
+        search; otherwise (reranking, predictions to save, identical ids to drop, another search model) mteb's own
+        path runs. The metrics equal mteb's (:func:`medeval.retrieval_scoring.score_top_k`); the memory is the
+        top-k arrays plus one slice (see :mod:`medeval.retrieval_scoring`).
+        """
+        from mteb._evaluators import RetrievalEvaluator
+        from mteb._evaluators.retrieval_metrics import make_score_dict
+        from mteb.abstasks.retrieval import _filter_queries_without_positives
+
+        from medeval.retrieval_scoring import TopKResults, score_top_k
+
+        plain = (getattr(model, "compact_results", None) is None or data_split["top_ranked"] is not None
+                 or prediction_folder or self.ignore_identical_ids or self.skip_first_result)
+        if plain:
+            return super()._evaluate_subset(model, data_split, encode_kwargs=encode_kwargs, hf_split=hf_split,
+                                            hf_subset=hf_subset, prediction_folder=prediction_folder,
+                                            num_proc=num_proc, timer=timer, **kwargs)
+        data_split["relevant_docs"], data_split["queries"] = _filter_queries_without_positives(
+            data_split["relevant_docs"], data_split["queries"])
+        retriever = RetrievalEvaluator(corpus=data_split["corpus"], queries=data_split["queries"],
+                                       task_metadata=self.metadata, hf_split=hf_split, hf_subset=hf_subset,
+                                       top_ranked=None, top_k=self._top_k, timer=timer, **kwargs)
+        model.compact_results = True
+        try:
+            results = retriever(model, encode_kwargs=encode_kwargs, num_proc=num_proc)
+        finally:
+            model.compact_results = False
+        with timer("Scoring", split=hf_split, subset=hf_subset,
+                   log_message="Running retrieval task - Evaluating retrieval scores..."):
+            if isinstance(results, TopKResults):
+                scored = score_top_k(data_split["relevant_docs"], results, self.k_values)
+            else:  # the wrapper had no top-k arrays to give: mteb's dict, scored by mteb
+                scored = retriever.evaluate(data_split["relevant_docs"], results, self.k_values)
+        task_scores = self.task_specific_scores(scored.all_scores, data_split["relevant_docs"], results,
+                                                hf_split=hf_split, hf_subset=hf_subset)
+        return make_score_dict(ndcg=scored.ndcg, _map=scored.map, recall=scored.recall,
+                               precision=scored.precision, mrr=scored.mrr, naucs=scored.naucs,
+                               naucs_mrr=scored.naucs_mrr, hit_rate=scored.hit_rate, task_scores=task_scores,
+                               previous_results_model_meta=self._previous_results_model_meta)
+
 
 LOADERS: dict[str, type[MedEvalTaskMixin]] = {
     "Classification": Classification,

@@ -7,13 +7,14 @@ in Python heaps: for the ICD-10-CM retrieval tasks (16,384 queries x 97k titles)
 encoded once in ``index()`` and searched exactly:
 
 * with FAISS installed (``pip install 'medeval-mteb[search]'``), mteb's own
-  :class:`~mteb.models.search_encoder_index.FaissSearchIndex` (exact ``IndexFlatIP`` / ``IndexFlatL2``) for models
-  scored by cosine, dot product or euclidean distance;
+  :class:`~mteb.models.search_encoder_index.FaissSearchIndex` (exact ``IndexFlatIP`` / ``IndexFlatL2``), searched
+  1,024 queries at a time, for models scored by cosine, dot product or euclidean distance;
 * otherwise, and for any other similarity function, :class:`BlockedExactIndex`: the model's own ``similarity`` on
   one block of queries at a time (block size from a memory budget), then ``torch.topk``.
 
-Both are exact (no approximation); the scores they yield equal the plain path's to float rounding, which
-``tests/test_search.py`` checks against mteb's default path.
+Both are exact (no approximation). The top k stays in two arrays (:class:`medeval.retrieval_scoring.TopKResults`)
+that medeval's retrieval task scores a slice of queries at a time with mteb's own metric functions; scores equal
+the plain path's to float rounding, which ``tests/test_search.py`` checks against mteb's default path.
 
     >>> from medeval.search import search_model
     >>> mteb.evaluate(search_model(encoder), retrieval_task)        # the same result, a fraction of the memory
@@ -166,37 +167,84 @@ class RowLists(Sequence):
         return self.array[i].tolist()
 
 
-class _TopK:
-    """One query's top k as mteb's search loop reads it (``for score, corpus_id in ...``), made on access."""
-
-    __slots__ = ("_i", "_ids", "_rows", "_scores")
-
-    def __init__(self, scores: Any, rows: Any, i: int, ids: Sequence[str]) -> None:
-        self._scores, self._rows, self._i, self._ids = scores, rows, i, ids
-
-    def __iter__(self) -> Any:
-        ids = self._ids
-        return zip(self._scores[self._i], [ids[j] for j in self._rows[self._i]])
-
-
 def _search_wrapper_class() -> type:
     from mteb.models.search_wrappers import SearchEncoderWrapper
 
+    from medeval.retrieval_scoring import TopKResults
+
     class BoundedSearchEncoderWrapper(SearchEncoderWrapper):
-        """mteb's ``SearchEncoderWrapper``; the index backend's top k (already exact, sorted and capped at k) is
-        handed on per query as it is read, instead of being pushed into a heap of (score, id) tuples per query
-        first (16 million tuples, about 1.4 GB, for 16k queries x top 1,000)."""
+        """mteb's ``SearchEncoderWrapper`` whose full-corpus search returns the index backend's exact top k as
+        arrays (:class:`~medeval.retrieval_scoring.TopKResults`) instead of 16 million (score, id) heap entries and
+        then a dict of them (about 1 GB each for 16k queries x top 1,000).
+
+        ``compact_results`` (set by medeval's retrieval task, which scores the arrays a slice at a time) makes
+        :meth:`search` return the arrays; otherwise it returns mteb's plain dict, built from them.
+        """
+
+        compact_results = False
+
+        def search(self, queries: Any, **kwargs: Any) -> Any:
+            self._top_k_arrays = None
+            results = super().search(queries, **kwargs)
+            found, self._top_k_arrays = self._top_k_arrays, None
+            if found is None:  # reranking, or no backend: mteb's own dict
+                return results
+            top_k = TopKResults(*found)
+            return top_k if self.compact_results else top_k.to_dict()
 
         def _sort_full_corpus_results(self, *, result_heaps: dict[str, Any], query_idx_to_id: dict[int, str],
                                       query_embeddings: Any, cos_scores_top_k_idx: Any, cos_scores_top_k_values: Any,
                                       sub_corpus_ids: Sequence[str], top_k: int) -> dict[str, Any]:
-            # a datasets Column reads one row per index from Arrow (~30 us); a list is read millions of times here
-            ids = sub_corpus_ids if isinstance(sub_corpus_ids, list) else list(sub_corpus_ids)
-            for i in range(len(query_embeddings)):
-                result_heaps[query_idx_to_id[i]] = _TopK(cos_scores_top_k_values, cos_scores_top_k_idx, i, ids)
-            return result_heaps
+            # keep the arrays for search(); mteb then builds an empty dict per query from the empty heaps
+            query_ids = [query_idx_to_id[i] for i in range(len(query_embeddings))]
+            self._top_k_arrays = (query_ids, sub_corpus_ids, _as_array(cos_scores_top_k_values, np.float32),
+                                  _as_array(cos_scores_top_k_idx, np.int64))
+            return {}
 
     return BoundedSearchEncoderWrapper
+
+
+def _as_array(values: Any, dtype: Any) -> np.ndarray:
+    """The backend's top-k (an array, :class:`RowLists` or lists of lists) as one 2-D array."""
+    if isinstance(values, RowLists):
+        return values.array.astype(dtype, copy=False)
+    return np.asarray(values, dtype=dtype)
+
+
+def _faiss_index_class() -> type:
+    from mteb.models.search_encoder_index import FaissSearchIndex
+
+    class BlockedFaissIndex(FaissSearchIndex):
+        """mteb's exact FAISS index, searched a block of queries at a time; the top k comes back as arrays.
+
+        mteb's ``FaissSearchIndex.search`` turns the whole top k into Python lists (16 million floats and ints for
+        16k queries x 1,000: about 1 GB); here each block's lists live only until they are copied into the arrays.
+
+        Args:
+            model: the mteb encoder (its similarity decides inner product or L2, as in mteb).
+            queries_per_block: queries searched per call of mteb's ``search``.
+        """
+
+        def __init__(self, model: Any, queries_per_block: int = 1024) -> None:
+            super().__init__(model)
+            self.queries_per_block = max(1, int(queries_per_block))
+
+        def search(self, embeddings: Any, top_k: int, similarity_fn: Any, top_ranked: Any = None,
+                   query_idx_to_id: Any = None) -> tuple[Any, Any]:
+            if top_ranked is not None or self.index is None:
+                return super().search(embeddings, top_k, similarity_fn, top_ranked, query_idx_to_id)
+            queries = embeddings.detach().cpu().numpy() if hasattr(embeddings, "detach") else np.asarray(embeddings)
+            k = min(top_k, self.index.ntotal)
+            scores = np.empty((len(queries), k), dtype=np.float32)
+            rows = np.empty((len(queries), k), dtype=np.int64)
+            for start in range(0, len(queries), self.queries_per_block):
+                block_scores, block_rows = super().search(queries[start : start + self.queries_per_block], top_k,
+                                                          similarity_fn)
+                scores[start : start + len(block_scores)] = block_scores
+                rows[start : start + len(block_rows)] = block_rows
+            return RowLists(scores), RowLists(rows)
+
+    return BlockedFaissIndex
 
 
 def _as_tensor(x: Any) -> Any:
@@ -238,10 +286,8 @@ def make_index_backend(model: Any, backend: str | None = None, max_block_bytes: 
     if choice == "blocked":
         return BlockedExactIndex(max_block_bytes)
     if faiss_available():
-        from mteb.models.search_encoder_index import FaissSearchIndex
-
         try:
-            return FaissSearchIndex(model)
+            return _faiss_index_class()(model)
         except ValueError:  # a similarity FAISS cannot express: the blocked exact search does
             if choice == "faiss":
                 raise

@@ -99,6 +99,24 @@ def test_blocked_index_equals_mteb_plain_search(task_yaml: Path) -> None:
     _assert_same(plain, blocked)
 
 
+def test_medeval_retrieval_task_scores_the_top_k_arrays(task_yaml: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Through ``search_model``, a medeval retrieval task scores the top k as arrays (TopKResults), a slice of
+    queries at a time, and gets mteb's plain scores."""
+    import medeval.retrieval_scoring as rs
+
+    seen: list[tuple[str, int]] = []
+    real = rs.score_top_k
+
+    def spy(qrels: Any, results: Any, k_values: Any, results_per_slice: int = 0) -> Any:
+        seen.append((type(results).__name__, len(results)))
+        return real(qrels, results, k_values, results_per_slice=400 * 11)  # 11 queries a slice
+
+    monkeypatch.setattr(rs, "score_top_k", spy)
+    compact = _scores(search_model(HashEncoder(), backend="blocked"), task_yaml)
+    assert seen == [("TopKResults", 120)]
+    _assert_same(_scores(HashEncoder(), task_yaml), compact)
+
+
 def test_faiss_index_equals_mteb_plain_search(task_yaml: Path) -> None:
     pytest.importorskip("faiss", reason="faiss-cpu is not installed (pip install 'medeval-mteb[search]')")
     from mteb.models.search_encoder_index import FaissSearchIndex
