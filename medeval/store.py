@@ -26,17 +26,20 @@ from __future__ import annotations
 import os
 import re
 from pathlib import Path
-from typing import Any, Union
+from typing import TYPE_CHECKING, Any, Union
 
 from medeval import paths
 from medeval.errors import MedEvalError
+
+if TYPE_CHECKING:
+    from medeval.loaders import MedEvalTaskMixin
 
 #: A revision that is a content hash of built data (the 16 hex digits :func:`medeval.data.content_hash` returns).
 CONTENT_HASH_RE = re.compile(r"^[0-9a-f]{16}$")
 
 #: Something that names a task's data: a task name, or an mteb task class / object of medeval (it has ``spec`` and
 #: ``spec_path``, so a user task's own ``data:`` folder resolves relative to its YAML).
-TaskRef = Union[str, Any]
+TaskRef = Union[str, "MedEvalTaskMixin", "type[MedEvalTaskMixin]"]
 
 
 class DataStore:
@@ -106,6 +109,12 @@ class DataStore:
     def manifest(self, task: TaskRef) -> dict[str, Any] | None:
         """The build manifest of a task's data (``manifest.json``), or None when it is not built.
 
+        Args:
+            task: a task name, or a medeval task class or object.
+
+        Returns:
+            The parsed manifest (``revision``, ``tables``, builder parameters, sources, versions), or None.
+
         Raises:
             DataNotBuiltError: the manifest exists but is corrupt (the message says how to rebuild).
         """
@@ -114,7 +123,17 @@ class DataStore:
         return read_manifest(self.task_dir(task))
 
     def is_built(self, task: TaskRef) -> bool:
-        """True when the task's data is there: a built folder with a manifest, or a user task's existing folder."""
+        """True when the task's data is there: a built folder with a manifest, or a user task's existing folder.
+
+        Args:
+            task: a task name, or a medeval task class or object.
+
+        Returns:
+            Whether the task can load its data without a build.
+
+        Raises:
+            DataNotBuiltError: the manifest exists but is corrupt.
+        """
         if not isinstance(task, str) and task.spec.data is not None:
             return self.task_dir(task).is_dir()
         return self.manifest(task) is not None
@@ -125,6 +144,12 @@ class DataStore:
         A user task's own folder has no manifest: its revision is the content hash of its tables, which only
         loading computes (``task.load_data()`` then ``task.metadata.revision``).
 
+        Args:
+            task: a task name, or a medeval task class or object.
+
+        Returns:
+            16 hex digits (:func:`medeval.data.content_hash`), or None.
+
         Raises:
             DataNotBuiltError: corrupt manifest.
         """
@@ -133,7 +158,7 @@ class DataStore:
             return None
         return manifest["revision"]
 
-    def expected_revision(self, task: Any) -> tuple[str | None, str]:
+    def expected_revision(self, task: MedEvalTaskMixin | type[MedEvalTaskMixin]) -> tuple[str | None, str]:
         """The data revision a result of this task must record, and where that comes from.
 
         Args:
