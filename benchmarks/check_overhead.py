@@ -1,4 +1,4 @@
-"""What the data checks (medeval/checks.py) add to loading a task: load_data with the checks, and without them.
+"""What the data checks (medeval/checks/) add to loading a task: load_data with the checks, and without them.
 
     python benchmarks/check_overhead.py                              # ICD10CMAbbreviatedTitleRetrieval, 15 rounds
     python benchmarks/check_overhead.py -t ICD10CMChapterClustering --rounds 9

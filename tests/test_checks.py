@@ -1,4 +1,4 @@
-"""Data checks (medeval/checks.py): each bad input a user can bring gives one line naming the file, the line or
+"""Data checks (medeval/checks/): each bad input a user can bring gives one line naming the file, the line or
 row, the field and the fix, through ``medeval check`` and through ``medeval run``, where the other tasks of the same
 run are still scored. Every task here is a short user-task YAML (name, type, data) with a few rows."""
 
@@ -313,7 +313,7 @@ def test_a_build_stamps_clean_data_so_every_load_is_the_cheap_one(tmp_path: Path
     import pytest as _pytest
 
     mp = _pytest.MonkeyPatch()
-    mp.setattr(checks, "check_tables", spy)
+    mp.setattr(checks.task_folder, "check_tables", spy)  # where read_and_check looks it up
     try:  # the loader's first read (train split first) finds the build's stamp: no checks across rows
         tables = checks.read_checked_tables(folder, "Classification", ["data/train", "data/test"], "train", ["test"])
     finally:

@@ -1,25 +1,6 @@
-"""Checks of a task's data, per task type, before any model sees it: one line per finding, never a silent score.
-
-Every table of a task is read and checked when the task's data loads (user data and built data alike), and on its
-own by ``medeval check TASK...``. A finding names the file, the line (JSON lines) or row (parquet, counted from 1),
-the field, what is wrong and the fix::
-
-    data/qrels/test.jsonl: line 3: field 'corpus-id': 'D4' is not an id in corpus/test (did you mean 'd4'?); ...
-
-What is checked (the layouts are those of :mod:`medeval.data`):
-
-* every table: it has rows; every column the layout documents is on every row, with its type (texts are strings,
-  ids strings or integers, labels strings or integers, relevance scores integers >= 0); JSON-lines files decode
-  as UTF-8 and hold one JSON object per line.
-* Classification: at least two labels in train; every label of an evaluation split occurs in train.
-* Clustering: at least two labels; not every cluster a single row (a warning when some are).
-* PairClassification: labels are binary (0/1 or true/false); both positive and negative pairs occur.
-* Retrieval: unique document and query ids; every qrels row names an existing query and document; one judgement
-  per (query, document) pair.
-
-The rules (column types per task type, checks across rows) live in :mod:`medeval.check_rules`; this module reads
-the tables, runs the rules and keeps the stamp that lets a later load of unchanged built data skip the checks across
-rows (``benchmarks/check_overhead.py`` measures what the checks add to a load).
+"""Checking a task's data folder: read every table, run the rules (column types, then the checks across rows) and
+keep the stamp that lets a later load of unchanged built data skip the checks across rows
+(``benchmarks/check_overhead.py`` measures what the checks add to a load).
 
     >>> from medeval.checks import read_checked_tables
     >>> tables = read_checked_tables(folder, "Retrieval", ["corpus/test", "queries/test", "qrels/test"])
@@ -37,11 +18,11 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from medeval import data as datamod
-from medeval.check_rules import LAYOUT, Finding, Table, check_tables
+from medeval.checks.across_rows import check_across_rows
+from medeval.checks.column_types import LAYOUT, check_parquet_types, check_row_types
+from medeval.checks.table import Finding, Table
 from medeval.errors import DataCheckError, MedEvalError
 from medeval.io import atomic_write_json, iter_jsonl
-
-__all__ = ["LAYOUT", "Finding", "check_tables", "check_task", "read_and_check", "read_checked_tables"]
 
 logger = logging.getLogger(__name__)
 
@@ -81,6 +62,38 @@ def _utf8_finding(path: Path) -> Finding:
                 problem = f"not UTF-8 text (byte 0x{line[err.start]:02x} at column {err.start + 1})"
                 return Finding(str(path), "", problem, fix, (lineno,), 1, "line")
     return Finding(str(path), "", "not UTF-8 text", fix)
+
+
+def check_tables(task_type: str, tables: Mapping[str, Table], train_split: str = "train",
+                 eval_splits: Sequence[str] = ("test",), cross_rows: bool = True) -> list[Finding]:
+    """Every finding in a task's tables, already read (:func:`read_and_check` reads them).
+
+    Args:
+        task_type: "Classification", "Clustering", "PairClassification" or "Retrieval".
+        tables: :class:`Table` per ``"<config>/<split>"`` name.
+        train_split: the classification training split.
+        eval_splits: the scored splits.
+        cross_rows: False checks rows, columns and types only (ids, references and label sets are skipped).
+
+    Returns:
+        The findings, errors and warnings; the checks across rows run only when no table has a type error.
+
+    Example::
+
+        >>> t = Table("data/test", Path("data/test.jsonl"), rows=[{"sentences": "a", "labels": "x"}])
+        >>> print(*check_tables("Clustering", {"data/test": t}))
+        data/test.jsonl: field 'labels': only one label, so every clustering scores 1.0; give the rows at least ...
+    """
+    out: list[Finding] = []
+    for name, t in tables.items():
+        columns = LAYOUT[task_type].get(name.split("/")[0], {})
+        if t.num_rows == 0:
+            out.append(t.finding("", "the table has no rows", "fill it in the documented layout or fix the path"))
+            continue
+        out += check_parquet_types(t, columns) if t.rows is None else check_row_types(t, columns)
+    if not cross_rows or any(f.severity == "error" for f in out):
+        return out  # cross-row checks only on well-typed tables
+    return out + check_across_rows(task_type, tables, train_split, eval_splits)
 
 
 CHECKS_VERSION = 2  # raise when a check is added or changed: every stamp is then stale
