@@ -95,7 +95,8 @@ def phase_plain(args: argparse.Namespace, out: dict[str, Any]) -> None:
 
 
 def phase_run(args: argparse.Namespace, out: dict[str, Any]) -> None:
-    from medeval import results as resmod
+    from medeval.results import files as resmod
+    from medeval.results.layout import is_result_file
     from medeval.run import run_models, select_tasks
 
     opts = _setup(args)
@@ -123,7 +124,7 @@ def phase_run(args: argparse.Namespace, out: dict[str, Any]) -> None:
         raise SystemExit(f"medeval run failed with exit code {code}")
     scores = {}
     for path in Path(args.output).glob("results/*/*/*.json"):
-        if path.name != "model_meta.json":
+        if is_result_file(path.name):
             res = resmod.load_result(path)
             scores[res.task_name] = _scores(res)
     out.update(work=work, cpu=cpu, encoded=counter["texts"], scores=scores, tasks=[t.metadata.name for t in select_tasks(opts)],

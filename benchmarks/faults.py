@@ -43,11 +43,10 @@ def _result(name: str) -> Any:
 
 def _writer(out: str, names: list[str], start: float, locked: bool) -> None:
     from medeval import fsutil
-    from medeval import results as resmod
+    from medeval.results import files as resmod
 
     if not locked:  # the code before issue 17: read-merge-replace with no lock
         fsutil.file_lock = lambda *a, **k: contextlib.nullcontext()  # type: ignore[assignment]
-        resmod.fsutil = fsutil
     meta = _meta()
     results = [_result(n) for n in names]
     time.sleep(max(0.0, start - time.time()))
@@ -56,7 +55,8 @@ def _writer(out: str, names: list[str], start: float, locked: bool) -> None:
 
 
 def concurrent(procs: int, tasks: int, locked: bool) -> int:
-    from medeval import results as resmod
+    from medeval.results.files import read_run_settings
+    from medeval.results.layout import revision_folder
 
     ctx = multiprocessing.get_context("fork")
     with tempfile.TemporaryDirectory() as out:
@@ -67,7 +67,7 @@ def concurrent(procs: int, tasks: int, locked: bool) -> int:
             p.start()
         for p in ps:
             p.join()
-        return len(resmod.read_run_settings(resmod.revision_folder(out, _meta())))
+        return len(read_run_settings(revision_folder(out, _meta())))
 
 
 def alias_bomb_seconds() -> tuple[float, float]:
@@ -83,7 +83,7 @@ def alias_bomb_seconds() -> tuple[float, float]:
 
 
 def save_cost(n: int) -> float:
-    from medeval import results as resmod
+    from medeval.results import files as resmod
 
     meta = _meta()
     results = [_result(f"T{i}") for i in range(n)]

@@ -167,14 +167,13 @@ def run_child(key: str, out: Path, batch_size: int, data_dir: Path, only_tasks: 
 
 def model_scores(out: Path, name: str) -> dict[str, float]:
     """Main score per task of the model ``name`` (its revision folder with most results) under ``out/results``."""
-    from medeval import results as resmod
+    from medeval.results import files as resmod
+    from medeval.results.layout import RESULTS, model_folder_name, result_files
 
-    folders = sorted((out / "results" / name.replace("/", "__")).glob("*/"),
+    folders = sorted((out / RESULTS / model_folder_name(name)).glob("*/"),
                      key=lambda f: len(list(f.glob("*.json"))), reverse=True)
     scores: dict[str, float] = {}
-    for path in (folders[0].glob("*.json") if folders else []):
-        if path.name == "model_meta.json":
-            continue
+    for path in (result_files(folders[0]) if folders else []):
         result = resmod.load_result(path)
         score = resmod.main_score(result) if result is not None else None
         if score is not None:

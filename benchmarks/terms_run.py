@@ -44,13 +44,15 @@ def main() -> int:
         if proc.returncode != 0:
             print(proc.stdout[-3000:], proc.stderr[-3000:])
             return proc.returncode
-        settings = next(Path(out).glob("results/*/*/run_settings.jsonl"))
-        rows = [json.loads(line) for line in settings.read_text().splitlines()]
+        from medeval.results.files import read_run_settings
+        from medeval.results.layout import RESULTS, RUN_SETTINGS, result_files
+
+        folder = next(Path(out).glob(f"{RESULTS}/*/*/{RUN_SETTINGS}")).parent
+        rows = list(read_run_settings(folder).values())
         scores = {}
-        for f in settings.parent.glob("*.json"):
-            if f.name != "model_meta.json":
-                obj = json.loads(f.read_text())
-                scores[obj["task_name"]] = obj["scores"]["test"][0]["main_score"]
+        for f in result_files(folder):
+            obj = json.loads(f.read_text())
+            scores[obj["task_name"]] = obj["scores"]["test"][0]["main_score"]
     print(f"model: {args.model or 'all-MiniLM-L6-v2 (PyPI)'}   batch size {args.batch_size}   cache {'off' if args.no_cache else 'on'}")
     print(f"{'task':45s} {'seconds':>8s} {'score':>8s}")
     for r in sorted(rows, key=lambda r: -r["wall_seconds"]):

@@ -47,12 +47,24 @@ LEGACY_EVALUATOR_VERSION = 1
 DERIVED_REVISION_PREFIX = "local-"
 
 
-def _canonical(obj: Any) -> bytes:
+def canonical(obj: Any) -> bytes:
+    """One byte string per JSON-able value, whatever its dict order: what every fingerprint here hashes.
+
+    Args:
+        obj: A JSON-able value (anything else is written as its ``repr``).
+
+    Returns:
+        Compact UTF-8 JSON with sorted keys.
+
+    Example:
+        >>> canonical({"b": 1, "a": [1, 2]})
+        b'{"a":[1,2],"b":1}'
+    """
     return json.dumps(obj, sort_keys=True, ensure_ascii=False, separators=(",", ":"), default=repr).encode("utf-8")
 
 
 def _digest(obj: Any, length: int = 16) -> str:
-    return hashlib.sha256(_canonical(obj)).hexdigest()[:length]
+    return hashlib.sha256(canonical(obj)).hexdigest()[:length]
 
 
 # --------------------------------------------------------------------------------------------------- protocol
@@ -140,10 +152,58 @@ def sentence_transformer_of(model: Any) -> Any | None:
     return None
 
 
+def weights_fingerprint(module: Any) -> str:
+    """sha256 over every tensor's name, shape, dtype and a fixed sample of its values (ends and 256 strided).
+
+    A fixed sample instead of every value keeps it fast on large models (milliseconds) while a model retrained or
+    edited in place still gets a new fingerprint.
+
+    Args:
+        module: A ``torch.nn.Module`` (e.g. a ``SentenceTransformer``).
+
+    Returns:
+        64 hex digits.
+    """
+    import torch
+
+    h = hashlib.sha256()
+    with torch.no_grad():
+        for name, tensor in module.state_dict().items():
+            if not isinstance(tensor, torch.Tensor):
+                continue
+            flat = tensor.detach().reshape(-1)
+            n = flat.numel()
+            if n > 640:
+                flat = torch.cat([flat[:192], flat[:: max(1, n // 256)][:256], flat[-192:]])
+            h.update(f"{name}|{tuple(tensor.shape)}|{tensor.dtype}|".encode())
+            h.update(flat.contiguous().cpu().view(torch.uint8).numpy().tobytes())
+    return h.hexdigest()
+
+
+def module_configs(st: Any) -> list[Any]:
+    """Each module of a ``SentenceTransformer`` as ``[class path, config]`` (pooling mode, normalisation, ...).
+
+    Args:
+        st: A ``SentenceTransformer`` (iterating it gives its modules).
+
+    Returns:
+        One ``[module.class.path, get_config_dict()]`` pair per module; ``{}`` when a module has no usable config.
+    """
+    configs = []
+    for module in st:
+        get = getattr(module, "get_config_dict", None)
+        try:
+            config = get() if callable(get) else {}
+        except Exception:  # noqa: BLE001 - a module without a usable config is identified by its class
+            config = {}
+        configs.append([f"{type(module).__module__}.{type(module).__qualname__}", config])
+    return configs
+
+
 def model_fingerprint(model: Any) -> str | None:
     """16 hex digits identifying what a sentence-transformers model computes; None for other encoders.
 
-    Covers the weights (:func:`medeval.embedding_cache.weights_fingerprint`: every tensor's name, shape, dtype and a
+    Covers the weights (:func:`weights_fingerprint`: every tensor's name, shape, dtype and a
     fixed sample of its values), each module's class and config (pooling mode, normalisation, ...), the max
     sequence length, truncation dimension and prompts. Computed before any ``--precision`` cast, so it names the
     weights as stored.
@@ -154,14 +214,12 @@ def model_fingerprint(model: Any) -> str | None:
     Returns:
         The fingerprint, or None when ``model`` is not a sentence-transformers model (e.g. mteb's random baseline).
     """
-    from medeval.embedding_cache import _module_configs, weights_fingerprint
-
     st = sentence_transformer_of(model)
     if st is None:
         return None
     return _digest({
         "weights": weights_fingerprint(st),
-        "modules": _module_configs(st),
+        "modules": module_configs(st),
         "max_seq_length": getattr(st, "max_seq_length", None),
         "truncate_dim": getattr(st, "truncate_dim", None),
         "prompts": dict(getattr(st, "prompts", None) or {}),

@@ -142,8 +142,8 @@ def load_model(
         model: a Hub id ``ORG/NAME``, a local sentence-transformers folder, or None for all-MiniLM-L6-v2 from PyPI.
         device: ``cpu``, ``cuda``, ``cuda:N``, ``mps`` or None (best available).
         trust_remote_code: run the model repository's own code (never on unless asked).
-        model_name: ``ORG/NAME`` to record for a local folder (checked with :func:`medeval.results.model_name_problem`).
-        model_revision: the revision to record (checked with :func:`medeval.results.revision_problem`); for a
+        model_name: ``ORG/NAME`` to record for a local folder (checked with :func:`medeval.results.layout.model_name_problem`).
+        model_revision: the revision to record (checked with :func:`medeval.results.layout.revision_problem`); for a
             sentence-transformers model without one, ``local-<12 hex>`` derived from its fingerprint is recorded.
         precision: ``fp32`` (default), ``fp16`` or ``bf16`` (GPU only).
 
@@ -160,7 +160,7 @@ def load_model(
     from mteb.models.sentence_transformer_wrapper import SentenceTransformerEncoderWrapper
 
     from medeval.identity import derived_revision, model_fingerprint
-    from medeval.results import NO_REVISION, model_name_problem, revision_problem
+    from medeval.results.layout import NO_REVISION, model_name_problem, revision_problem
 
     device = _device(device)
     if model_name is not None and "/" not in model_name:

@@ -20,7 +20,8 @@ from pathlib import Path
 from typing import Any
 
 from medeval import fsutil, identity
-from medeval import results as resmod
+from medeval.results import files as resfiles
+from medeval.results.layout import result_path, revision_folder
 from medeval.build import stale_reason
 from medeval.progress import RunProgress, task_weights, texts_encoded
 from medeval.errors import DataNotBuiltError, MedEvalError, ModelLoadError
@@ -140,8 +141,8 @@ def run_model(model: Any, meta: Any, tasks: list[Any], opts: RunOptions, echo: A
     outcomes: list[TaskOutcome] = []
     progress, started = RunProgress(task_weights(tasks)), time.perf_counter()
     try:
-        for note in resmod.heal_folder(opts.output_dir, meta):
-            echo(f"{resmod.revision_folder(opts.output_dir, meta)}: {note} (left by an interrupted run)")
+        for note in resfiles.heal_folder(opts.output_dir, meta):
+            echo(f"{revision_folder(opts.output_dir, meta)}: {note} (left by an interrupted run)")
     except OSError as err:
         echo(f"warning: {fsutil.describe_os_error(err, fix='free space or choose another --output-dir')}")
     for i, task in enumerate(tasks, 1):
@@ -173,16 +174,16 @@ def run_model(model: Any, meta: Any, tasks: list[Any], opts: RunOptions, echo: A
             outcomes.append(TaskOutcome(name, ttype, "failed", message=msg))
             echo(f"{prefix}: failed: {msg}")
             continue
-        path = resmod.result_path(opts.output_dir, meta, name)
-        existing = resmod.load_result(path)
+        path = result_path(opts.output_dir, meta, name)
+        existing = resfiles.load_result(path)
         params = identity.protocol_params(task.spec)
         protocol = identity.fingerprint_of_params(params)
         why = identity.reuse_problem(
-            existing, resmod.read_run_settings(path.parent).get(name), eval_splits=list(task.metadata.eval_splits),
+            existing, resfiles.read_run_settings(path.parent).get(name), eval_splits=list(task.metadata.eval_splits),
             data_revision=revision, protocol=protocol, params=params, model_fp=model_fp, precision=opts.precision or "fp32",
         )
         if not opts.overwrite and why is None:
-            outcomes.append(TaskOutcome(name, ttype, "cached", resmod.main_score(existing), existing.evaluation_time))
+            outcomes.append(TaskOutcome(name, ttype, "cached", resfiles.main_score(existing), existing.evaluation_time))
             echo(f"{prefix}: done earlier (data {revision}, protocol {protocol}), skipped")
             continue
         if existing is not None and not opts.overwrite:
@@ -210,9 +211,9 @@ def run_model(model: Any, meta: Any, tasks: list[Any], opts: RunOptions, echo: A
         run_info = {"encode_kwargs": {"batch_size": opts.batch_size}, "device": opts.device or "auto",
                     "precision": opts.precision or "fp32", "data_revision": revision, "wall_seconds": round(seconds, 2),
                     "protocol": protocol, "protocol_params": params, "model_fingerprint": model_fp}
-        score = resmod.main_score(task_result)
+        score = resfiles.main_score(task_result)
         try:
-            resmod.save_result(opts.output_dir, meta, task_result, run_info)
+            resfiles.save_result(opts.output_dir, meta, task_result, run_info)
         except OSError as err:  # the score is shown, the run goes on; a rerun runs this task again
             msg = fsutil.describe_os_error(err, path, "free space, or choose another --output-dir") + (
                 f" (score {score:.4f} not saved)" if score is not None else " (result not saved)")
@@ -296,7 +297,7 @@ def run_models(opts: RunOptions) -> int:
             console.print(f"note: {note}", markup=False, highlight=False)
         model = _prepare_encoder(loaded.model, loaded.meta, opts)
         label = f"{loaded.meta.name} @ {loaded.meta.revision}"
-        console.print(f"Scoring {label} on {len(tasks)} tasks -> {resmod.revision_folder(opts.output_dir, loaded.meta)}", markup=False, highlight=False)
+        console.print(f"Scoring {label} on {len(tasks)} tasks -> {revision_folder(opts.output_dir, loaded.meta)}", markup=False, highlight=False)
         try:
             outcomes = run_model(model, loaded.meta, tasks, opts, echo=lambda s: console.print(s, markup=False, highlight=False),
                                  model_fp=loaded.fingerprint)

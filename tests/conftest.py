@@ -62,3 +62,40 @@ def minilm_path() -> str:
 @pytest.fixture(scope="session")
 def examples_dir() -> Path:
     return REPO / "examples" / "my_tasks"
+
+
+# --------------------------------------------------------------------------------------------------- result folders
+@pytest.fixture
+def demo_tasks(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The two test tasks of tests/fixtures.py, registered for one test (``pytestmark = usefixtures(...)``)."""
+    from fixtures import register_demo_tasks
+
+    register_demo_tasks(monkeypatch)
+
+
+@pytest.fixture
+def built(data_home: Path) -> Path:
+    """A private data folder in which both test tasks are built (their manifests record DATA_REV)."""
+    from fixtures import TASK, TASK2, build_manifest
+
+    build_manifest(data_home, TASK)
+    build_manifest(data_home, TASK2)
+    return data_home
+
+
+@pytest.fixture
+def no_eval(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """mteb's evaluation replaced by a fixed result; returns the names of the tasks evaluated."""
+    from fixtures import DATA_REV, fake_result
+
+    from medeval import run as runmod
+
+    evaluated: list[str] = []
+
+    def evaluate(model: object, task: object, opts: object) -> object:
+        evaluated.append(task.metadata.name)  # type: ignore[attr-defined]
+        return fake_result(task.metadata.name)  # type: ignore[attr-defined]
+
+    monkeypatch.setattr(runmod, "evaluate_task", evaluate)
+    monkeypatch.setattr(runmod, "current_revision", lambda task: DATA_REV)
+    return evaluated

@@ -6,13 +6,12 @@ test starts sentence-transformers' real two-process CPU pool with all-MiniLM-L6-
 
 from __future__ import annotations
 
-import hashlib
-from types import SimpleNamespace
 from typing import Any
 
 import numpy as np
 import pytest
 import torch
+from fixtures import FAKE_TASK, FakeEncoder, expected, fake_vector
 
 from medeval.encoding import (
     EncoderAdapter,
@@ -24,49 +23,8 @@ from medeval.encoding import (
 )
 from medeval.errors import MedEvalError
 
-TASK = SimpleNamespace(name="FakeTask", type="Classification")
-
-
-def fake_vector(text: str, dim: int = 8) -> np.ndarray:
-    digest = hashlib.sha256(text.encode()).digest()
-    return np.frombuffer(digest[: dim * 4], dtype=np.uint32).astype(np.float32) / 2**32
-
-
-class FakeEncoder:
-    """An mteb encoder: one vector per text from its hash; can fail like a GPU out of memory above a batch size."""
-
-    def __init__(self, oom_above: int | None = None, error: type[Exception] | None = None, message: str = "CUDA out of memory.") -> None:
-        from mteb.models import ModelMeta
-
-        self.mteb_model_meta = ModelMeta.create_empty(overwrites={"name": "test/fake", "revision": "r1"})
-        self.oom_above = oom_above
-        self.error = error or torch.OutOfMemoryError
-        self.message = message
-        self.calls: list[tuple[list[str], int]] = []
-        self.failures = 0
-
-    def encode(self, inputs: Any, *, task_metadata: Any, hf_split: str, hf_subset: str, prompt_type: Any = None,
-               batch_size: int = 32, **kwargs: Any) -> np.ndarray:
-        texts = [t for batch in inputs for t in batch["text"]]
-        if self.oom_above is not None and batch_size > self.oom_above:
-            self.failures += 1
-            raise self.error(self.message)
-        self.calls.append((texts, batch_size))
-        return np.stack([fake_vector(t) for t in texts])
-
-    def similarity(self, a: Any, b: Any) -> Any:
-        return a @ b.T
-
-    def similarity_pairwise(self, a: Any, b: Any) -> Any:
-        return (a * b).sum(-1)
-
-
 def encode(adapter: Any, texts: list[str], **kwargs: Any) -> np.ndarray:
-    return adapter.encode(texts_dataloader(texts, 4), task_metadata=TASK, hf_split="test", hf_subset="default", **kwargs)
-
-
-def expected(texts: list[str]) -> np.ndarray:
-    return np.stack([fake_vector(t) for t in texts])
+    return adapter.encode(texts_dataloader(texts, 4), task_metadata=FAKE_TASK, hf_split="test", hf_subset="default", **kwargs)
 
 
 def test_each_text_once_longest_first_in_input_order() -> None:
@@ -89,7 +47,7 @@ def test_chunks_are_reported_and_cover_every_text() -> None:
         np.testing.assert_array_equal(vectors, expected([texts[i] for i in positions]))
 
     rows = np.arange(10)
-    out = adapter.encode_rows(texts_dataloader(texts, 4), rows, task_metadata=TASK, hf_split="test",
+    out = adapter.encode_rows(texts_dataloader(texts, 4), rows, task_metadata=FAKE_TASK, hf_split="test",
                               hf_subset="default", batch_size=2, on_chunk=check)
     np.testing.assert_array_equal(out, expected(texts))
     assert len(fake.calls) == 4 and sorted(np.concatenate(seen).tolist()) == list(range(10))
@@ -110,7 +68,7 @@ def test_other_encoders_get_whole_rows() -> None:
 
     fake = TitleReader()
     data = Dataset.from_dict({"title": ["Asthma", "Gout", "Asthma"], "text": ["a disease", "a disease", "a disease"]})
-    out = EncoderAdapter(fake).encode(DataLoader(data, batch_size=2), task_metadata=TASK, hf_split="test",
+    out = EncoderAdapter(fake).encode(DataLoader(data, batch_size=2), task_metadata=FAKE_TASK, hf_split="test",
                                       hf_subset="default")
     assert sorted(fake.calls[0][0]) == [("Asthma", "a disease"), ("Gout", "a disease")]
     np.testing.assert_array_equal(out, np.stack([fake_vector(f"{t}|a disease") for t in ("Asthma", "Gout", "Asthma")]))
@@ -186,7 +144,7 @@ def test_non_text_inputs_and_search_models_pass_through() -> None:
 
     fake = Passthrough()
     loader = DataLoader(Dataset.from_dict({"text": ["a"], "image": [None]}), batch_size=2)
-    EncoderAdapter(fake).encode(loader, task_metadata=TASK, hf_split="test", hf_subset="default")
+    EncoderAdapter(fake).encode(loader, task_metadata=FAKE_TASK, hf_split="test", hf_subset="default")
     assert fake.calls == [(["text", "image"], 0)]
 
     class Searcher(FakeEncoder):

@@ -152,7 +152,7 @@ def test_model_meta_file_does_not_depend_on_set_order() -> None:
     """mteb keeps training_datasets as a set; the written list is sorted, so reruns do not rewrite model_meta.json."""
     import mteb
 
-    from medeval.results import meta_dict
+    from medeval.results.files import meta_dict
 
     meta = mteb.get_model_meta("sentence-transformers/all-MiniLM-L6-v2")
     assert isinstance(meta.training_datasets, set) and len(meta.training_datasets) > 1

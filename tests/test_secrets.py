@@ -11,15 +11,16 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from fixtures import TASK, TASK2, model_meta, tasks
 from local_server import LocalServer
-from test_faults import _demo_tasks, built, model_meta, no_eval, tasks  # noqa: F401 - shared fixtures
-from test_validate import TASK, TASK2
 
 from medeval import run as runmod
 from medeval.build import BuildContext
 from medeval.errors import MedEvalError, SourceError
 from medeval.run import RunOptions
 from medeval.sources.http import redact_url
+
+pytestmark = pytest.mark.usefixtures("demo_tasks")
 
 CANARIES = {
     "NCBI_API_KEY": "canaryNCBIkey0d4f1",
@@ -146,9 +147,9 @@ def test_outputs_and_site_hold_no_secret_and_no_absolute_path(canaries: dict[str
     ("max_tokens", -5), ("memory_usage_mb", float("inf")), ("release_date", "1066-10-14"), ("release_date", "2999-01-01"),
 ])
 def test_validate_refuses_implausible_metadata_with_the_range(tmp_path: Path, built: Path, fld: str, value: Any) -> None:
-    from test_validate import write_run
+    from fixtures import write_run
 
-    from medeval.submit import validate_paths
+    from medeval.results.validate import validate_paths
 
     rev = write_run(tmp_path / "run")
     meta = json.loads((rev / "model_meta.json").read_text())
@@ -159,9 +160,9 @@ def test_validate_refuses_implausible_metadata_with_the_range(tmp_path: Path, bu
 
 
 def test_validate_accepts_plausible_and_unknown_metadata(tmp_path: Path, built: Path) -> None:
-    from test_validate import write_run
+    from fixtures import write_run
 
-    from medeval.submit import validate_paths
+    from medeval.results.validate import validate_paths
 
     rev = write_run(tmp_path / "run")
     meta = json.loads((rev / "model_meta.json").read_text())

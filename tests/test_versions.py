@@ -22,7 +22,7 @@ def test_medeval_means_our_own_distribution() -> None:
 
 
 def test_result_settings_record_medevals_version() -> None:
-    from medeval.results import _package_versions
+    from medeval.results.files import _package_versions
 
     recorded = _package_versions()
     assert recorded["medeval"] == installed_version("medeval") and recorded["medeval"] is not None

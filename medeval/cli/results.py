@@ -1,5 +1,6 @@
 """Commands on result folders: ``validate``, ``submit`` and ``results migrate``. The work is in
-:mod:`medeval.submit` and :mod:`medeval.migrate`; these return exit codes."""
+:mod:`medeval.results` (:mod:`~medeval.results.validate`, :mod:`~medeval.results.submit`,
+:mod:`~medeval.results.migrate`), which returns reports; these print the reports' lines and exit with their codes."""
 
 from __future__ import annotations
 
@@ -26,12 +27,15 @@ def validate_cmd(
         data_dir: the data folder whose data revisions the results are checked against.
 
     Raises:
-        typer.Exit: always, with :func:`medeval.submit.validate_cli`'s exit code.
+        typer.Exit: always, with the report's exit code (0 no errors, 1 errors).
     """
-    from medeval.submit import validate_cli
+    from medeval.results.validate import validate
 
     apply_shared_options(include_path, data_dir, allow_custom_loaders)
-    raise typer.Exit(validate_cli(paths))
+    report = validate(paths)
+    for line in report.lines():
+        typer.echo(line)
+    raise typer.Exit(report.exit_code)
 
 
 def submit_cmd(
@@ -53,12 +57,15 @@ def submit_cmd(
         data_dir: the data folder whose data revisions the results are checked against.
 
     Raises:
-        typer.Exit: always, with :func:`medeval.submit.submit_cli`'s exit code.
+        typer.Exit: always, with the report's exit code (0 copied, 1 refused and nothing written).
     """
-    from medeval.submit import submit_cli
+    from medeval.results.submit import submit
 
     apply_shared_options(include_path, data_dir, allow_custom_loaders)
-    raise typer.Exit(submit_cli(results_dir, leaderboard, force=force))
+    report = submit(results_dir, leaderboard, force=force)
+    for line in report.lines():
+        typer.echo(line)
+    raise typer.Exit(report.exit_code)
 
 
 def results_migrate_cmd(
@@ -77,9 +84,12 @@ def results_migrate_cmd(
         data_dir: the data folder of built tasks.
 
     Raises:
-        typer.Exit: always, with :func:`medeval.migrate.migrate_cli`'s exit code.
+        typer.Exit: always, with the report's exit code (0 every result records its protocol, 1 some were kept).
     """
-    from medeval.migrate import migrate_cli
+    from medeval.results.migrate import migrate_results
 
     apply_shared_options(include_path, data_dir)
-    raise typer.Exit(migrate_cli(paths, dry_run=dry_run))
+    report = migrate_results(paths, dry_run=dry_run)
+    for line in report.lines():
+        typer.echo(line)
+    raise typer.Exit(report.exit_code)

@@ -31,14 +31,13 @@ from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
-from medeval.errors import ResultError
 from medeval.leaderboard.columns import SCORE_COLUMNS
+from medeval.results.files import parse_run_settings
+from medeval.results.layout import MODEL_META, RUN_SETTINGS, model_name_of_folder, result_files, results_root
 
 if TYPE_CHECKING:
     from medeval.leaderboard.aggregate import Leaderboard
 
-MODEL_META = "model_meta.json"
-RUN_SETTINGS = "run_settings.jsonl"
 
 
 # ----------------------------------------------------------------------------------------------- task catalogue
@@ -104,24 +103,6 @@ def _first_line(err: BaseException) -> str:
     return msg[:300]
 
 
-def results_root(path: str | Path) -> Path:
-    """The folder holding ``<org>__<model>/<revision>/`` folders: ``path/results`` if it exists, else ``path``.
-
-    Args:
-        path: a leaderboard folder (holding ``results/``) or a results folder itself.
-
-    Returns:
-        The results folder.
-
-    Raises:
-        ResultError: ``path`` is not a folder.
-    """
-    path = Path(path)
-    if not path.is_dir():
-        raise ResultError(f"{path}: no such results folder; give the leaderboard folder (the one holding results/)")
-    return path / "results" if (path / "results").is_dir() else path
-
-
 def _number(v: Any) -> float | None:
     if isinstance(v, bool) or not isinstance(v, (int, float)):
         return None
@@ -165,20 +146,12 @@ def _read_run_settings(folder: Path, warnings: list[str]) -> dict[str, dict[str,
     if not path.is_file():
         return out
     try:
-        lines = path.read_text(encoding="utf-8").splitlines()
+        text = path.read_text(encoding="utf-8")
     except (OSError, ValueError) as err:
         warnings.append(f"{path}: unreadable ({_first_line(err)}); batch size not shown")
         return out
-    for lineno, line in enumerate(lines, 1):
-        if not line.strip():
-            continue
-        try:
-            entry = json.loads(line)
-        except (ValueError, RecursionError) as err:  # also integers too long and nesting too deep
-            warnings.append(f"{path}:{lineno}: invalid JSON ({getattr(err, 'msg', None) or _first_line(err)}); line ignored")
-            continue
-        if isinstance(entry, dict) and isinstance(entry.get("task"), str):
-            out[entry["task"]] = entry
+    out, bad = parse_run_settings(text)
+    warnings.extend(f"{path}:{lineno}: invalid JSON ({why[:300]}); line ignored" for lineno, why in bad)
     return out
 
 
@@ -233,12 +206,12 @@ def _result_row(path: Path, tasks: Mapping[str, Mapping[str, Any]], warnings: li
 
 def _load_run(folder: Path, tasks: Mapping[str, Mapping[str, Any]], warnings: list[str]) -> _Run | None:
     meta = _read_meta(folder, warnings)
-    fallback = folder.parent.name.replace("__", "/", 1)
+    fallback = model_name_of_folder(folder.parent.name)
     name = _text(meta.get("name")) or fallback
     revision = _text(meta.get("revision")) or folder.name
     settings = _read_run_settings(folder, warnings)
     run = _Run(name=name, revision=revision, folder=folder, meta=meta)
-    files = sorted(p for p in folder.glob("*.json") if p.name != MODEL_META)
+    files = result_files(folder)
     if not files:
         warnings.append(f"{folder}: no result files (<TaskName>.json); skipped")
         return None

@@ -15,9 +15,10 @@ the reason, so ``medeval validate`` keeps rejecting it until the task is run aga
    show (samples per label, clustering settings) cannot have differed. A YAML outside a git repository, or not
    committed before the result's date, gives no evidence: the result is not stamped.
 
-    >>> from medeval.migrate import migrate_results
+    >>> from medeval.results.migrate import migrate_results
     >>> report = migrate_results(["leaderboard"], dry_run=True)
-    >>> [(o.path.name, o.status, o.reason) for o in report]
+    >>> [(o.path.name, o.status, o.reason) for o in report.outcomes]
+    >>> print("\n".join(report.lines()))     # what `medeval results migrate --dry-run leaderboard` prints
 """
 
 from __future__ import annotations
@@ -25,13 +26,14 @@ from __future__ import annotations
 import math
 import os
 import subprocess
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
 from medeval import identity
-from medeval import results as resmod
+from medeval.results import files
+from medeval.results.layout import result_files, revision_folders_under
 
 #: Metrics a retrieval result must hold for each k of the task's k values.
 _RETRIEVAL_PREFIXES = ("ndcg_at_", "map_at_", "recall_at_")
@@ -39,7 +41,14 @@ _RETRIEVAL_PREFIXES = ("ndcg_at_", "map_at_", "recall_at_")
 
 @dataclass
 class Outcome:
-    """What the migration did with one result file: ``stamped``, ``recorded`` (already), or ``kept`` (with why)."""
+    """What the migration did with one result file.
+
+    Args:
+        path: The result file.
+        task: Its task's name.
+        status: ``stamped``, ``recorded`` (it already was) or ``kept`` (left as it is).
+        reason: Why it was kept.
+    """
 
     path: Path
     task: str
@@ -47,14 +56,59 @@ class Outcome:
     reason: str = ""
 
     def line(self) -> str:
+        """``status path: reason``, one line."""
         return f"{self.status:<8} {self.path}" + (f": {self.reason}" if self.reason else "")
+
+
+@dataclass
+class MigrationReport:
+    """Every result file's :class:`Outcome`, and what ``medeval results migrate`` prints.
+
+    Args:
+        outcomes: One per result file, in folder and file order.
+        dry_run: Nothing was written.
+    """
+
+    outcomes: list[Outcome] = field(default_factory=list)
+    dry_run: bool = False
+
+    def counts(self) -> dict[str, int]:
+        """How many results were ``stamped``, ``recorded`` and ``kept``."""
+        return {k: sum(o.status == k for o in self.outcomes) for k in ("stamped", "recorded", "kept")}
+
+    @property
+    def exit_code(self) -> int:
+        """0 when every result records its protocol, else 1."""
+        return 1 if self.counts()["kept"] else 0
+
+    def lines(self) -> list[str]:
+        """One line per result file and a count.
+
+        Returns:
+            The lines, without newlines.
+        """
+        counts = self.counts()
+        verb = "would stamp" if self.dry_run else "stamped"
+        return [o.line() for o in self.outcomes] + [
+            f"{verb} {counts['stamped']}, already recorded {counts['recorded']}, kept {counts['kept']} "
+            "(kept results still fail `medeval validate` until they are run again)"]
 
 
 # --------------------------------------------------------------------------------------------------- evidence
 def evaluator_version_shown(task_type: str, entry: dict[str, Any]) -> int:
-    """The evaluator version a score entry's own fields show: clustering version 2 (:mod:`medeval.clustering`)
-    records its ``kmeans_seeds``; everything else is :data:`~medeval.identity.LEGACY_EVALUATOR_VERSION`.
-    Add a signature here when an evaluator version that leaves a mark in the result file is introduced."""
+    """The evaluator version a score entry's own fields show.
+
+    Clustering version 2 (:mod:`medeval.clustering`) records its ``kmeans_seeds``; everything else is
+    :data:`~medeval.identity.LEGACY_EVALUATOR_VERSION`. Add a signature here when an evaluator version that leaves a
+    mark in the result file is introduced.
+
+    Args:
+        task_type: The task's type (``"Clustering"``, ...).
+        entry: One split/subset entry of a result's ``scores``.
+
+    Returns:
+        The evaluator version.
+    """
     if task_type == "Clustering" and isinstance(entry.get("kmeans_seeds"), list):
         return 2
     return identity.LEGACY_EVALUATOR_VERSION
@@ -146,21 +200,6 @@ def _history_evidence(spec_path: Path | None, since: datetime | None) -> str | N
 
 
 # --------------------------------------------------------------------------------------------------- walking
-def _revision_folders(paths: list[Path]) -> list[Path]:
-    """Folders holding result files under ``paths`` (a leaderboard, a results/ root, a model or revision folder)."""
-    found: set[Path] = set()
-    for root in paths:
-        if not root.exists():
-            from medeval.errors import ResultError
-
-            raise ResultError(f"{root}: no such folder; give a leaderboard, results/, model or revision folder")
-        for dirpath, dirnames, filenames in os.walk(root, followlinks=False):
-            dirnames[:] = [d for d in dirnames if not d.startswith(".")]
-            if any(f.endswith(".json") and f != resmod.MODEL_META for f in filenames):
-                found.add(Path(dirpath))
-    return sorted(found)
-
-
 def _result_date(result: Any) -> datetime | None:
     date = getattr(result, "date", None)
     if isinstance(date, datetime):
@@ -168,7 +207,7 @@ def _result_date(result: Any) -> datetime | None:
     return None
 
 
-def migrate_results(paths: list[str | os.PathLike[str]], *, dry_run: bool = False) -> list[Outcome]:
+def migrate_results(paths: list[str | os.PathLike[str]], *, dry_run: bool = False) -> MigrationReport:
     """Stamp each result under ``paths`` with its task's protocol fingerprint where the evidence shows it applies.
 
     Args:
@@ -176,8 +215,9 @@ def migrate_results(paths: list[str | os.PathLike[str]], *, dry_run: bool = Fals
         dry_run: report only; write nothing.
 
     Returns:
-        One :class:`Outcome` per result file: ``stamped`` (its run_settings.jsonl line now records the protocol),
-        ``recorded`` (it already did, with the current fingerprint) or ``kept`` (left as it is; the reason says why).
+        A :class:`MigrationReport` with one :class:`Outcome` per result file: ``stamped`` (its run_settings.jsonl
+        line now records the protocol), ``recorded`` (it already did, with the current fingerprint) or ``kept``
+        (left as it is; the reason says why).
 
     Raises:
         ResultError: a path does not exist.
@@ -187,12 +227,10 @@ def migrate_results(paths: list[str | os.PathLike[str]], *, dry_run: bool = Fals
     classes = task_classes()
     outcomes: list[Outcome] = []
     stamped_on = datetime.now(timezone.utc).isoformat(timespec="seconds")
-    for folder in _revision_folders([Path(p) for p in paths]):
-        settings = resmod.read_run_settings(folder)
+    for folder in revision_folders_under([Path(p) for p in paths]):
+        settings = files.read_run_settings(folder)
         new: dict[str, dict[str, Any]] = {}
-        for path in sorted(folder.glob("*.json")):
-            if path.name == resmod.MODEL_META or path.name.startswith("."):
-                continue
+        for path in result_files(folder):
             task = path.stem
             cls = classes.get(task)
             if cls is None:
@@ -208,7 +246,7 @@ def migrate_results(paths: list[str | os.PathLike[str]], *, dry_run: bool = Fals
                 outcomes.append(Outcome(path, task, "kept", f"scored under protocol {entry['protocol']}, the task is now "
                                                             f"{current}: run it again"))
                 continue
-            result = resmod.load_result(path)
+            result = files.load_result(path)
             if result is None:
                 outcomes.append(Outcome(path, task, "kept", "not a readable mteb result"))
                 continue
@@ -225,18 +263,5 @@ def migrate_results(paths: list[str | os.PathLike[str]], *, dry_run: bool = Fals
                                               "task YAML's evaluation unchanged in git since the result was written"}
             outcomes.append(Outcome(path, task, "stamped"))
         if new and not dry_run:
-            resmod.record_run_settings(folder, new)
-    return outcomes
-
-
-def migrate_cli(paths: list[str | os.PathLike[str]], dry_run: bool = False) -> int:
-    """``medeval results migrate``: one line per result file and a count; 0 when every result records its protocol."""
-    outcomes = migrate_results(paths, dry_run=dry_run)
-    for o in outcomes:
-        print(o.line())
-    counts = {k: sum(o.status == k for o in outcomes) for k in ("stamped", "recorded", "kept")}
-    verb = "would stamp" if dry_run else "stamped"
-    print(f"{verb} {counts['stamped']}, already recorded {counts['recorded']}, kept {counts['kept']} "
-          f"(kept results still fail `medeval validate` until they are run again)")
-    return 1 if counts["kept"] else 0
-
+            files.record_run_settings(folder, new)
+    return MigrationReport(outcomes, dry_run=dry_run)

@@ -238,7 +238,7 @@ def test_revision_folder_applies_the_same_rule_as_validate() -> None:
     from types import SimpleNamespace
 
     from medeval.errors import ResultError
-    from medeval.results import revision_folder
+    from medeval.results.layout import revision_folder
 
     ok = SimpleNamespace(name="org/model", revision="v1.0", model_name_as_path=lambda: "org__model")
     assert revision_folder("out", ok).as_posix() == "out/results/org__model/v1.0"

@@ -15,13 +15,12 @@ from typing import Any
 
 import numpy as np
 import pytest
+from fixtures import FAKE_TASK, FakeEncoder, expected
 
-from medeval import cli
+from medeval import cli, fsutil
 from medeval.embedding_cache import CachedEncoder, ShardStore, cache_clear, cache_info, cache_root, cached_encoder
 from medeval.encoding import texts_dataloader
 from medeval.errors import MedEvalError
-
-from test_encoding import FakeEncoder, expected
 
 A = SimpleNamespace(name="TaskA", type="Classification")
 B = SimpleNamespace(name="TaskB", type="Clustering")
@@ -41,6 +40,11 @@ def shards(folder: Path) -> list[Path]:
     return sorted(folder.glob("emb-*.emb"))
 
 
+def temp_files(folder: Path) -> list[Path]:
+    """Temp files of unfinished shard writes (fsutil's ``.<name>.<pid>.<random>.tmp``, or older ``.tmp-*``)."""
+    return [p for p in folder.iterdir() if fsutil.is_temp_file(p.name) or p.name.startswith(".tmp-")]
+
+
 # ------------------------------------------------------------------------------------------------ store
 def test_rerun_encodes_nothing_and_returns_the_same_vectors(data_home: Path) -> None:
     texts = ["fever", "cough", "fever", "chest pain"]
@@ -55,7 +59,7 @@ def test_rerun_encodes_nothing_and_returns_the_same_vectors(data_home: Path) -> 
     np.testing.assert_array_equal(out2, out1)
     assert model.stats == {"texts": 4, "distinct": 3, "cached": 3, "encoded": 0}
     assert str(data_home / "embeddings" / "test__fake" / "r1") == str(model.folder)
-    assert not list(model.folder.glob(".tmp-*"))
+    assert not temp_files(model.folder)
 
 
 def test_partly_cached_call_encodes_only_new_texts(data_home: Path) -> None:
@@ -140,7 +144,7 @@ def test_interrupted_write_leaves_no_shard(data_home: Path) -> None:
             enc(model, ["a", "b"])
     assert model.folder.is_relative_to(data_home)
     assert shards(model.folder) == []
-    (model.folder / ".tmp-emb-1-2-deadbeefdeadbeefdeadbeef.emb").write_bytes(b"\x93NUMPY half a shard")  # from a kill -9
+    (model.folder / ".emb-1-2-deadbeefdeadbeefdeadbeef.emb.999999.abcdefgh.tmp").write_bytes(b"\x93NUMPY half a shard")  # from a kill -9
     fake = FakeEncoder()
     out = enc(cached_encoder(fake), ["a", "b"])
     np.testing.assert_array_equal(out, expected(["a", "b"]))
@@ -321,7 +325,7 @@ import sys, time
 from pathlib import Path
 import numpy as np
 sys.path.insert(0, sys.argv[1])
-from test_encoding import TASK, FakeEncoder, expected
+from fixtures import FAKE_TASK as TASK, FakeEncoder, expected
 from medeval.embedding_cache import CachedEncoder
 from medeval.encoding import texts_dataloader
 
@@ -357,10 +361,8 @@ def test_two_processes_share_one_cache_without_damage(tmp_path: Path) -> None:
     import sys
     import time
 
-    from test_encoding import TASK
-
     folder, go = tmp_path / "cache", tmp_path / "go"
-    here = str(Path(__file__).resolve().parent)
+    here = str(Path(__file__).resolve().parents[1])  # tests/, where fixtures.py is
     procs = [subprocess.Popen([sys.executable, "-c", _WRITER, here, str(folder), str(seed), str(go)],
                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True) for seed in (1, 2)]
     time.sleep(0.5)
@@ -368,10 +370,10 @@ def test_two_processes_share_one_cache_without_damage(tmp_path: Path) -> None:
     outs = [p.communicate(timeout=600) for p in procs]
     for p, (out, err) in zip(procs, outs):
         assert p.returncode == 0, err[-2000:]
-    assert not list(folder.glob("*.corrupt")) and not list(folder.glob(".tmp-*"))
+    assert not list(folder.glob("*.corrupt")) and not temp_files(folder)
     written = shards(folder)
     assert len({p.name.split("-")[2] for p in written}) == 2  # both processes wrote shards (emb-<time>-<pid>-<sha>)
     reader = CachedEncoder(FakeEncoder(), folder=folder)
     texts = [f"shared text {i} " + "x" * (i % 13) for i in range(600)]
-    np.testing.assert_array_equal(enc(reader, texts, task=TASK), expected(texts))
+    np.testing.assert_array_equal(enc(reader, texts, task=FAKE_TASK), expected(texts))
     assert reader.stats["encoded"] == 0 and reader.stats["cached"] == 600

@@ -13,70 +13,20 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from test_validate import DATA_REV, MODEL, REV, TASK, TASK2, build_manifest, register_demo_tasks, write_run
+from fixtures import DATA_REV, MODEL, REV, TASK, TASK2, fake_result, model_meta, submit_cmd, tasks, write_run
 
 from medeval import fsutil
-from medeval import results as resmod
 from medeval import run as runmod
 from medeval.errors import MedEvalError
+from medeval.results import files as resfiles
+from medeval.results import submit as submitmod
+from medeval.results.layout import revision_folder
+from medeval.results.validate import validate_paths
 from medeval.run import RunOptions
 
 FORK = multiprocessing.get_context("fork")
 
-
-@pytest.fixture(autouse=True)
-def _demo_tasks(monkeypatch: pytest.MonkeyPatch) -> None:
-    register_demo_tasks(monkeypatch)
-
-
-@pytest.fixture
-def built(data_home: Path) -> Path:
-    build_manifest(data_home, TASK)
-    build_manifest(data_home, TASK2)
-    return data_home
-
-
-def model_meta() -> Any:
-    from mteb.models import ModelMeta
-
-    return ModelMeta(
-        loader=None, name=MODEL, revision=REV, release_date="2025-01-01", languages=["eng-Latn"],
-        n_parameters=22_700_000, memory_usage_mb=87.0, max_tokens=256, embed_dim=384, license="mit",
-        open_weights=True, public_training_code=None, public_training_data=None, framework=["Sentence Transformers"],
-        similarity_fn_name="cosine", use_instructions=False, training_datasets=None,
-    )
-
-
-def fake_result(task_name: str, score: float = 0.5) -> Any:
-    from mteb import TaskResult
-
-    from medeval.catalog import task_classes
-
-    cls = task_classes()[task_name]
-    metric = cls.metadata.main_score
-    res = TaskResult.from_task_results(cls, {"test": {"default": {metric: score, "main_score": score}}}, evaluation_time=1.0)
-    res.dataset_revision = DATA_REV
-    return res
-
-
-@pytest.fixture
-def no_eval(monkeypatch: pytest.MonkeyPatch) -> list[str]:
-    """mteb's evaluation replaced by a fixed result; returns the names of the tasks evaluated."""
-    evaluated: list[str] = []
-
-    def evaluate(model: Any, task: Any, opts: Any) -> Any:
-        evaluated.append(task.metadata.name)
-        return fake_result(task.metadata.name)
-
-    monkeypatch.setattr(runmod, "evaluate_task", evaluate)
-    monkeypatch.setattr(runmod, "current_revision", lambda task: DATA_REV)
-    return evaluated
-
-
-def tasks(*names: str) -> list[Any]:
-    import medeval
-
-    return [medeval.get_task(n) for n in names]
+pytestmark = pytest.mark.usefixtures("demo_tasks")
 
 
 def settings_tasks(folder: Path) -> list[str]:
@@ -102,7 +52,7 @@ def _killed_while_writing(output: str, victim: str) -> None:
         real(src, dst)
 
     os.replace = replace  # type: ignore[assignment]
-    resmod.save_result(output, model_meta(), fake_result(TASK), {"data_revision": DATA_REV})
+    resfiles.save_result(output, model_meta(), fake_result(TASK), {"data_revision": DATA_REV})
 
 
 @pytest.mark.parametrize("victim", ["model_meta.json", "run_settings.jsonl", f"{TASK}.json"])
@@ -111,7 +61,7 @@ def test_kill_9_between_writes_heals_on_rerun(tmp_path: Path, built: Path, no_ev
     proc.start()
     proc.join(60)
     assert proc.exitcode == -signal.SIGKILL
-    folder = resmod.revision_folder(tmp_path, model_meta())
+    folder = revision_folder(tmp_path, model_meta())
     assert any(p.name.endswith(".tmp") for p in folder.iterdir())  # the killed write's temp file
     assert not (folder / f"{TASK}.json").exists()  # the result goes last, so no task looks finished
     lines: list[str] = []
@@ -125,7 +75,7 @@ def test_folder_left_by_an_older_run_heals_without_rescoring_the_task(tmp_path: 
                                                                        no_eval: list[str]) -> None:
     """The state the issue found: result written, killed before model_meta.json and the run-settings line."""
     meta = model_meta()
-    folder = resmod.revision_folder(tmp_path, meta)
+    folder = revision_folder(tmp_path, meta)
     folder.mkdir(parents=True)
     fake_result(TASK).to_disk(folder / f"{TASK}.json")
     dead = FORK.Process(target=lambda: None)
@@ -133,18 +83,16 @@ def test_folder_left_by_an_older_run_heals_without_rescoring_the_task(tmp_path: 
     dead.join()
     orphan = folder / f".model_meta.json.{dead.pid}.x1y2z3w4.tmp"
     orphan.write_text('{"name": ')
-    notes = resmod.heal_folder(tmp_path, meta)
+    notes = resfiles.heal_folder(tmp_path, meta)
     assert not orphan.exists()
     consistent(folder, [TASK])
     line = json.loads((folder / "run_settings.jsonl").read_text())
     assert line["healed"] is True and line["data_revision"] == DATA_REV  # only what the result itself records
     assert len(notes) == 3
-    assert resmod.heal_folder(tmp_path, meta) == []  # healing twice changes nothing
+    assert resfiles.heal_folder(tmp_path, meta) == []  # healing twice changes nothing
 
 
 def test_validate_gives_advice_that_applies_to_a_killed_run(tmp_path: Path, built: Path) -> None:
-    from medeval.submit import validate_paths
-
     rev = write_run(tmp_path / "run")
     (rev / "model_meta.json").unlink()
     (rev / ".model_meta.json.999999.abcdefgh.tmp").write_text("{")
@@ -171,7 +119,7 @@ def test_full_disk_is_one_line_per_task_and_the_run_goes_on(tmp_path: Path, buil
     assert "\n" not in msg and f"{TASK}.json" in msg and "no space left on the device" in msg
     assert "--output-dir" in msg and "score 0.5000 not saved" in msg
     assert any(line.endswith(msg) for line in lines)
-    folder = resmod.revision_folder(tmp_path, model_meta())
+    folder = revision_folder(tmp_path, model_meta())
     assert (folder / f"{TASK2}.json").is_file() and not (folder / f"{TASK}.json").exists()
 
 
@@ -224,7 +172,7 @@ def _finish_tasks(output: str, names: list[str], start: float) -> None:
     for name in names:
         result = fake_result(TASK)
         result.task_name = name
-        resmod.save_result(output, model_meta(), result, {"data_revision": DATA_REV})
+        resfiles.save_result(output, model_meta(), result, {"data_revision": DATA_REV})
 
 
 def test_two_processes_finishing_together_keep_every_run_settings_line(tmp_path: Path, built: Path) -> None:
@@ -236,7 +184,7 @@ def test_two_processes_finishing_together_keep_every_run_settings_line(tmp_path:
     for p in procs:
         p.join(120)
     assert [p.exitcode for p in procs] == [0, 0]
-    folder = resmod.revision_folder(tmp_path, model_meta())
+    folder = revision_folder(tmp_path, model_meta())
     assert settings_tasks(folder) == sorted(names[0] + names[1])
 
 
@@ -244,11 +192,9 @@ def _submit(run: str, leaderboard: str, start: float, codes: Any, i: int) -> Non
     import contextlib
     import io
 
-    from medeval.submit import submit_cli
-
     time.sleep(max(0.0, start - time.time()))
     with contextlib.redirect_stdout(io.StringIO()):
-        codes[i] = submit_cli(run, leaderboard)
+        codes[i] = submit_cmd(Path(run), Path(leaderboard))
 
 
 def test_two_concurrent_submits_give_one_conflict(tmp_path: Path, built: Path) -> None:
@@ -273,12 +219,10 @@ def test_two_concurrent_submits_give_one_conflict(tmp_path: Path, built: Path) -
 def test_a_file_changed_between_plan_and_write_is_a_conflict(tmp_path: Path, built: Path,
                                                              monkeypatch: pytest.MonkeyPatch,
                                                              capsys: pytest.CaptureFixture[str]) -> None:
-    from medeval import submit
-
     lb = tmp_path / "leaderboard"
     lb.mkdir()
     write_run(tmp_path / "run")
-    real_plan = submit._plan_folder
+    real_plan = submitmod._plan_folder
 
     def plan_then_someone_writes(rev: Any, dest_dir: Path, force: bool, skip: set[str]) -> Any:
         actions = real_plan(rev, dest_dir, force, skip)
@@ -286,7 +230,7 @@ def test_a_file_changed_between_plan_and_write_is_a_conflict(tmp_path: Path, bui
         (dest_dir / f"{TASK}.json").write_text("{}")  # another writer, not holding medeval's lock
         return actions
 
-    monkeypatch.setattr(submit, "_plan_folder", plan_then_someone_writes)
-    assert submit.submit_cli(tmp_path / "run", lb) == 1
+    monkeypatch.setattr(submitmod, "_plan_folder", plan_then_someone_writes)
+    assert submit_cmd(tmp_path / "run", lb) == 1
     assert "changed by another writer" in capsys.readouterr().out
     assert (lb / "results" / "my-org__med-embed" / REV / f"{TASK}.json").read_text() == "{}"

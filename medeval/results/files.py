@@ -1,86 +1,40 @@
-"""Result files in mteb's layout, written atomically.
+"""Reading and writing the files of a revision folder (layout: :mod:`medeval.results.layout`), atomically.
 
-    <output>/results/<org>__<model>/<revision>/<TaskName>.json     one mteb TaskResult per task
-    <output>/results/<org>__<model>/<revision>/model_meta.json     the model's mteb ModelMeta
-    <output>/results/<org>__<model>/<revision>/run_settings.jsonl  how each task was run (one JSON line per task)
+A run writes, per finished task, ``model_meta.json``, the task's line of ``run_settings.jsonl`` and then the task's
+``<TaskName>.json`` (mteb's ``TaskResult``), each with :func:`medeval.fsutil.atomic_write_bytes`; run-settings
+updates hold the results folder's lock, so concurrent runs never drop each other's lines. These are the files
+mteb's own loaders (``mteb.ResultCache(path).load_results()``) read.
 
-These are the files mteb's own loaders (``mteb.ResultCache(path).load_results()``) read.
+    >>> from medeval.results import files
+    >>> path = files.save_result("out", meta, task_result, {"batch_size": 32, "data_revision": "0123456789abcdef"})
+    >>> files.load_result(path).task_name == task_result.task_name
+    True
+    >>> files.read_run_settings(path.parent)[task_result.task_name]["batch_size"]
+    32
 """
 
 from __future__ import annotations
 
 import json
 import platform
-import re
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
 from medeval import fsutil
 from medeval.fsutil import atomic_write_json, atomic_write_text
-
-
-# ----------------------------------------------------------------------------------------- safe folder names
-# The one rule for model names and revisions that become folder names: `medeval run` applies it before writing,
-# `medeval validate` / `submit` before accepting. Nothing that passes can leave the results folder or nest in it.
-_NAME_PART = r"[A-Za-z0-9](?:[A-Za-z0-9._-]{0,94}[A-Za-z0-9_-])?"
-#: A model name: ``ORG/NAME``, each part letters, digits, '.', '_', '-' (not ending in '.').
-MODEL_NAME_RE = re.compile(rf"^{_NAME_PART}/{_NAME_PART}$")
-#: A model folder: the name with '/' replaced by '__'.
-MODEL_FOLDER_RE = re.compile(rf"^{_NAME_PART}__{_NAME_PART}$")
-#: A revision: a commit hash, tag or version; letters, digits, '.', '_', '-', starting with a letter or digit.
-REVISION_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$")
-#: Placeholders mteb writes when it does not know the model's name or revision.
-NO_NAME = ("no_model_name/available", "no_model_name_available")
-NO_REVISION = "no_revision_available"
-NAME_RULE = "ORG/NAME, each part letters, digits, '.', '_' or '-' (e.g. my-lab/med-embed)"
-REVISION_RULE = "letters, digits, '.', '_' or '-', starting with a letter or digit, at most 100 (e.g. v1.2 or a commit hash)"
-
-
-def model_name_problem(name: object) -> str | None:
-    """Why ``name`` cannot name a model's results folder, or None if it can.
-
-    Example:
-        >>> model_name_problem("my-lab/med-embed") is None, model_name_problem("../escaped") is None
-        (True, False)
-    """
-    if isinstance(name, str) and MODEL_NAME_RE.match(name) and ".." not in name:
-        return None
-    return f"{name!r} is not a model name: use {NAME_RULE}"
-
-
-def revision_problem(revision: object) -> str | None:
-    """Why ``revision`` cannot name a revision folder (``/``, ``..``, spaces, ...), or None if it can."""
-    if isinstance(revision, str) and REVISION_RE.match(revision):
-        return None
-    return f"{revision!r} is not a model revision: use {REVISION_RULE}"
-
-
-def revision_folder(output_dir: str | Path, meta: Any) -> Path:
-    """``<output>/results/<org>__<name>/<revision>`` for an mteb ModelMeta.
-
-    Raises:
-        ResultError: the name or revision would not make one safe folder name each (see :func:`model_name_problem`,
-            :func:`revision_problem`); nothing is written outside ``<output>/results/``.
-    """
-    from medeval.errors import ResultError
-
-    name = getattr(meta, "name", None)
-    if name is not None and (why := model_name_problem(name)):
-        raise ResultError(f"model name {why}")
-    revision = getattr(meta, "revision", None) or NO_REVISION
-    if why := revision_problem(revision):
-        raise ResultError(f"model revision {why}")
-    folder = meta.model_name_as_path() if name is not None else NO_NAME[1]
-    return Path(output_dir) / "results" / folder / revision
-
-
-def result_path(output_dir: str | Path, meta: Any, task_name: str) -> Path:
-    return revision_folder(output_dir, meta) / f"{task_name}.json"
+from medeval.results.layout import MODEL_META, RESULTS_LOCK, RUN_SETTINGS, result_files, revision_folder
 
 
 def load_result(path: Path) -> Any | None:
-    """The TaskResult at ``path``, or None if missing or unreadable (an unreadable file is re-run, not trusted)."""
+    """The TaskResult at ``path``, or None if missing or unreadable (an unreadable file is re-run, not trusted).
+
+    Args:
+        path: A ``<TaskName>.json`` file.
+
+    Returns:
+        mteb's ``TaskResult`` read with ``TaskResult.from_disk``, or None.
+    """
     from mteb import TaskResult
 
     if not path.is_file():
@@ -92,26 +46,37 @@ def load_result(path: Path) -> Any | None:
 
 
 def is_complete(result: Any, task: Any, dataset_revision: str) -> bool:
-    """True if ``result`` covers every eval split of ``task`` on data of ``dataset_revision``."""
+    """True if ``result`` covers every eval split of ``task`` on data of ``dataset_revision``.
+
+    Args:
+        result: An mteb ``TaskResult`` (None counts as not complete).
+        task: The mteb task (its ``metadata.eval_splits``).
+        dataset_revision: The task data's current content hash.
+
+    Returns:
+        Whether the stored result can stand for a run on this data.
+    """
     if result is None or result.dataset_revision != dataset_revision:
         return False
     return all(split in result.scores and result.scores[split] for split in task.metadata.eval_splits)
 
 
 def meta_dict(meta: Any) -> dict[str, Any]:
-    """``ModelMeta.to_dict()`` with set-valued fields (``training_datasets``) sorted, so the file is the same in
-    every process (a set's order changes with ``PYTHONHASHSEED``)."""
+    """``ModelMeta.to_dict()`` with set-valued fields (``training_datasets``) sorted.
+
+    So ``model_meta.json`` is the same in every process (a set's order changes with ``PYTHONHASHSEED``).
+
+    Args:
+        meta: An mteb ``ModelMeta``.
+
+    Returns:
+        The dictionary written to ``model_meta.json``.
+    """
     out = meta.to_dict()
     for key, value in out.items():
         if isinstance(getattr(meta, key, None), (set, frozenset)) and isinstance(value, list):
             out[key] = sorted(value, key=str)
     return out
-
-
-RUN_SETTINGS = "run_settings.jsonl"
-MODEL_META = "model_meta.json"
-#: The lock file in ``<output>/results/`` that serialises run-settings updates across processes (validate allows it).
-RESULTS_LOCK = ".medeval.lock"
 
 
 def save_result(output_dir: str | Path, meta: Any, task_result: Any, run_info: dict[str, Any]) -> Path:
@@ -143,7 +108,18 @@ def save_result(output_dir: str | Path, meta: Any, task_result: Any, run_info: d
 
 
 def write_model_meta(folder: Path, meta: Any) -> bool:
-    """Write ``model_meta.json`` into a revision folder unless it already holds exactly this content; True if written."""
+    """Write ``model_meta.json`` into a revision folder unless it already holds exactly this content.
+
+    Args:
+        folder: The revision folder.
+        meta: The model's mteb ``ModelMeta``.
+
+    Returns:
+        True if the file was written, False if it already held this content.
+
+    Raises:
+        OSError: The file cannot be written.
+    """
     path = folder / MODEL_META
     text = json.dumps(meta_dict(meta), default=str, indent=4) + "\n"
     try:
@@ -177,13 +153,13 @@ def heal_folder(output_dir: str | Path, meta: Any) -> list[str]:
     if not folder.is_dir():
         return []
     notes = [f"removed the stale temp file {p.name}" for p in fsutil.remove_stale_temps(folder)]
-    results = sorted(p for p in folder.glob("*.json") if p.name != MODEL_META and not p.name.startswith("."))
+    results = result_files(folder)
     if not results:
         return notes
     if write_model_meta(folder, meta):
         notes.append(f"wrote {MODEL_META}")
     missing: dict[str, dict[str, Any]] = {}
-    recorded = _read_settings(folder / RUN_SETTINGS)
+    recorded = read_run_settings(folder)
     for path in results:
         task = path.stem
         if task in recorded:
@@ -225,30 +201,66 @@ def _settings_line(task_result: Any, run_info: dict[str, Any]) -> dict[str, Any]
     }
 
 
-def _read_settings(path: Path) -> dict[str, dict[str, Any]]:
-    lines: dict[str, dict[str, Any]] = {}
-    if path.is_file():
-        for line in path.read_text(encoding="utf-8", errors="replace").splitlines():
-            try:
-                entry = json.loads(line)
-                lines[entry["task"]] = entry
-            except (ValueError, KeyError, TypeError, RecursionError):
-                continue
-    return lines
+def parse_run_settings(text: str) -> tuple[dict[str, dict[str, Any]], list[tuple[int, str]]]:
+    """The lines of a ``run_settings.jsonl`` text by task name, and the lines that are not JSON.
+
+    A line that is a JSON object with a string ``"task"`` is kept (a later line for the same task wins); blank
+    lines and other JSON values are skipped silently.
+
+    Args:
+        text: The file's content.
+
+    Returns:
+        ``(entries, bad)``: entries by task name, and ``(line number, why)`` for each line that is not valid JSON.
+
+    Example:
+        >>> parse_run_settings('{"task": "A", "batch_size": 32}\n{oops\n')
+        ({'A': {'task': 'A', 'batch_size': 32}}, [(2, 'Expecting property name enclosed in double quotes')])
+    """
+    entries: dict[str, dict[str, Any]] = {}
+    bad: list[tuple[int, str]] = []
+    for lineno, line in enumerate(text.splitlines(), 1):
+        if not line.strip():
+            continue
+        try:
+            entry = json.loads(line)
+        except (ValueError, RecursionError) as err:  # also integers too long and nesting too deep
+            bad.append((lineno, getattr(err, "msg", None) or (str(err).splitlines() or [type(err).__name__])[0]))
+            continue
+        if isinstance(entry, dict) and isinstance(entry.get("task"), str):
+            entries[entry["task"]] = entry
+    return entries, bad
 
 
 def read_run_settings(folder: str | Path) -> dict[str, dict[str, Any]]:
     """The ``run_settings.jsonl`` lines of a revision folder by task name (empty when there is none).
 
     Unreadable lines are skipped: a task without its line is treated as not recorded (run again, not trusted).
+
+    Args:
+        folder: A revision folder.
+
+    Returns:
+        One run-settings entry per task name (see :func:`parse_run_settings`).
     """
-    return _read_settings(Path(folder) / RUN_SETTINGS)
+    path = Path(folder) / RUN_SETTINGS
+    if not path.is_file():
+        return {}
+    return parse_run_settings(path.read_text(encoding="utf-8", errors="replace"))[0]
 
 
 def record_run_settings(folder: str | Path, entries: dict[str, dict[str, Any]]) -> None:
     """Replace the ``run_settings.jsonl`` lines of the tasks in ``entries`` (by task name), keeping the others.
 
     Written atomically under the results folder's lock, as a run writes them.
+
+    Args:
+        folder: A revision folder (``<output>/results/<org>__<model>/<revision>``).
+        entries: The new line of each task, by task name.
+
+    Raises:
+        OSError: The file cannot be written.
+        MedEvalError: Another process held the results folder's lock too long.
     """
     _merge_run_settings(Path(folder).absolute() / RUN_SETTINGS, entries)
 
@@ -256,7 +268,7 @@ def record_run_settings(folder: str | Path, entries: dict[str, dict[str, Any]]) 
 def _merge_run_settings(path: Path, new: dict[str, dict[str, Any]], only_missing: bool = False) -> None:
     """Read-merge-replace ``run_settings.jsonl`` under a file lock, so concurrent runs never drop each other's lines."""
     with fsutil.file_lock(path.parents[2] / RESULTS_LOCK, what=str(path)):  # <output>/results/.medeval.lock
-        lines = _read_settings(path)
+        lines = read_run_settings(path.parent)
         for task, entry in new.items():
             if not (only_missing and task in lines):
                 lines[task] = entry
@@ -264,7 +276,14 @@ def _merge_run_settings(path: Path, new: dict[str, dict[str, Any]], only_missing
 
 
 def main_score(result: Any) -> float | None:
-    """The main score averaged over eval splits/subsets (what mteb's get_score gives), or None."""
+    """The main score averaged over eval splits/subsets (what mteb's ``get_score`` gives), or None.
+
+    Args:
+        result: An mteb ``TaskResult``.
+
+    Returns:
+        The score in [0, 1] for medeval's tasks, or None when the result has none.
+    """
     try:
         return float(result.get_score())
     except Exception:  # noqa: BLE001

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 import yaml
-from test_validate import model_meta, write_json
+from fixtures import model_meta_json, write_json
 
 from medeval.cli import main
 
@@ -56,7 +56,7 @@ def legacy_result(root: Path, *, main_score: str = "f1", n_experiments: int = 3)
     res = TaskResult.from_task_results(cls, {"test": {"default": entry}}, evaluation_time=1.0)
     res.dataset_revision = "0123456789abcdef"
     folder = root / "results" / "my-org__med-embed" / "1a2b3c4d"
-    write_json(folder / "model_meta.json", model_meta())
+    write_json(folder / "model_meta.json", model_meta_json())
     data = json.loads(json.dumps(res.model_dump(), default=str))
     data["date"] = time.time()  # as medeval and mteb write it: a timestamp, here after the YAML's commit
     write_json(folder / f"{TASK}.json", data)

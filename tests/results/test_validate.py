@@ -16,114 +16,33 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-import yaml
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
+from fixtures import (
+    DATA_REV,
+    FOLDER,
+    MODEL,
+    REV,
+    TASK,
+    TASK2,
+    build_manifest,
+    demo_spec,
+    model_meta_json,
+    register_tasks,
+    task_result,
+    write_json,
+    validate_cmd,
+    write_run,
+)
+
 from medeval.cli import main
-from medeval.submit import MAX_FILE_BYTES, Problem, validate_cli, validate_paths
+from medeval.results.report import Problem
+from medeval.results.validate import MAX_FILE_BYTES, validate_paths
 
-REPO = Path(__file__).resolve().parents[1]
-TASK = "DemoChapterClassification"  # Classification, main score f1, split test, subset default
-TASK2 = "DemoOrganSystemClustering"  # Clustering, main score v_measure
-MODEL = "my-org/med-embed"
-FOLDER = "my-org__med-embed"
-REV = "1a2b3c4d"
-DATA_REV = "0123456789abcdef"
+REPO = Path(__file__).resolve().parents[2]
 
-
-# --------------------------------------------------------------------------------------------------- builders
-def demo_spec(name: str, source: str, main_score: str, **changes: Any) -> dict[str, Any]:
-    """A packaged task YAML under another name, without a pinned data revision."""
-    from medeval.paths import packaged_specs_dir
-
-    spec = yaml.safe_load((packaged_specs_dir() / f"{source}.yaml").read_text(encoding="utf-8"))
-    for key in ("paper_id", "benchmark", "dataset"):
-        spec.pop(key, None)
-    spec["name"] = name
-    spec["evaluation"].update(main_score=main_score, eval_splits=["test"])
-    return {**spec, **changes}
-
-
-def register_tasks(monkeypatch: pytest.MonkeyPatch, *specs: dict[str, Any]) -> None:
-    """Add task classes to medeval's catalogue for one test (undone by monkeypatch afterwards)."""
-    from medeval import catalog
-    from medeval.spec import parse_spec
-
-    catalog.task_classes()
-    for raw in specs:
-        spec = parse_spec(raw, f"<test task {raw['name']}>")
-        monkeypatch.setitem(catalog._CLASSES, spec.name, catalog.make_task_class(spec, f"<test task {spec.name}>"))
-
-
-def register_demo_tasks(monkeypatch: pytest.MonkeyPatch) -> None:
-    register_tasks(monkeypatch, demo_spec(TASK, "ICD10CMChapterClassification", "f1"),
-                   demo_spec(TASK2, "HPOOrganSystemClustering", "v_measure"))
-
-
-@pytest.fixture(autouse=True)
-def _demo_tasks(monkeypatch: pytest.MonkeyPatch) -> None:
-    register_demo_tasks(monkeypatch)
-
-
-def model_meta(name: str | None = MODEL, revision: str | None = REV, **extra: Any) -> dict[str, Any]:
-    """model_meta.json content, as mteb's ResultCache writes it (ModelMeta.to_dict())."""
-    from mteb.models import ModelMeta
-
-    meta = ModelMeta(
-        loader=None, name=MODEL, revision=REV, release_date="2025-01-01", languages=["eng-Latn"],
-        n_parameters=22_700_000, memory_usage_mb=87.0, max_tokens=256, embed_dim=384, license="mit",
-        open_weights=True, public_training_code=None, public_training_data=None, framework=["Sentence Transformers"],
-        similarity_fn_name="cosine", use_instructions=False, training_datasets=None,
-    )
-    written = json.loads(json.dumps(meta.to_dict(), default=str))
-    return {**written, "name": name, "revision": revision, **extra}  # as hand-edited or written by other tools
-
-
-def task_result(task: str = TASK, score: float = 0.5, data_rev: str = DATA_REV) -> dict[str, Any]:
-    """A result file's content, written by mteb's TaskResult for a medeval task."""
-    from mteb import TaskResult
-
-    from medeval.catalog import task_classes
-
-    cls = task_classes()[task]
-    metric = cls.metadata.main_score
-    scores = {split: {"default": {metric: score, "accuracy": 0.61, "main_score": score}} for split in cls.metadata.eval_splits}
-    res = TaskResult.from_task_results(cls, scores, evaluation_time=12.5)
-    res.dataset_revision = data_rev
-    return json.loads(json.dumps(res.model_dump(), default=str))  # as TaskResult.to_disk: NaN stays NaN
-
-
-def write_json(path: Path, data: Any) -> Path:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(json.dumps(data, indent=2), encoding="utf-8")  # NaN stays NaN, as mteb writes it
-    return path
-
-
-def current_protocol(task: str) -> str:
-    """The protocol fingerprint a run of ``task`` records now (what validate compares a result's record with)."""
-    from medeval.catalog import task_classes
-    from medeval.identity import protocol_fingerprint
-
-    return protocol_fingerprint(task_classes()[task].spec)
-
-
-def write_run(root: Path, tasks: tuple[str, ...] = (TASK,), *, folder: str = FOLDER, revision: str = REV,
-              name: str = MODEL, score: float = 0.5, data_rev: str = DATA_REV) -> Path:
-    """``root/results/<folder>/<revision>/`` with model_meta.json and one result file per task; returns it."""
-    rev_dir = root / "results" / folder / revision
-    write_json(rev_dir / "model_meta.json", model_meta(name, revision))
-    for t in tasks:
-        write_json(rev_dir / f"{t}.json", task_result(t, score, data_rev))
-    settings_lines = [json.dumps({"task": t, "splits": ["test"], "encode_kwargs": {"batch_size": 32},
-                                  "protocol": current_protocol(t)}) for t in tasks]
-    (rev_dir / "run_settings.jsonl").write_text("\n".join(settings_lines) + "\n")
-    return rev_dir
-
-
-def build_manifest(data_home: Path, task: str = TASK, revision: str = DATA_REV) -> None:
-    """What a local build leaves: <MEDEVAL_HOME>/tasks/<Task>/manifest.json with the content hash."""
-    write_json(data_home / "tasks" / task / "manifest.json", {"task": task, "revision": revision})
+pytestmark = pytest.mark.usefixtures("demo_tasks")
 
 
 def errors(problems: list[Problem]) -> list[Problem]:
@@ -139,19 +58,12 @@ def only_error(problems: list[Problem], path: Path, fld: str | None = None) -> P
     return hits[0]
 
 
-@pytest.fixture
-def built(data_home: Path) -> Path:
-    build_manifest(data_home, TASK)
-    build_manifest(data_home, TASK2)
-    return data_home
-
-
 # --------------------------------------------------------------------------------------------------- valid input
 def test_valid_run_passes_at_every_level(tmp_path: Path, built: Path, capsys: pytest.CaptureFixture[str]) -> None:
     rev_dir = write_run(tmp_path / "lb", (TASK, TASK2))
     for target in (tmp_path / "lb", tmp_path / "lb" / "results", rev_dir.parent, rev_dir, rev_dir / f"{TASK}.json"):
         assert validate_paths([target]) == [], target
-    assert validate_cli([tmp_path / "lb"]) == 0
+    assert validate_cmd([tmp_path / "lb"]) == 0
     out = capsys.readouterr().out
     assert "OK: 2 result file(s) in 1 revision folder(s); 0 error(s), 0 warning(s)" in out
     assert main(["validate", str(tmp_path / "lb")]) == 0
@@ -169,14 +81,14 @@ def test_real_mteb_nan_in_secondary_metrics_is_fine(tmp_path: Path, built: Path)
 
 def test_repository_leaderboard_and_empty_folders(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     if (REPO / "leaderboard").is_dir():  # git does not keep an empty folder
-        assert validate_cli([REPO / "leaderboard"]) == 0  # the repository's own results
+        assert validate_cmd([REPO / "leaderboard"]) == 0  # the repository's own results
     empty = tmp_path / "leaderboard"
     empty.mkdir()
     assert validate_paths([empty]) == []
-    assert validate_cli([empty]) == 0
+    assert validate_cmd([empty]) == 0
     (empty / "results").mkdir()
     (empty / "results" / "README.md").write_text("results go here\n")
-    assert validate_cli([empty]) == 0
+    assert validate_cmd([empty]) == 0
     assert "no results under" in capsys.readouterr().out
 
 
@@ -195,7 +107,7 @@ def test_unverifiable_revision_is_a_warning_not_an_error(tmp_path: Path, data_ho
     [warn] = problems
     assert warn.severity == "warning" and warn.path == os.fspath(rev_dir) and warn.field == "dataset_revision"
     assert "cannot verify" in warn.message and "not built here" in warn.message and TASK in warn.message
-    assert validate_cli([tmp_path]) == 0
+    assert validate_cmd([tmp_path]) == 0
     assert "warning: " in capsys.readouterr().out
 
 
@@ -338,7 +250,7 @@ def test_removed_split_and_subsets(tmp_path: Path, built: Path) -> None:
 
 
 # --------------------------------------------------------------------------------------------------- model_meta.json
-def test_missing_model_meta(tmp_path: Path, built: Path) -> None:
+def test_missing_model_meta_json(tmp_path: Path, built: Path) -> None:
     rev_dir = write_run(tmp_path)
     (rev_dir / "model_meta.json").unlink()
     p = only_error(validate_paths([tmp_path]), rev_dir / "model_meta.json", "model_meta.json")
@@ -358,7 +270,7 @@ def test_no_model_name_and_no_revision_available(tmp_path: Path, built: Path) ->
 
 def test_model_meta_must_match_its_folders(tmp_path: Path, built: Path) -> None:
     rev_dir = write_run(tmp_path)
-    write_json(rev_dir / "model_meta.json", model_meta("my-org/other-model", "9999"))
+    write_json(rev_dir / "model_meta.json", model_meta_json("my-org/other-model", "9999"))
     problems = validate_paths([tmp_path])
     assert "my-org__other-model" in only_error(problems, rev_dir / "model_meta.json", "name").fix
     assert "'9999'" in only_error(problems, rev_dir / "model_meta.json", "revision").fix
@@ -366,11 +278,11 @@ def test_model_meta_must_match_its_folders(tmp_path: Path, built: Path) -> None:
 
 def test_model_meta_schema_errors_come_from_mteb(tmp_path: Path, built: Path) -> None:
     rev_dir = write_run(tmp_path)
-    write_json(rev_dir / "model_meta.json", model_meta(embed_dim="big", languages=["xx"]))
+    write_json(rev_dir / "model_meta.json", model_meta_json(embed_dim="big", languages=["xx"]))
     problems = validate_paths([tmp_path])
     assert "mteb rejects" in only_error(problems, rev_dir / "model_meta.json", "embed_dim").message
     assert "Invalid language code" in only_error(problems, rev_dir / "model_meta.json", "languages").message
-    write_json(rev_dir / "model_meta.json", model_meta(some_future_field=1))
+    write_json(rev_dir / "model_meta.json", model_meta_json(some_future_field=1))
     [warn] = validate_paths([tmp_path])  # another mteb version's extra field: reported, not fatal
     assert warn.severity == "warning" and warn.field == "some_future_field"
 
@@ -385,7 +297,7 @@ def test_bad_folder_names(tmp_path: Path, built: Path) -> None:
 # --------------------------------------------------------------------------------------------------- files and paths
 def test_path_traversal_in_names(tmp_path: Path, built: Path) -> None:
     rev_dir = write_run(tmp_path)
-    write_json(rev_dir / "model_meta.json", model_meta("../../etc/passwd", "../../x"))
+    write_json(rev_dir / "model_meta.json", model_meta_json("../../etc/passwd", "../../x"))
     data = task_result()
     data["task_name"] = "../../../tmp/evil"
     write_json(rev_dir / f"{TASK}.json", data)
@@ -395,7 +307,7 @@ def test_path_traversal_in_names(tmp_path: Path, built: Path) -> None:
     assert "does not match the file name" in only_error(problems, rev_dir / f"{TASK}.json", "task_name").message
     weird = tmp_path / "results" / FOLDER / "..evil"
     weird.mkdir()
-    write_json(weird / "model_meta.json", model_meta(revision="..evil"))
+    write_json(weird / "model_meta.json", model_meta_json(revision="..evil"))
     only_error(validate_paths([tmp_path]), weird, "folder name")
 
 
@@ -514,7 +426,7 @@ def fuzz_run(tmp_path: Path, built: Path) -> Path:
 def _reset(rev_dir: Path) -> None:
     """Hypothesis reuses the folder across examples: start each one from the valid files."""
     write_json(rev_dir / f"{TASK}.json", task_result())
-    write_json(rev_dir / "model_meta.json", model_meta())
+    write_json(rev_dir / "model_meta.json", model_meta_json())
 
 
 @_FUZZ
@@ -536,7 +448,7 @@ def test_truncation_is_always_reported(fuzz_run: Path, cut: int) -> None:
 def test_byte_flips_never_crash(fuzz_run: Path, flips: list[tuple[int, int]], which: str) -> None:
     _reset(fuzz_run)
     f = fuzz_run / which
-    data = bytearray(json.dumps(task_result() if which != "model_meta.json" else model_meta(), indent=2).encode())
+    data = bytearray(json.dumps(task_result() if which != "model_meta.json" else model_meta_json(), indent=2).encode())
     for pos, mask in flips:
         data[pos % len(data)] ^= mask
     f.write_bytes(bytes(data))
@@ -547,7 +459,7 @@ def test_byte_flips_never_crash(fuzz_run: Path, flips: list[tuple[int, int]], wh
 @given(data=st.data(), value=json_values, which=st.sampled_from([f"{TASK}.json", "model_meta.json"]))
 def test_json_value_mutations_never_crash(fuzz_run: Path, data: st.DataObject, value: Any, which: str) -> None:
     _reset(fuzz_run)
-    doc = task_result() if which != "model_meta.json" else model_meta()
+    doc = task_result() if which != "model_meta.json" else model_meta_json()
     where = data.draw(st.sampled_from(_paths(doc)))
     mutated = _set(doc, where, value)
     write_json(fuzz_run / which, mutated)
