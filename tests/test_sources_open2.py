@@ -31,7 +31,8 @@ from medeval.sources.biorxiv import (
     is_cc_licensed,
     latest_versions,
 )
-from medeval.sources.eutils import EutilsClient, parse_pmc_xml, parse_pubmed_xml
+from medeval.sources.eutils import EutilsClient
+from medeval.sources.ncbi_xml import parse_pmc_xml, parse_pubmed_xml
 from medeval.sources.mediawiki import MediaWikiClient, split_sections
 from medeval.sources.mirror import Mirror, safe_name
 
@@ -144,7 +145,7 @@ def wiki_api(page_size: int = 2, extracts_per_answer: int = 2) -> Callable[..., 
 
 
 def wiki_client(server: LocalServer, **kw: Any) -> MediaWikiClient:
-    client = MediaWikiClient.from_context(BuildContext(), api_url=f"{server.url}/w/api.php", backoff=0.01, **kw)
+    client = MediaWikiClient.from_context(BuildContext(), base_url=f"{server.url}/w/api.php", backoff=0.01, **kw)
     assert client.http is not None
     client.http.min_interval = 0
     return client
@@ -467,7 +468,7 @@ def test_offline_mode_is_a_clear_error(api, monkeypatch):
 def test_unreachable_server_is_a_clear_error():
     with LocalServer(always(200)) as server:
         url = server.url
-    client = MediaWikiClient.from_context(BuildContext(), api_url=f"{url}/w/api.php", backoff=0.01, retries=1)
+    client = MediaWikiClient.from_context(BuildContext(), base_url=f"{url}/w/api.php", backoff=0.01, retries=1)
     client.http.min_interval = 0
     with pytest.raises(SourceError, match=r"gave up after 2 attempts \(cannot connect"):
         client.category_members("Category:Fever")

@@ -17,7 +17,7 @@ licence, date. ``--from-manifest`` rebuilds use only those DOIs.
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Literal
 
 from pydantic import Field
 

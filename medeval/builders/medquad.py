@@ -15,8 +15,6 @@ The manifest lists each pair's id (``<collection folder>/<file>#<qid>``) and a h
 
 from __future__ import annotations
 
-from typing import Any, Literal
-
 from pydantic import Field
 
 from medeval.build import BuildContext, BuilderParams, BuiltTask, builder

@@ -20,7 +20,7 @@ fingerprint of its text, PMID, DOI, licence, label. ``--from-manifest`` rebuilds
 from __future__ import annotations
 
 import re
-from typing import Any, Literal
+from typing import Any
 
 from pydantic import Field
 
@@ -28,7 +28,8 @@ from medeval.build import BuildContext, BuilderParams, BuiltTask, builder
 from medeval.builders.shapes import Item, labelled_tables
 from medeval.errors import SpecError
 from medeval.manifest import record, restrict
-from medeval.sources.eutils import EutilsClient, PmcArticle
+from medeval.sources.eutils import EutilsClient
+from medeval.sources.ncbi_xml import PmcArticle
 from medeval.spec import TaskSpec
 
 
@@ -61,7 +62,24 @@ def article_text(a: PmcArticle) -> str:
     return clean_text(f"title: {a.title or ''} abstract: {a.abstract_first_paragraph}")
 
 
-def _search_task(spec: TaskSpec, ctx: BuildContext) -> BuiltTask:
+@builder("pmc.search_classification", params=SearchParams, needs={"network"})
+@builder("pmc.search_clustering", params=SearchParams, needs={"network"})
+def search_task(spec: TaskSpec, ctx: BuildContext) -> BuiltTask:
+    """PMC articles labelled by the search term that retrieved them: ``pmc.search_classification`` (70/30
+    train/test) and ``pmc.search_clustering`` (one test set); the task's type picks the tables.
+
+    Args:
+        spec: the task; ``construction.labels`` maps each label to its search terms, ``params`` is
+            :class:`SearchParams`.
+        ctx: where records come from (``--source-dir DIR/pmc`` or E-utilities) and ``record_ids`` for a rebuild.
+
+    Returns:
+        The tables and the manifest's ``source`` block (queries, counts, every article used).
+
+    Raises:
+        SpecError: no labels.
+        SourceError: a search term without its esearch answer in ``--source-dir``, or an unreadable record.
+    """
     c = spec.construction
     assert c is not None
     if not c.labels:
@@ -110,15 +128,3 @@ def _search_task(spec: TaskSpec, ctx: BuildContext) -> BuiltTask:
 def article_record(a: PmcArticle, label: str) -> dict[str, Any]:
     """Manifest entry: PMCID (version when known), fingerprint of the text used, PMID, DOI, licence, label."""
     return {**record(a.pmcid, version=a.version, content=article_text(a)), "pmid": a.pmid, "doi": a.doi, "license": a.license, "label": label}
-
-
-@builder("pmc.search_classification", params=SearchParams, needs={"network"})
-def search_classification(spec: TaskSpec, ctx: BuildContext) -> BuiltTask:
-    """PMC articles labelled by search term; 70/30 train/test."""
-    return _search_task(spec, ctx)
-
-
-@builder("pmc.search_clustering", params=SearchParams, needs={"network"})
-def search_clustering(spec: TaskSpec, ctx: BuildContext) -> BuiltTask:
-    """PMC articles clustered by search term; one test set."""
-    return _search_task(spec, ctx)

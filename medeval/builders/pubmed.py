@@ -31,7 +31,8 @@ from medeval.builders.common import sample
 from medeval.builders.shapes import llm_pair_tables, llm_question_tables
 from medeval.errors import SourceError, SpecError
 from medeval.manifest import record, restrict
-from medeval.sources.eutils import EutilsClient, PubmedArticle
+from medeval.sources.eutils import EutilsClient
+from medeval.sources.ncbi_xml import PubmedArticle
 from medeval.spec import TaskSpec
 
 OVERSAMPLE = 1.25
@@ -102,6 +103,12 @@ def article_record(a: PubmedArticle) -> dict[str, Any]:
     return {**record(a.pmid, version=a.version, content=[a.title, a.abstract]), "doi": a.doi}
 
 
+def _sources(pubmed: EutilsClient, term: str, used: list[PubmedArticle], llm: dict[str, Any], **extra: Any) -> dict[str, Any]:
+    """The manifest's ``source`` block: origin, the query sent, every article used, the LLM step (and ``extra``)."""
+    return {"origin": pubmed.where, "database": "pubmed", "query": pubmed.query_for(term),
+            "records": [article_record(a) for a in used], "llm": llm, **extra}
+
+
 @builder("pubmed.llm_pairs", params=PairParams, needs={"network", "llm"})
 def llm_pairs(spec: TaskSpec, ctx: BuildContext) -> BuiltTask:
     """Two related sentences an LLM writes from each abstract (positive), plus one hard negative each."""
@@ -110,18 +117,8 @@ def llm_pairs(spec: TaskSpec, ctx: BuildContext) -> BuiltTask:
     pubmed, term, arts = _articles(spec, ctx, c.max_rows // 2)
     tables, pair_info, used, llm = llm_pair_tables(spec, ctx, [(a.pmid, a.title, a.abstract, prompt_extras(a)) for a in arts], key=_key)
     by_key = {_key(a.pmid): a for a in arts}
-    return BuiltTask(
-        tables=tables,
-        sources={
-            "origin": pubmed.where,
-            "database": "pubmed",
-            "query": pubmed.query_for(term),
-            "records": [article_record(by_key[k]) for k in used],
-            "llm": llm,
-            "pairs": pair_info,
-        },
-        packages=EMBEDDING_PACKAGES,
-    )
+    sources = _sources(pubmed, term, [by_key[k] for k in used], llm, pairs=pair_info)
+    return BuiltTask(tables=tables, sources=sources, packages=EMBEDDING_PACKAGES)
 
 
 @builder("pubmed.llm_question_retrieval", params=QuestionParams, needs={"network", "llm"})
@@ -131,14 +128,5 @@ def llm_question_retrieval(spec: TaskSpec, ctx: BuildContext) -> BuiltTask:
     assert c is not None
     pubmed, term, arts = _articles(spec, ctx, c.max_rows)
     tables, used, llm = llm_question_tables(spec, ctx, [(a.pmid, a.title, a.abstract, prompt_extras(a)) for a in arts])
-    return BuiltTask(
-        tables=tables,
-        sources={
-            "origin": pubmed.where,
-            "database": "pubmed",
-            "query": pubmed.query_for(term),
-            "records": [article_record(a) for a in arts if a.pmid in used],
-            "llm": llm,
-        },
-    )
+    return BuiltTask(tables=tables, sources=_sources(pubmed, term, [a for a in arts if a.pmid in used], llm))
 

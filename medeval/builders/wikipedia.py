@@ -153,7 +153,29 @@ def page_record(page: Page, label: str | None = None) -> dict[str, Any]:
     return out
 
 
-def _category_task(spec: TaskSpec, ctx: BuildContext) -> BuiltTask:
+def _walk_sources(wiki: MediaWikiClient, labels: dict[str, list[str]], depth: int, found: dict[str, int]) -> dict[str, Any]:
+    """The manifest's account of a category walk: origin, categories per label, depth, articles found per label."""
+    return {"origin": wiki.where, "categories": labels, "depth": depth, "pages_found_per_label": found}
+
+
+@builder("wikipedia.category_classification", params=CategoryParams, needs={"network"})
+@builder("wikipedia.category_clustering", params=CategoryParams, needs={"network"})
+def category_task(spec: TaskSpec, ctx: BuildContext) -> BuiltTask:
+    """Articles of a few categories labelled by category: ``wikipedia.category_classification`` (70/30
+    train/test) and ``wikipedia.category_clustering`` (one test set); the task's type picks the tables.
+
+    Args:
+        spec: the task; ``construction.labels`` maps each label to its categories, ``params`` is
+            :class:`CategoryParams`.
+        ctx: where pages come from (``--source-dir DIR/wikipedia`` or the API) and ``record_ids`` for a rebuild.
+
+    Returns:
+        The tables (one row per non-lead section) and the manifest's ``source`` block (every page used).
+
+    Raises:
+        SpecError: no labels, or ``params.text`` other than ``sections``.
+        SourceError: a label's category is missing from ``--source-dir``, or the API fails.
+    """
     c = spec.construction
     assert c is not None
     labels = _labels(spec)
@@ -176,27 +198,12 @@ def _category_task(spec: TaskSpec, ctx: BuildContext) -> BuiltTask:
     return BuiltTask(
         tables=tables,
         sources={
-            "origin": wiki.where,
-            "categories": labels,
-            "depth": depth,
-            "pages_found_per_label": found,
+            **_walk_sources(wiki, labels, depth, found),
             "pages_in_several_labels_dropped": len(dropped),
             "sections": {"rows": len(used), "min_chars": min_chars, "lead_used": False},
             "records": [page_record(pages[pid], label) for pid, label in used_pages],
         },
     )
-
-
-@builder("wikipedia.category_classification", params=CategoryParams, needs={"network"})
-def category_classification(spec: TaskSpec, ctx: BuildContext) -> BuiltTask:
-    """Articles of a few categories, labelled by category; 70/30 train/test."""
-    return _category_task(spec, ctx)
-
-
-@builder("wikipedia.category_clustering", params=CategoryParams, needs={"network"})
-def category_clustering(spec: TaskSpec, ctx: BuildContext) -> BuiltTask:
-    """Articles of a few categories, clustered by category; one test set."""
-    return _category_task(spec, ctx)
 
 
 @builder("wikipedia.llm_pairs", params=LlmPairsParams, needs={"network", "llm"})
@@ -219,10 +226,7 @@ def llm_pairs(spec: TaskSpec, ctx: BuildContext) -> BuiltTask:
     return BuiltTask(
         tables=tables,
         sources={
-            "origin": wiki.where,
-            "categories": labels,
-            "depth": depth,
-            "pages_found_per_label": found,
+            **_walk_sources(wiki, labels, depth, found),
             "records": [page_record(pages[int(i)]) for i in used_ids],
             "llm": llm,
             "pairs": pair_info,

@@ -30,14 +30,10 @@ import datetime as dt
 import logging
 import re
 from collections.abc import Iterable
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from medeval.errors import SourceError
-from medeval.sources.http import HttpClient
-from medeval.sources.mirror import Mirror
-
-if TYPE_CHECKING:
-    from medeval.build import BuildContext
+from medeval.sources.mirror import MirroredClient
 
 logger = logging.getLogger(__name__)
 
@@ -83,24 +79,17 @@ def latest_versions(records: Iterable[dict[str, Any]]) -> list[dict[str, Any]]:
     return [best[d] for d in sorted(best)]
 
 
-class BiorxivClient:
-    """The ``details`` endpoint, online (paged, cached) or from a folder of recorded answers."""
+class BiorxivClient(MirroredClient):
+    """The ``details`` endpoint, online (paged, cached) or from a folder of recorded answers
+    (the ``biorxiv_medrxiv/`` mirror; arguments, errors and :meth:`from_context`: :class:`~medeval.sources.mirror.MirroredClient`)."""
 
-    def __init__(self, mirror: Mirror, http: HttpClient | None = None) -> None:
-        if http is None and not mirror.local_only:
-            raise ValueError("an online BiorxivClient needs an HttpClient")
-        self.mirror = mirror
-        self.http = None if mirror.local_only else http
+    SUB = SUB
+    MIN_INTERVAL = 0.2
 
     @classmethod
-    def from_context(cls, ctx: BuildContext, *, base_url: str | None = None, backoff: float = 1.0, retries: int = 4) -> BiorxivClient:
-        mirror = Mirror.for_context(ctx, SUB, __name__)
-        http = None if mirror.local_only else HttpClient(base_url or API_URL, min_interval=0.2, retries=retries, backoff=backoff, offline=ctx.offline or None)
-        return cls(mirror, http)
-
-    @property
-    def where(self) -> str:
-        return f"local:{SUB}" if self.mirror.local_only else (self.http.base_url if self.http else "?")
+    def default_url(cls) -> str:
+        """:data:`API_URL`, read when a client is made."""
+        return API_URL
 
     def details(self, server: str, start: str, end: str) -> list[dict[str, Any]]:
         """Every record (all versions) the server lists for dates ``start``..``end`` (inclusive)."""

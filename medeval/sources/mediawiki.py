@@ -39,14 +39,11 @@ import logging
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from medeval.errors import SourceError
 from medeval.sources.http import HttpClient
-from medeval.sources.mirror import Mirror, safe_name
-
-if TYPE_CHECKING:
-    from medeval.build import BuildContext
+from medeval.sources.mirror import Mirror, MirroredClient, safe_name
 
 logger = logging.getLogger(__name__)
 
@@ -118,28 +115,22 @@ def _category_title(name: str) -> str:
     return name if name.startswith("Category:") else f"Category:{name}"
 
 
-class MediaWikiClient:
-    """Category members and page texts from the API, or from a local folder of recorded API answers."""
+class MediaWikiClient(MirroredClient):
+    """Category members and page texts from the API, or from a local folder of recorded API answers
+    (the ``wikipedia/`` mirror; arguments, errors and :meth:`from_context`: :class:`~medeval.sources.mirror.MirroredClient`)."""
+
+    SUB = SUB
+    MIN_INTERVAL = 0.1
 
     def __init__(self, mirror: Mirror, http: HttpClient | None = None) -> None:
-        if http is None and not mirror.local_only:
-            raise ValueError("an online MediaWikiClient needs an HttpClient")
-        self.mirror = mirror
-        self.http = None if mirror.local_only else http
+        super().__init__(mirror, http)
         self._page_index: dict[int, dict[str, Any]] | None = None
 
     @classmethod
-    def from_context(cls, ctx: BuildContext, *, api_url: str | None = None, backoff: float = 1.0, retries: int = 4) -> MediaWikiClient:
-        mirror = Mirror.for_context(ctx, SUB, __name__)
-        http = None if mirror.local_only else HttpClient(api_url or API_URL, min_interval=0.1, retries=retries, backoff=backoff, offline=ctx.offline or None)
-        return cls(mirror, http)
+    def default_url(cls) -> str:
+        """:data:`API_URL`, read when a client is made."""
+        return API_URL
 
-    @property
-    def where(self) -> str:
-        """Where the records come from, for the build manifest's ``origin``: the API URL or ``local:<folder>``."""
-        return f"local:{SUB}" if self.mirror.local_only else (self.http.base_url if self.http else "?")
-
-    # -- API plumbing ------------------------------------------------------------------------------------------------
     def _query(self, params: dict[str, Any]) -> list[dict[str, Any]]:
         """All answers of one query, following ``continue``."""
         assert self.http is not None

@@ -21,14 +21,17 @@ import gzip
 import json
 import os
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, ClassVar, TypeVar
 
-from medeval.store import DataStore
 from medeval.errors import SourceError
 from medeval.fsutil import atomic_write_bytes
+from medeval.sources.http import HttpClient
+from medeval.store import DataStore
 
 if TYPE_CHECKING:
     from medeval.build import BuildContext
+
+_Client = TypeVar("_Client", bound="MirroredClient")
 
 
 class Mirror:
@@ -104,6 +107,103 @@ class Mirror:
 
     def write_json(self, rel: str, obj: Any) -> Path:
         return self.write_bytes(rel, json.dumps(obj, ensure_ascii=False, indent=1).encode("utf-8"))
+
+
+class MirroredClient:
+    """Base of the clients that read one upstream API through a :class:`Mirror`: online (an :class:`HttpClient`;
+    every raw answer is stored in the mirror before use) or from a ``--source-dir`` folder (no HttpClient; the
+    network is never used). A client sets :attr:`SUB`, :attr:`MIN_INTERVAL` and :meth:`default_url`.
+
+    Args:
+        mirror: the source's folder of raw answers (:meth:`Mirror.for_context`).
+        http: the API client; required online, ignored for a ``--source-dir`` folder.
+        sub: the mirror's sub-folder name, which :attr:`where` reports (default :attr:`SUB`).
+
+    Raises:
+        ValueError: an online mirror without an ``http`` client.
+
+    Example::
+
+        >>> from medeval.sources.mediawiki import MediaWikiClient
+        >>> MediaWikiClient.from_context(BuildContext(source_dir="../shared/datakit")).where
+        'local:wikipedia'
+    """
+
+    #: The mirror's sub-folder: ``--source-dir DIR/<SUB>``, or ``<data folder>/sources/<SUB>`` online.
+    SUB: ClassVar[str] = ""
+    #: Seconds between requests (the API's rate limit).
+    MIN_INTERVAL: ClassVar[float] = 0.0
+
+    def __init__(self, mirror: Mirror, http: HttpClient | None = None, *, sub: str | None = None) -> None:
+        if http is None and not mirror.local_only:
+            raise ValueError(f"an online {type(self).__name__} needs an HttpClient")
+        self.mirror = mirror
+        self.http = None if mirror.local_only else http
+        self.sub = sub or self.SUB
+
+    @classmethod
+    def default_url(cls) -> str:
+        """The API's base URL, read when a client is made (so a test can point the module constant elsewhere).
+
+        Returns:
+            The URL.
+        """
+        raise NotImplementedError(f"{cls.__name__} must define default_url()")
+
+    @classmethod
+    def from_context(
+        cls: type[_Client], ctx: BuildContext, *, base_url: str | None = None, backoff: float = 1.0, retries: int = 4
+    ) -> _Client:
+        """The client of a build: ``--source-dir DIR/<SUB>`` if given, else the API at most one request per
+        :attr:`MIN_INTERVAL` seconds, with every answer stored under ``<data folder>/sources/<SUB>``.
+
+        Args:
+            ctx: the build's inputs (``source_dir``, ``offline``).
+            base_url: the API's URL (default :meth:`default_url`).
+            backoff: the first retry's wait in seconds (doubled each time).
+            retries: attempts after the first on connection errors, 429 and 5xx.
+
+        Returns:
+            The client.
+
+        Raises:
+            SourceError: ``--source-dir`` lacks the ``<SUB>/`` folder.
+        """
+        mirror, http = cls.mirror_and_http(ctx, cls.SUB, cls.__module__, base_url or cls.default_url(),
+                                           min_interval=cls.MIN_INTERVAL, retries=retries, backoff=backoff)
+        return cls(mirror, http)
+
+    @staticmethod
+    def mirror_and_http(
+        ctx: BuildContext, sub: str, layout: str, base_url: str, *, min_interval: float, retries: int, backoff: float
+    ) -> tuple[Mirror, HttpClient | None]:
+        """The mirror of a build (:meth:`Mirror.for_context`) and, unless it is a ``--source-dir`` folder, an
+        :class:`HttpClient` for ``base_url`` (``--offline`` makes it refuse the network).
+
+        Args:
+            ctx: the build's inputs (``source_dir``, ``offline``).
+            sub: the mirror's sub-folder.
+            layout: the module whose docstring documents the folder's layout (named in errors).
+            base_url: the API's base URL.
+            min_interval: seconds between requests.
+            retries: attempts after the first.
+            backoff: the first retry's wait in seconds.
+
+        Returns:
+            ``(mirror, http)``; ``http`` is None for a ``--source-dir`` folder.
+
+        Raises:
+            SourceError: ``--source-dir`` lacks the ``sub`` folder.
+        """
+        mirror = Mirror.for_context(ctx, sub, layout)
+        if mirror.local_only:
+            return mirror, None
+        return mirror, HttpClient(base_url, min_interval=min_interval, retries=retries, backoff=backoff, offline=ctx.offline or None)
+
+    @property
+    def where(self) -> str:
+        """Where the records come from, for the build manifest's ``origin``: the API URL or ``local:<sub-folder>``."""
+        return f"local:{self.sub}" if self.mirror.local_only else (self.http.base_url if self.http else "?")
 
 
 def safe_name(text: str) -> str:

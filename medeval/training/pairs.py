@@ -193,7 +193,8 @@ def pubmed_pairs(opts: PubmedOptions, ctx: BuildContext, seed: int) -> tuple[lis
     Raises:
         SourceError: the records are absent (no folder under ``--source-dir``, or offline without a cache).
     """
-    from medeval.sources.eutils import EutilsClient, parse_pubmed_xml
+    from medeval.sources.eutils import EutilsClient
+    from medeval.sources.ncbi_xml import parse_pubmed_xml
     from medeval.sources.mirror import Mirror
 
     records: dict[str, Any] = {}
