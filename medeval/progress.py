@@ -107,7 +107,13 @@ class RunProgress:
             self._ran_seconds += elapsed
 
     def seconds_left(self) -> float | None:
-        """The estimated seconds until every task is finished, or None before any task has run."""
+        """The estimated seconds until every task is finished, or None before any task has run.
+
+        Seconds per unit of weight, learned from the tasks that ran, times the weight of the tasks not yet done.
+
+        Returns:
+            Seconds (float), or None.
+        """
         if self._ran_weight <= 0:
             return None
         todo = sum(w for i, w in enumerate(self.weights) if i not in self.done)
@@ -134,7 +140,14 @@ class RunProgress:
 
 
 def texts_encoded(model: Any) -> int | None:
-    """Texts the encoder has encoded so far: the embedding cache's or the encoder adapter's counter, if it has one."""
+    """Texts the encoder has encoded so far: the embedding cache's or the encoder adapter's counter, if it has one.
+
+    Args:
+        model: the encoder the run scores (any object; one with a ``stats`` dict holding ``"encoded"`` counts).
+
+    Returns:
+        The count, or None when the encoder does not count.
+    """
     stats = getattr(model, "stats", None)
     if isinstance(stats, dict) and isinstance(stats.get("encoded"), int):
         return int(stats["encoded"])

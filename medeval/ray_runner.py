@@ -23,10 +23,15 @@ import os
 import socket
 import time
 from pathlib import Path
-from typing import Any
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
 
 from medeval.errors import MedEvalError
 from medeval.run import RunOptions, TaskOutcome
+
+if TYPE_CHECKING:
+    from mteb.abstasks import AbsTask
+    from rich.console import Console
 
 #: Environment variables a worker takes over from the driver (data folder, offline mode, user task folders).
 FORWARDED_ENV = ("MEDEVAL_HOME", "MEDEVAL_INCLUDE_PATH", "HF_HUB_OFFLINE", "HF_DATASETS_OFFLINE", "HF_HOME",
@@ -142,7 +147,7 @@ def run_unit(model_id: str | None, task_name: str, opts: RunOptions, env: dict[s
     return {**dataclasses.asdict(outcome), "model": f"{loaded.meta.name} @ {loaded.meta.revision}", "worker": worker}
 
 
-def run_on_ray(opts: RunOptions, address: str, echo: Any = print) -> tuple[int, list[dict[str, Any]]]:
+def run_on_ray(opts: RunOptions, address: str, echo: Callable[[str], object] = print) -> tuple[int, list[dict[str, Any]]]:
     """Run every (model, task) unit of ``opts`` on the Ray cluster at ``address``.
 
     Args:
@@ -202,8 +207,15 @@ def run_on_ray(opts: RunOptions, address: str, echo: Any = print) -> tuple[int, 
     return code, outcomes
 
 
-def unit_task_id(task: Any) -> str:
-    """How a worker looks a task up: a packaged task by its name, any other (a user's YAML) by its absolute path."""
+def unit_task_id(task: AbsTask) -> str:
+    """How a worker looks a task up: a packaged task by its name, any other (a user's YAML) by its absolute path.
+
+    Args:
+        task: an mteb task object of medeval.
+
+    Returns:
+        The task's name, or the path of its YAML.
+    """
     from medeval import paths
 
     spec_path = getattr(type(task), "spec_path", None)
@@ -212,8 +224,14 @@ def unit_task_id(task: Any) -> str:
     return str(spec_path)
 
 
-def summarize(outcomes: list[dict[str, Any]], console: Any) -> None:
-    """One summary table per model, as a local run prints."""
+def summarize(outcomes: list[dict[str, Any]], console: Console) -> None:
+    """One summary table per model, as a local run prints.
+
+    Args:
+        outcomes: the per-(model, task) outcome dicts the workers returned (:class:`medeval.run.TaskOutcome` fields
+            plus ``model``).
+        console: a ``rich.console.Console`` to print to.
+    """
     from medeval.run import summary_table
 
     by_model: dict[str, list[TaskOutcome]] = {}
