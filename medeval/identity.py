@@ -69,7 +69,18 @@ def _digest(obj: Any, length: int = 16) -> str:
 
 # --------------------------------------------------------------------------------------------------- protocol
 def mteb_minor(version: str | None = None) -> str:
-    """``major.minor`` of an mteb version (default: the installed one), e.g. ``"2.26"`` for ``"2.26.24"``."""
+    """``major.minor`` of an mteb version (default: the installed one).
+
+    Args:
+        version: An mteb version string; None reads the installed mteb's.
+
+    Returns:
+        The first two parts.
+
+    Example:
+        >>> mteb_minor("2.26.24")
+        '2.26'
+    """
     if version is None:
         import importlib.metadata as md
 
@@ -98,12 +109,26 @@ def protocol_params(spec: Any, *, mteb_version: str | None = None) -> dict[str, 
 
 
 def fingerprint_of_params(params: dict[str, Any]) -> str:
-    """The 16-hex-digit fingerprint of :func:`protocol_params`' output."""
+    """The 16-hex-digit fingerprint of :func:`protocol_params`' output.
+
+    Args:
+        params: A :func:`protocol_params` dict (as recorded in ``run_settings.jsonl``).
+
+    Returns:
+        16 hex digits of sha256 over its canonical JSON.
+    """
     return _digest(params)
 
 
 def protocol_fingerprint(spec: Any, *, mteb_version: str | None = None) -> str:
     """The task's protocol fingerprint: 16 hex digits of sha256 over :func:`protocol_params`.
+
+    Args:
+        spec: The task's :class:`~medeval.spec.TaskSpec`.
+        mteb_version: An mteb version to use instead of the installed one.
+
+    Returns:
+        16 hex digits.
 
     Example:
         >>> protocol_fingerprint(get_spec("HPOLaypersonRetrieval")) == protocol_fingerprint(get_spec("HPOLaypersonRetrieval"))
@@ -124,7 +149,13 @@ def _flatten(obj: Any, prefix: str = "") -> dict[str, Any]:
 def describe_change(old: Any, new: dict[str, Any]) -> str:
     """What differs between two :func:`protocol_params` dicts, e.g. ``"main_score f1 -> accuracy"``.
 
-    ``old`` may be anything read from a file; when it is not a dict, the answer says the old protocol is unknown.
+    Args:
+        old: The stored parameters; anything read from a file (when it is not a dict, the answer says the old
+            protocol is unknown).
+        new: The task's parameters now.
+
+    Returns:
+        The changed fields as ``"field old -> new"``, comma-separated.
     """
     if not isinstance(old, dict):
         return "the stored result does not record its protocol's parameters"
@@ -140,7 +171,14 @@ def describe_change(old: Any, new: dict[str, Any]) -> str:
 
 # --------------------------------------------------------------------------------------------------- model
 def sentence_transformer_of(model: Any) -> Any | None:
-    """The SentenceTransformer inside ``model`` (itself, mteb's wrapper, or medeval's adapters), or None."""
+    """The SentenceTransformer inside ``model`` (itself, mteb's wrapper, or medeval's adapters), or None.
+
+    Args:
+        model: An mteb encoder or a ``SentenceTransformer``.
+
+    Returns:
+        The ``SentenceTransformer`` found within four levels of wrapping, or None.
+    """
     from sentence_transformers import SentenceTransformer
 
     for _ in range(4):
@@ -228,7 +266,14 @@ def model_fingerprint(model: Any) -> str | None:
 
 
 def derived_revision(fingerprint: str) -> str:
-    """The revision recorded for a model folder run without ``--model-revision``: ``local-<12 hex digits>``."""
+    """The revision recorded for a model folder run without ``--model-revision``: ``local-<12 hex digits>``.
+
+    Args:
+        fingerprint: The model's :func:`model_fingerprint`.
+
+    Returns:
+        ``local-`` and the fingerprint's first 12 hex digits.
+    """
     return f"{DERIVED_REVISION_PREFIX}{fingerprint[:12]}"
 
 
@@ -251,7 +296,8 @@ def reuse_problem(
         settings: the task's line of ``run_settings.jsonl`` next to it (None when there is none).
         eval_splits: the task's eval splits now.
         data_revision: the content hash of the task's data now.
-        protocol: the task's protocol fingerprint now; ``params`` its :func:`protocol_params`.
+        protocol: the task's protocol fingerprint now.
+        params: the task's :func:`protocol_params` now (to say what changed).
         model_fp: the model's :func:`model_fingerprint` now (None: not a sentence-transformers model).
         precision: the precision of this run (``fp32``, ``fp16``, ``bf16``).
 

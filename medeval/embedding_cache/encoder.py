@@ -157,7 +157,11 @@ class CachedEncoder(EncoderAdapter):
             logger.warning("embedding cache: cannot write to %s (%s); continuing without storing", self.folder, err)
 
     def summary(self) -> str:
-        """One line: texts encoded, reused from the folder, asked for and distinct per call."""
+        """What the cache did in this process.
+
+        Returns:
+            One line: texts encoded, reused from the folder, asked for and distinct per call.
+        """
         s = self.stats
         return (f"embedding cache: {s['encoded']:,} texts encoded, {s['cached']:,} reused from {self.folder} "
                 f"({s['texts']:,} asked for, {s['distinct']:,} distinct per call)")

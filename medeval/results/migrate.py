@@ -56,7 +56,11 @@ class Outcome:
     reason: str = ""
 
     def line(self) -> str:
-        """``status path: reason``, one line."""
+        """The line ``medeval results migrate`` prints for this file.
+
+        Returns:
+            ``status path: reason``.
+        """
         return f"{self.status:<8} {self.path}" + (f": {self.reason}" if self.reason else "")
 
 
@@ -73,7 +77,11 @@ class MigrationReport:
     dry_run: bool = False
 
     def counts(self) -> dict[str, int]:
-        """How many results were ``stamped``, ``recorded`` and ``kept``."""
+        """How many results were ``stamped``, ``recorded`` and ``kept``.
+
+        Returns:
+            ``{"stamped": n, "recorded": n, "kept": n}``.
+        """
         return {k: sum(o.status == k for o in self.outcomes) for k in ("stamped", "recorded", "kept")}
 
     @property

@@ -34,7 +34,15 @@ def clean(text: object, limit: int = 300) -> str:
 
 
 def short(value: object, limit: int = 60) -> str:
-    """:func:`clean` of ``repr(value)``, at most ``limit`` characters: a value quoted in a message."""
+    """A value quoted in a message: :func:`clean` of ``repr(value)``.
+
+    Args:
+        value: Anything read from a submission.
+        limit: The most characters returned.
+
+    Returns:
+        The printable, single-line ``repr``.
+    """
     return clean(repr(value), limit)
 
 
@@ -124,7 +132,11 @@ class ValidationReport:
         return 1 if self.errors else 0
 
     def summary(self) -> str:
-        """``OK|FAILED: N result file(s) in M revision folder(s); E error(s), W warning(s)``."""
+        """The verdict in one line.
+
+        Returns:
+            ``OK|FAILED: N result file(s) in M revision folder(s); E error(s), W warning(s)``.
+        """
         n_err = len(self.errors)
         n_warn = len(self.problems) - n_err
         where = f"{self.n_task_files} result file(s) in {len(self.folders)} revision folder(s)"

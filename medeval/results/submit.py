@@ -52,7 +52,11 @@ class Action:
     prior: str | None = None
 
     def line(self) -> str:
-        """``kind dest: note``, one line."""
+        """The line ``medeval submit`` prints for this file.
+
+        Returns:
+            ``kind dest: note``.
+        """
         return f"{self.kind:<9} {clean(self.dest)}" + (f": {clean(self.note)}" if self.note else "")
 
 

@@ -20,6 +20,8 @@ from typing import Any
 
 import numpy as np
 
+from medeval.results.layout import MODEL_META, RESULTS, RUN_SETTINGS, model_folder_name
+
 
 @functools.cache
 def _template(task: str) -> str:
@@ -74,7 +76,7 @@ def write_model_meta(folder: str | Path, name: str, revision: str = "demo", **fi
     meta = ModelMeta(name=name, revision=revision, **{**defaults, **fields})
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
-    path = folder / "model_meta.json"
+    path = folder / MODEL_META
     path.write_text(json.dumps(meta.to_dict(), default=str, indent=4), encoding="utf-8")
     return path
 
@@ -83,7 +85,7 @@ def write_run_settings(folder: str | Path, tasks: Sequence[str], batch_size: int
     """Write ``run_settings.jsonl`` as mteb's ResultCache does (one line per task: encode kwargs, versions)."""
     import mteb
 
-    path = Path(folder) / "run_settings.jsonl"
+    path = Path(folder) / RUN_SETTINGS
     with path.open("w", encoding="utf-8") as f:
         for t in tasks:
             entry = {"task": t, "splits": ["test"], "version": {"mteb": mteb.__version__},
@@ -111,10 +113,10 @@ def write_demo_results(
     rng = np.random.default_rng(seed)
     difficulty = {t: rng.uniform(0.2, 0.8) for t in names}
     when = datetime.datetime(2026, 1, 1, tzinfo=datetime.timezone.utc)
-    root = Path(out_dir) / "results"
+    root = Path(out_dir) / RESULTS
     for i in range(n_models):
         name = f"demo/model-{i:03d}"
-        folder = root / f"demo__model-{i:03d}" / "demo"
+        folder = root / model_folder_name(name) / "demo"
         skill = rng.normal(0, 0.06)
         params = float(10 ** rng.uniform(7, 9.7))
         write_model_meta(
