@@ -40,7 +40,7 @@ def test_deviation_needs_a_reason(tmp_path: Path) -> None:
 
 
 def test_deviations_are_on_the_task_page_card() -> None:
-    from medeval.site.render import task_card
+    from medeval.site.task_page import task_card
 
     spec = medeval.get_spec("PMCImagingModalityClustering")
     card = task_card(spec)

@@ -100,7 +100,7 @@ def test_build_writes_every_page(built):
     assert 'id="board-terms"' in home and 'id="board-v1"' in home and "reported" in home
     assert (out / ".medeval-site").is_file()
     # hand-written pages (the repository's site/ folder) are copied in and listed in the navigation
-    from medeval.site.render import pages_dir
+    from medeval.site.pages import pages_dir
 
     assert pages_dir() is not None and (pages_dir() / "submit.md").is_file()
     submit = (out / "submit.html").read_text()

@@ -5,7 +5,7 @@
     >>> serve_site("leaderboard", "site_build", port=8000)  # build, then serve on http://127.0.0.1:8000
 
 How a build goes: :func:`medeval.leaderboard.load_leaderboard` reads the results (broken files become warnings);
-:func:`medeval.site.render.render_docs` writes the Markdown pages and downloads into a temporary folder, with the
+:func:`medeval.site.pages.render_docs` writes the Markdown pages and downloads into a temporary folder, with the
 site's own script and style (``assets/``) and plotly.js from the plotly wheel; ``mkdocs.yml`` is generated there
 too (Google Fonts off, so nothing is fetched from the network); MkDocs builds into a folder next to ``out_dir``,
 which then replaces ``out_dir`` in one rename. ``out_dir`` is only replaced if it is empty or an earlier site build
@@ -103,7 +103,7 @@ def build_site(results_dir: str | os.PathLike[str], out_dir: str | os.PathLike[s
 
     from medeval.leaderboard import load_leaderboard, results_root
     from medeval.site.postbuild import finish_site
-    from medeval.site.render import nav, render_docs
+    from medeval.site.pages import nav, render_docs
 
     started = time.perf_counter()
     results = Path(results_dir)

@@ -25,7 +25,7 @@ from medeval.leaderboard import TASK_TYPES, reported_source
 from medeval.site.safe import DASH, json_for_script, missing, neutral, text
 
 if TYPE_CHECKING:
-    from medeval.site.render import SiteData
+    from medeval.site.context import SiteData
 
 
 def bench_id(bench: str) -> str:
@@ -256,4 +256,65 @@ def source_table(site: SiteData, bench: str, prefix: str = "") -> Table:
         for g in means.columns:
             cells.append(_score_cell(means.loc[name, g], n=counts.loc[name, g], size=sizes.get(g)))
         table.rows.append({"cells": cells, "attrs": {}, "cls": ""})
+    return table
+
+
+def task_scores_table(site: SiteData, task: str, prefix: str = "../") -> Table:
+    """A task page's table: every model's score, rank and distance from chance on the task.
+
+    Args:
+        site: the site's data.
+        task: the task's name.
+        prefix: the path back to the site root from the task page.
+
+    Returns:
+        The sortable table, best score first.
+    """
+    from medeval.leaderboard import normalise_to_chance
+
+    chance = site.lb.chance["Chance"].get(task, math.nan) if task in site.lb.chance.index else math.nan
+    cols = [Column("Rank", "rank"), Column("Model", "text"), Column("Score", "num"),
+            Column("vs chance", "num", "(score - chance) / (1 - chance): 0 at chance, 100 at a perfect score"),
+            Column("Revision", "text"), Column("Date", "text"), Column("mteb", "text")]
+    table = Table(id=f"task-{slug(task)}", columns=cols, cls="mv-pin")
+    for r in site.lb.task_scores(task).to_dict("records"):
+        norm = normalise_to_chance(r["score"], chance)
+        table.rows.append({"cells": [
+            Cell(DASH if missing(r["rank"]) else Markup(str(int(r["rank"]))), sort_value(r["rank"]), "num"),
+            Cell(site.model_link(r["model"], prefix), str(r["model"]).lower(), "mv-model"),
+            _score_cell(r["score"]),
+            Cell(fmt_score(norm), sort_value(norm), "num"),
+            Cell(text(r["revision"]), str(r["revision"])),
+            Cell(text(r["date"]), sort_value(r["date"])),
+            Cell(text(r["mteb_version"]), sort_value(r["mteb_version"])),
+        ], "attrs": {}, "cls": ""})
+    return table
+
+
+def model_scores_table(site: SiteData, model: str, bench: str) -> Table:
+    """A model page's table for one benchmark: the model's score and rank on each task.
+
+    Args:
+        site: the site's data.
+        model: the model's name.
+        bench: the benchmark's name.
+
+    Returns:
+        The sortable table (no rows when the model has no score on the benchmark).
+    """
+    cols = [Column("Task", "text"), Column("Type", "text"), Column("Source", "text"), Column("Score", "num"),
+            Column("Rank on task", "rank"), Column("Date", "text")]
+    table = Table(id=f"scores-{bench_id(bench)}", columns=cols)
+    s = site.by_model.get(model)
+    if s is None:
+        return table
+    for r in s[s["benchmark"] == bench].to_dict("records"):
+        rank = DASH if missing(r["rank"]) else Markup(f"{int(r['rank'])}/{int(r['of'])}")
+        table.rows.append({"cells": [
+            Cell(Markup(f'<a href="../tasks/{text(r["task"])}.html">{text(r["task"])}</a>'), r["task"].lower()),
+            Cell(text(r["task_type"]), r["task_type"]), Cell(text(r["source"]), r["source"]),
+            _score_cell(r["score"]),
+            Cell(rank, sort_value(r["rank"]), "num"),
+            Cell(text(r["date"]), sort_value(r["date"])),
+        ], "attrs": {}, "cls": ""})
     return table

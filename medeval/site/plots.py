@@ -18,7 +18,7 @@ from medeval.leaderboard import TASK_TYPES
 from medeval.site.safe import json_for_script, missing, neutral
 
 if TYPE_CHECKING:
-    from medeval.site.render import SiteData
+    from medeval.site.context import SiteData
 
 TOP_N = 10
 #: Axes never auto-range (a 58-62 range would make small differences look large); the site's script restyles

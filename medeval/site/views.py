@@ -23,7 +23,7 @@ from medeval.site.safe import DASH, json_for_script, link, missing, neutral, tex
 
 if TYPE_CHECKING:
     from medeval.site.model import Table
-    from medeval.site.render import SiteData
+    from medeval.site.context import SiteData
 
 _HUB_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*/[A-Za-z0-9][A-Za-z0-9._-]*$")
 _SHA = re.compile(r"^[0-9a-f]{40}$")

@@ -1,17 +1,18 @@
-"""Leaderboard -> the Markdown pages (and downloads) of the site, through the Jinja2 templates in ``templates/``.
+"""The page writers: Leaderboard -> the Markdown pages (and downloads) of the site, through the Jinja2 templates
+in ``templates/``. What the pages show comes from :mod:`~medeval.site.context` (the computed data),
+:mod:`~medeval.site.model` (the tables), :mod:`~medeval.site.views`, :mod:`~medeval.site.task_page` and
+:mod:`~medeval.site.plots`.
 
 Pages are Markdown for MkDocs Material whose dynamic parts are raw HTML blocks. The Jinja environment passes every
 ``{{ value }}`` through :func:`medeval.site.safe.text` (HTML- and Markdown-escaped, missing -> dash) unless the value is
 already :class:`~markupsafe.Markup` built here from escaped parts, so a template cannot forget to escape.
 
-    >>> from medeval.site.render import render_docs
+    >>> from medeval.site.pages import render_docs
     >>> render_docs(leaderboard, docs_dir)          # writes index.md, tasks/*.md, models/*.md, downloads/, ...
 """
 
 from __future__ import annotations
 
-import json
-import math
 from pathlib import Path
 from typing import Any
 
@@ -20,12 +21,8 @@ from jinja2 import Environment, FileSystemLoader, StrictUndefined
 from markupsafe import Markup
 
 from medeval.leaderboard import TASK_TYPES, Leaderboard, reported_source
-from medeval.site.model import (  # noqa: F401 - re-exported: plots, views and tests import them from here
-    Cell,
-    Column,
-    Table,
-    _score_cell,
-    as_bool,
+from medeval.site.context import SiteData, model_standing
+from medeval.site.model import (
     bench_id,
     bench_title,
     board_table,
@@ -33,13 +30,14 @@ from medeval.site.model import (  # noqa: F401 - re-exported: plots, views and t
     fmt_int,
     fmt_params,
     fmt_score,
-    model_slugs,
+    model_scores_table,
     pre_text,
-    slug,
     sort_value,
     source_table,
+    task_scores_table,
 )
-from medeval.site.safe import DASH, link, missing, neutral, plain_title, spreadsheet_safe, text
+from medeval.site.safe import link, missing, neutral, plain_title, spreadsheet_safe, text
+from medeval.site.task_page import bibtex_or_empty, build_hint, stats_rows, task_card
 
 TEMPLATES = Path(__file__).parent / "templates"
 
@@ -60,180 +58,6 @@ def _jinja() -> Environment:
     env.filters["attr"] = lambda v: Markup("") if missing(v) else text(v)
     env.filters["nobl"] = lambda s: Markup("\n".join(line for line in str(s).splitlines() if line.strip()))
     return env
-
-
-# ----------------------------------------------------------------------------------------------- site context
-class SiteData:
-    """Everything the templates need, computed once from a Leaderboard."""
-
-    def __init__(self, lb: Leaderboard, *, n_boot: int = 1000) -> None:
-        self.lb = lb
-        self.slugs = model_slugs(lb.models.index if len(lb.models) else [])
-        self.benchmarks = [b for b in lb.benchmarks if b in set(lb.tasks["benchmark"])]
-        self.summaries = {b: lb.summary(b, n_boot=n_boot) for b in self.benchmarks}
-        self.at_chance = {b: lb.tasks_at_chance(b) for b in self.benchmarks}
-        self.sources = {b: lb.group_means(b, by="source") for b in self.benchmarks}
-        self.pages: list[tuple[str, str]] = []  # hand-written pages copied in: (title, file)
-        self.by_model = {m: df for m, df in lb.ranked_scores.groupby("model", sort=False)}
-        self.standing: dict[str, list[dict[str, Any]]] = {}
-        for bench in self.benchmarks:
-            s = self.summaries[bench]
-            n_models = int((~s["Reported"].astype(bool)).sum())
-            for r in s[~s["Reported"].astype(bool)].to_dict("records"):
-                self.standing.setdefault(r["Model"], []).append(
-                    {"bench": bench, "title": bench_title(bench), "n_models": n_models, **r})
-
-    def model_href(self, name: str, prefix: str = "") -> str | None:
-        s = self.slugs.get(name)
-        return f"{prefix}models/{s}.html" if s else None
-
-    def model_link(self, name: str, prefix: str = "") -> Markup:
-        href = self.model_href(name, prefix)
-        if href is None:
-            return text(name)
-        return Markup(f'<a href="{text(href)}">{text(name)}</a>')
-
-
-# ----------------------------------------------------------------------------------------------- task pages
-def _kv(label: str, value: Any) -> tuple[str, Any]:
-    return (label, value)
-
-
-def _bibtex_or_empty(name: str) -> str:
-    """The task's BibTeX, or "" for a user task whose short YAML gives none (its page then shows no citation)."""
-    from medeval.cite import cite_task
-    from medeval.errors import MedEvalError
-
-    try:
-        return cite_task(name)
-    except MedEvalError:
-        return ""
-
-
-def task_card(spec: Any) -> dict[str, list[tuple[str, Any]]]:
-    """The task YAML as labelled sections (values are plain data: the template escapes them)."""
-    src = spec.source
-    ev = spec.evaluation
-    card: dict[str, list[tuple[str, Any]]] = {
-        "Task": [
-            _kv("Benchmark", spec.benchmark), _kv("Type", spec.type), _kv("Paper id", spec.paper_id),
-            _kv("Languages", ", ".join(spec.languages or [])), _kv("Domains", ", ".join(spec.domains or [])),
-            _kv("Reference", link(spec.reference)), _kv("Licence of the built data", link(spec.license)),
-            _kv("Dates covered", f"{spec.date[0]} to {spec.date[1]}" if spec.date else None),  # optional for user tasks
-            _kv("Pinned data revision", spec.dataset.revision), _kv("Hub dataset", spec.dataset.path),
-        ],
-    }
-    if src is not None:  # a user task's short YAML may have no source block
-        card["Source"] = [
-            _kv("Name", src.name), _kv("Group", src.group), _kv("Builder reads", src.upstream), _kv("Version", src.version),
-            _kv("Licence", link(src.license)), _kv("Access", src.access), _kv("URL", link(src.url)),
-        ]
-    c = spec.construction
-    if c is not None:
-        rows = [_kv("Builder", c.builder), _kv("Seed", c.seed), _kv("Size cap", f"{c.max_rows:,}"),
-                _kv("Split", ", ".join(f"{k} {v:g}" for k, v in c.split.items()) if c.split else None),
-                _kv("Balance", c.balance), _kv("Sections", ", ".join(c.sections) if c.sections else None)]
-        if c.hard_negatives is not None:
-            hn = c.hard_negatives
-            rows.append(_kv("Hard negatives", f"top-{hn.k} by {hn.model}" + (f", {hn.restrict}" if hn.restrict else "")))
-        if c.llm is not None:
-            rows.append(_kv("LLM-written text", f"{c.llm.purpose} (paper: {c.llm.reference_model}, temperature {c.llm.temperature:g})"))
-        for k, v in sorted(c.params.items()):
-            rows.append(_kv(f"params.{k}", json.dumps(v, ensure_ascii=False) if not isinstance(v, str) else v))
-        card["Construction"] = rows
-    proto = [_kv("Main score", ev.main_score), _kv("Eval splits", ", ".join(ev.eval_splits))]
-    if ev.samples_per_label is not None:
-        proto.append(_kv("Training samples per label", ev.samples_per_label))
-    if ev.n_experiments is not None:
-        proto.append(_kv("Experiments", ev.n_experiments))
-    if ev.clustering is not None:
-        cl = ev.clustering
-        proto.append(_kv("Clustering", f"every row once; mini-batch k-means (batch {cl.kmeans_batch_size}), "
-                                       f"mean and spread over {cl.kmeans_seeds} seeds"))
-    if ev.k_values:
-        proto.append(_kv("k values", ", ".join(str(k) for k in ev.k_values)))
-    card["Protocol"] = proto
-    if getattr(spec, "deviations", None):
-        card["Deviations from the paper"] = [_kv(d.what, d.why) for d in spec.deviations]
-    return {k: [(lab, v) for lab, v in rows if not missing(v)] for k, rows in card.items()}
-
-
-def task_stats(cls: Any) -> dict[str, Any] | None:
-    """The built data's stats.json (if this machine has built the task), else None."""
-    try:
-        path = cls.descriptive_stats_path()
-        if path.is_file():
-            data = json.loads(path.read_text(encoding="utf-8"))
-            return data if isinstance(data, dict) else None
-    except (OSError, ValueError):
-        return None
-    return None
-
-
-def stats_rows(stats: dict[str, Any]) -> list[dict[str, Any]]:
-    """Per table: rows, text lengths and label counts (the 12 most frequent labels, then 'N more')."""
-    out = []
-    for name, entry in sorted(stats.items()):
-        if not isinstance(entry, dict):
-            continue
-        lengths = []
-        for k, v in entry.items():
-            if k.endswith("_length") and isinstance(v, dict):
-                lengths.append(f"{k[:-7]}: {v.get('min')}/{v.get('mean')}/{v.get('max')}")
-        labels = entry.get("label_counts") if isinstance(entry.get("label_counts"), dict) else {}
-        top = sorted(labels.items(), key=lambda kv: (-kv[1] if isinstance(kv[1], (int, float)) else 0, kv[0]))
-        shown = ", ".join(f"{k} ({v})" for k, v in top[:12]) + (f", {len(top) - 12} more" if len(top) > 12 else "")
-        out.append({"table": name, "rows": entry.get("num_rows"), "lengths": "; ".join(lengths) or None,
-                    "labels": shown or None, "n_labels": len(labels) or None,
-                    "queries": entry.get("num_queries_with_relevant")})
-    return out
-
-
-def task_scores_table(site: SiteData, task: str, prefix: str = "../") -> Table:
-    from medeval.leaderboard import normalise_to_chance
-
-    chance = site.lb.chance["Chance"].get(task, math.nan) if task in site.lb.chance.index else math.nan
-    cols = [Column("Rank", "rank"), Column("Model", "text"), Column("Score", "num"),
-            Column("vs chance", "num", "(score - chance) / (1 - chance): 0 at chance, 100 at a perfect score"),
-            Column("Revision", "text"), Column("Date", "text"), Column("mteb", "text")]
-    table = Table(id=f"task-{slug(task)}", columns=cols, cls="mv-pin")
-    for r in site.lb.task_scores(task).to_dict("records"):
-        norm = normalise_to_chance(r["score"], chance)
-        table.rows.append({"cells": [
-            Cell(DASH if missing(r["rank"]) else Markup(str(int(r["rank"]))), sort_value(r["rank"]), "num"),
-            Cell(site.model_link(r["model"], prefix), str(r["model"]).lower(), "mv-model"),
-            _score_cell(r["score"]),
-            Cell(fmt_score(norm), sort_value(norm), "num"),
-            Cell(text(r["revision"]), str(r["revision"])),
-            Cell(text(r["date"]), sort_value(r["date"])),
-            Cell(text(r["mteb_version"]), sort_value(r["mteb_version"])),
-        ], "attrs": {}, "cls": ""})
-    return table
-
-
-# ----------------------------------------------------------------------------------------------- model pages
-def model_scores_table(site: SiteData, model: str, bench: str) -> Table:
-    cols = [Column("Task", "text"), Column("Type", "text"), Column("Source", "text"), Column("Score", "num"),
-            Column("Rank on task", "rank"), Column("Date", "text")]
-    table = Table(id=f"scores-{bench_id(bench)}", columns=cols)
-    s = site.by_model.get(model)
-    if s is None:
-        return table
-    for r in s[s["benchmark"] == bench].to_dict("records"):
-        rank = DASH if missing(r["rank"]) else Markup(f"{int(r['rank'])}/{int(r['of'])}")
-        table.rows.append({"cells": [
-            Cell(Markup(f'<a href="../tasks/{text(r["task"])}.html">{text(r["task"])}</a>'), r["task"].lower()),
-            Cell(text(r["task_type"]), r["task_type"]), Cell(text(r["source"]), r["source"]),
-            _score_cell(r["score"]),
-            Cell(rank, sort_value(r["rank"]), "num"),
-            Cell(text(r["date"]), sort_value(r["date"])),
-        ], "attrs": {}, "cls": ""})
-    return table
-
-
-def model_standing(site: SiteData, model: str) -> list[dict[str, Any]]:
-    """The model's row of each benchmark's leaderboard (benchmarks it has no score on are left out)."""
-    return site.standing.get(model, [])
 
 
 # ----------------------------------------------------------------------------------------------- writing
@@ -338,8 +162,8 @@ def render_docs(lb: Leaderboard, docs: Path, *, n_boot: int = 1000, results_root
             stats = {"kind": found[0], "rows": mteb_stats_rows(found[1]) if found[0] == "mteb" else stats_rows(found[1])}
         _write(docs / "tasks" / f"{name}.md", _front_matter(name) + tmpl.render(
             spec=cls.spec, card=task_card(cls.spec), stats=stats, chance=task_chance(site, name),
-            bibtex=_bibtex_or_empty(name), scores=task_scores_table(site, name), n_models=int(lb.task_scores(name)["score"].notna().sum()),
-            how_to_build=_how_to_build(cls.spec), **common))
+            bibtex=bibtex_or_empty(name), scores=task_scores_table(site, name), n_models=int(lb.task_scores(name)["score"].notna().sum()),
+            how_to_build=build_hint(cls.spec), **common))
 
     # models
     cards_dir = results_root.parent / "models" if results_root is not None else None
@@ -396,12 +220,7 @@ def _bench_description(bench: str) -> str | None:
         return None
 
 
-def _how_to_build(spec: Any) -> str:
-    from medeval.loaders import how_to_build
-
-    return how_to_build(spec)
-
-
+#: The files and folders :func:`render_docs` writes; a hand-written page of the same name is not copied.
 GENERATED = ("index.md", "tasks", "models", "plots.md", "downloads.md", "downloads", "cite.md", "warnings.md", "assets",
              "matrix.md", "compare.md")
 
