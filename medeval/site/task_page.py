@@ -16,24 +16,6 @@ def _kv(label: str, value: Any) -> tuple[str, Any]:
     return (label, value)
 
 
-def bibtex_or_empty(name: str) -> str:
-    """The task's BibTeX, or "" for a user task whose short YAML gives none (its page then shows no citation).
-
-    Args:
-        name: the task's name.
-
-    Returns:
-        BibTeX entries (the source's and the paper's), or ``""``.
-    """
-    from medeval.cite import cite_task
-    from medeval.errors import MedEvalError
-
-    try:
-        return cite_task(name)
-    except MedEvalError:
-        return ""
-
-
 def task_card(spec: TaskSpec) -> dict[str, list[tuple[str, Any]]]:
     """The task YAML as labelled sections (values are plain data: the template escapes them).
 

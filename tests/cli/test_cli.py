@@ -224,7 +224,7 @@ def test_docs_name_the_distribution_pyproject_declares() -> None:
 
     import medeval
 
-    repo = Path(__file__).resolve().parents[1]
+    repo = Path(__file__).resolve().parents[2]
     declared = tomllib.loads((repo / "pyproject.toml").read_text())["project"]["name"]
     assert declared == medeval.DIST_NAME
     docs = [repo / "README.md", *sorted((repo / "site").glob("*.md")), *sorted((repo / "docs").glob("**/*.md")),
