@@ -63,6 +63,7 @@ def connect(address: str) -> Any:
     ray = _ray()
     if ray.is_initialized():
         return ray
+    _probe(address)
     try:
         ray.init(address=address, log_to_driver=False, logging_level="WARNING")
     except (ConnectionError, RuntimeError, ValueError) as err:
@@ -70,6 +71,31 @@ def connect(address: str) -> Any:
         raise MedEvalError(f"--ray {address}: no Ray cluster there ({first}); start one with `ray start --head` "
                            "or pass its address, e.g. --ray 10.0.0.5:6379") from None
     return ray
+
+
+def _probe(address: str, timeout_s: float = 5.0) -> None:
+    """Fail at once when nothing listens at ``HOST:PORT`` (Ray itself retries for about a minute first).
+
+    Args:
+        address: ``auto`` (not probed), ``HOST:PORT`` or ``ray://HOST:PORT``.
+        timeout_s: seconds to wait for the TCP connection.
+
+    Raises:
+        MedEvalError: the address has no port, or no TCP connection to it opens within ``timeout_s``.
+    """
+    import socket
+
+    target = address.split("://", 1)[-1]
+    if address == "auto" or not target:
+        return
+    host, sep, port = target.rpartition(":")
+    if not sep or not port.isdigit():
+        raise MedEvalError(f"--ray {address}: expected auto, HOST:PORT or ray://HOST:PORT, e.g. --ray 10.0.0.5:6379")
+    try:
+        socket.create_connection((host.strip("[]"), int(port)), timeout=timeout_s).close()
+    except OSError as err:
+        raise MedEvalError(f"--ray {address}: nothing answers there ({err.strerror or err}); start a cluster with "
+                           "`ray start --head` or pass its address, e.g. --ray 10.0.0.5:6379") from None
 
 
 def unit_resources(opts: RunOptions, cluster: dict[str, float]) -> dict[str, float]:

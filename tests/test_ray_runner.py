@@ -81,3 +81,22 @@ def test_unit_resources() -> None:
     assert unit_resources(RunOptions(device="cpu"), {"CPU": 4, "GPU": 2}) == {"num_cpus": 1}
     with pytest.raises(MedEvalError, match="no GPUs"):
         unit_resources(RunOptions(device="cuda"), {"CPU": 4})
+
+
+def test_an_address_where_nothing_listens_fails_at_once() -> None:
+    """``--ray HOST:PORT`` with no cluster there is one clear error within seconds, not Ray's minute of retries."""
+    import socket
+    import time
+
+    from medeval.ray_runner import _probe
+
+    with socket.socket() as s:  # a port that was free a moment ago: nothing listens on it now
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    start = time.monotonic()
+    with pytest.raises(MedEvalError, match=rf"--ray 127.0.0.1:{port}: nothing answers there"):
+        _probe(f"127.0.0.1:{port}")
+    assert time.monotonic() - start < 5
+    with pytest.raises(MedEvalError, match="expected auto, HOST:PORT"):
+        _probe("somehost")
+    _probe("auto")  # left to Ray
