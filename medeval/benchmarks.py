@@ -35,6 +35,9 @@ def benchmarks_dir() -> Path:
     """The folder of the packaged benchmark files (``tasks/benchmarks`` in a checkout, ``medeval/_tasks/benchmarks``
     in a wheel).
 
+    Returns:
+        The folder; it holds one ``*.yaml`` per benchmark.
+
     Raises:
         FileNotFoundError: the packaged task folder is missing (a broken install).
     """
@@ -123,8 +126,18 @@ def canonical_name(name: str) -> str:
 def get_benchmark_spec(name: str) -> BenchmarkSpec:
     """One benchmark's spec by name, alias or short id (see :func:`canonical_name`).
 
+    Args:
+        name: e.g. ``"MedEval(v1)"``, ``"v1"`` or ``"terms"`` (case-insensitive).
+
+    Returns:
+        The validated :class:`~medeval.spec.benchmark.BenchmarkSpec` of its ``tasks/benchmarks/*.yaml``.
+
     Raises:
         TaskNotFoundError: unknown benchmark.
+
+    Example:
+        >>> get_benchmark_spec("terms").title
+        'MedEval-Terms'
     """
     return _registry()[canonical_name(name)][0]
 

@@ -131,6 +131,9 @@ def _all_classes() -> dict[str, type[MedEvalTaskMixin]]:
 def task_classes() -> dict[str, type[MedEvalTaskMixin]]:
     """All known task classes by name: packaged tasks, then user tasks (``$MEDEVAL_INCLUDE_PATH``, added files).
 
+    Returns:
+        A new dict, task name -> its mteb task class (a subclass of a :mod:`medeval.loaders` class).
+
     Raises:
         SpecError: a packaged task or benchmark YAML is malformed.
     """
@@ -154,6 +157,12 @@ def get_spec(name: str) -> TaskSpec:
 
 def get_task_class(name: str) -> type[MedEvalTaskMixin]:
     """A task class by task name, paper id (e.g. ``"retrieval_medquad_dataset"``) or YAML path.
+
+    Args:
+        name: a task name, a paper id, or the path of a task YAML (which is then read and registered).
+
+    Returns:
+        The task's mteb task class.
 
     Raises:
         TaskNotFoundError: no such task; the message suggests close names.

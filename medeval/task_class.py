@@ -96,7 +96,11 @@ ENV_ALLOW_CUSTOM_LOADERS = "MEDEVAL_ALLOW_CUSTOM_LOADERS"
 
 def allow_custom_loaders(allow: bool = True) -> None:
     """Let task files name a ``loader:`` outside medeval (``--allow-custom-loaders``). That imports, and so runs,
-    the named module: only for task files you trust. Set before task files are read."""
+    the named module: only for task files you trust. Set before task files are read.
+
+    Args:
+        allow: True allows such loaders from now on (in this process); False refuses them again.
+    """
     global _ALLOW_CUSTOM_LOADERS
     _ALLOW_CUSTOM_LOADERS = allow
 

@@ -73,14 +73,23 @@ class Table:
 
     @property
     def unit(self) -> str:
+        """``"line"`` for a JSON-lines file, ``"row"`` for parquet: how findings count places in it."""
         return "line" if self.path.suffix == ".jsonl" else "row"
 
     @property
     def num_rows(self) -> int:
+        """How many rows the table has."""
         return self.arrow.num_rows if self.arrow is not None else len(self.rows or [])
 
     def numbers(self, indices: Iterable[int]) -> tuple[int, ...]:
-        """0-based row indices -> the line numbers (jsonl, blank lines skipped) or 1-based row numbers."""
+        """0-based row indices -> the line numbers (jsonl, blank lines skipped) or 1-based row numbers.
+
+        Args:
+            indices: 0-based row indices; only the first :data:`SHOWN` are converted.
+
+        Returns:
+            The numbers a reader finds in an editor (jsonl) or a dataframe viewer counting from 1 (parquet).
+        """
         indices = list(indices)[:SHOWN]
         if self.unit == "row" or not indices:
             return tuple(i + 1 for i in indices)
@@ -91,10 +100,28 @@ class Table:
 
     def finding(self, field_: str, problem: str, fix: str, indices: Sequence[int] = (), n: int | None = None,
                 severity: Severity = "error") -> Finding:
+        """A finding in this table.
+
+        Args:
+            field_: the column ("" for the table itself).
+            problem: what is wrong.
+            fix: what to do.
+            indices: 0-based indices of the offending rows.
+            n: how many rows have the problem (default ``len(indices)``).
+            severity: "error" or "warning".
+
+        Returns:
+            The :class:`Finding`, naming the file and the first offending lines or rows.
+        """
         return Finding(str(self.path), field_, problem, fix, self.numbers(indices), len(indices) if n is None else n,
                        self.unit, severity)
 
     def to_rows(self) -> list[dict[str, Any]]:
+        """The rows for the loader: a JSON-lines file's rows as read, or the parquet table's rows.
+
+        Returns:
+            One dict per row, column name -> value.
+        """
         return self.rows if self.rows is not None else self.arrow.to_pylist()  # type: ignore[union-attr]
 
 

@@ -170,6 +170,16 @@ def read_checked_tables(folder: str | Path, task_type: str, names: Sequence[str]
                         eval_splits: Sequence[str] = ("test",)) -> dict[str, list[dict[str, Any]]]:
     """Read and check a task's tables: the rows per table, warnings logged.
 
+    Args:
+        folder: the task's data folder (layout: :mod:`medeval.data`).
+        task_type: "Classification", "Clustering", "PairClassification" or "Retrieval".
+        names: the tables, as ``"<config>/<split>"``.
+        train_split: the classification training split.
+        eval_splits: the splits that are scored.
+
+    Returns:
+        Table name -> its rows (dicts), when no finding is an error.
+
     Raises:
         DataCheckError: one line per finding when any is an error (``err.findings`` holds them).
 

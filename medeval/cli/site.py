@@ -47,4 +47,4 @@ def site_serve_cmd(
     from medeval.site import serve_site
 
     apply_shared_options(None, data_dir)
-    serve_site(results, out, port=port)
+    serve_site(results, out, port=port, echo=typer.echo)

@@ -19,6 +19,7 @@ import os
 import shutil
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -51,7 +52,17 @@ def _check_out_dir(out: Path) -> None:
 
 
 def mkdocs_config(docs: Path, site_dir: Path, nav: list[dict[str, str]], site_url: str | None = None) -> dict[str, Any]:
-    """The generated mkdocs.yml, as a dict (``site_url`` only when given: it makes 404.html and sitemap.xml absolute)."""
+    """The generated mkdocs.yml, as a dict (``site_url`` only when given: it makes 404.html and sitemap.xml absolute).
+
+    Args:
+        docs: the folder of Markdown pages (MkDocs' ``docs_dir``).
+        site_dir: where MkDocs writes the HTML.
+        nav: the navigation (:func:`medeval.site.pages.nav`).
+        site_url: the public URL the site is served from, if known.
+
+    Returns:
+        The configuration: Material theme without web fonts, the leaderboard's CSS and JavaScript, search.
+    """
     extra = {"site_url": site_url} if site_url else {}
     return {
         "site_name": "MedEval leaderboard",
@@ -156,7 +167,18 @@ def build_site(results_dir: str | os.PathLike[str], out_dir: str | os.PathLike[s
 
 
 def make_server(directory: str | os.PathLike[str], port: int = 8000):  # type: ignore[no-untyped-def]
-    """A threading HTTP server for ``directory`` on 127.0.0.1 (port 0 picks a free one); call serve_forever()."""
+    """A threading HTTP server for ``directory`` on 127.0.0.1 (port 0 picks a free one); call serve_forever().
+
+    Args:
+        directory: the folder to serve.
+        port: the port on 127.0.0.1.
+
+    Returns:
+        The ``ThreadingHTTPServer`` (not yet serving; request logging is off).
+
+    Raises:
+        OSError: the port is taken or not allowed.
+    """
     import functools
     from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 
@@ -168,14 +190,25 @@ def make_server(directory: str | os.PathLike[str], port: int = 8000):  # type: i
     return ThreadingHTTPServer(("127.0.0.1", port), handler)
 
 
-def serve_site(results_dir: str | os.PathLike[str], out_dir: str | os.PathLike[str], port: int = 8000) -> None:
-    """Build the site, then serve it on http://127.0.0.1:PORT until Ctrl-C."""
-    print(build_site(results_dir, out_dir), flush=True)
+def serve_site(results_dir: str | os.PathLike[str], out_dir: str | os.PathLike[str], port: int = 8000, *,
+               echo: Callable[[str], None] = lambda line: None) -> None:
+    """Build the site, then serve it on http://127.0.0.1:PORT until Ctrl-C.
+
+    Args:
+        results_dir: the leaderboard folder (holding ``results/``).
+        out_dir: where the site goes (see :func:`build_site`).
+        port: the port on 127.0.0.1.
+        echo: called with the build summary and the address served (``medeval site serve`` prints them).
+
+    Raises:
+        MedEvalError: the port cannot be used (one line naming it).
+    """
+    echo(build_site(results_dir, out_dir))
     try:
         server = make_server(out_dir, port)
     except OSError as err:
         raise MedEvalError(f"cannot serve on 127.0.0.1:{port} ({err.strerror}); choose another --port") from None
-    print(f"serving {Path(out_dir).resolve()} on http://127.0.0.1:{server.server_address[1]}/ (Ctrl-C to stop)", flush=True)
+    echo(f"serving {Path(out_dir).resolve()} on http://127.0.0.1:{server.server_address[1]}/ (Ctrl-C to stop)")
     try:
         server.serve_forever()
     except KeyboardInterrupt:

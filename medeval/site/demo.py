@@ -47,6 +47,16 @@ def write_result(
     """Write one mteb result file ``folder/<task>.json`` whose main score on the task's eval splits is ``score``.
 
     The JSON is what ``TaskResult.to_disk`` writes (mteb builds the object once per task; only the numbers change).
+
+    Args:
+        folder: the revision folder to write into (created).
+        task: a registered task's name.
+        score: the main score (every metric of every eval split gets it), in [0, 1].
+        evaluation_time: seconds recorded.
+        date: the run's date recorded (None: no date).
+
+    Returns:
+        The file written.
     """
     data = json.loads(_template(task))
     for entries in data["scores"].values():
@@ -64,7 +74,17 @@ def write_result(
 
 
 def write_model_meta(folder: str | Path, name: str, revision: str = "demo", **fields: Any) -> Path:
-    """Write ``folder/model_meta.json`` the way mteb's ResultCache does (``ModelMeta.to_dict()``)."""
+    """Write ``folder/model_meta.json`` the way mteb's ResultCache does (``ModelMeta.to_dict()``).
+
+    Args:
+        folder: the revision folder (created).
+        name: the model's name, ``org/name``.
+        revision: the model's revision.
+        **fields: other ``ModelMeta`` fields (``n_parameters``, ``license``, ...); the rest are None.
+
+    Returns:
+        The file written.
+    """
     from mteb.models import ModelMeta
 
     defaults: dict[str, Any] = {
@@ -82,7 +102,16 @@ def write_model_meta(folder: str | Path, name: str, revision: str = "demo", **fi
 
 
 def write_run_settings(folder: str | Path, tasks: Sequence[str], batch_size: int) -> Path:
-    """Write ``run_settings.jsonl`` as mteb's ResultCache does (one line per task: encode kwargs, versions)."""
+    """Write ``run_settings.jsonl`` as mteb's ResultCache does (one line per task: encode kwargs, versions).
+
+    Args:
+        folder: the revision folder (it must exist).
+        tasks: the task names, one line each.
+        batch_size: the batch size recorded.
+
+    Returns:
+        The file written.
+    """
     import mteb
 
     path = Path(folder) / RUN_SETTINGS
@@ -105,7 +134,17 @@ def write_demo_results(
     """Write ``out_dir/results/demo__model-NNN/demo/`` folders: ``n_models`` invented models x ``tasks``.
 
     Each model has a random skill, each task a random difficulty; a model ran each task with probability
-    ``coverage`` (the first five models ran everything). Returns ``out_dir``.
+    ``coverage`` (the first five models ran everything).
+
+    Args:
+        out_dir: the leaderboard folder to fill (``results/`` inside it).
+        n_models: how many invented models.
+        tasks: the task names (default: every registered task).
+        coverage: the probability that a model ran a task.
+        seed: the random seed (the same seed writes the same scores).
+
+    Returns:
+        ``out_dir``, as a Path.
     """
     from medeval.catalog import task_classes
 

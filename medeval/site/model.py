@@ -29,14 +29,28 @@ if TYPE_CHECKING:
 
 
 def bench_id(bench: str) -> str:
-    """A benchmark's short id for anchors and file names: ``id`` in its benchmark YAML, else a slug of the name."""
+    """A benchmark's short id for anchors and file names: ``id`` in its benchmark YAML, else a slug of the name.
+
+    Args:
+        bench: the benchmark's name (a user task may name one with no benchmark file).
+
+    Returns:
+        e.g. ``"v1"`` for ``"MedEval(v1)"``.
+    """
     from medeval.benchmarks import benchmark_names, get_benchmark_spec
 
     return get_benchmark_spec(bench).id if bench in benchmark_names() else slug(bench)
 
 
 def bench_title(bench: str) -> str:
-    """A benchmark's display title: ``title`` in its benchmark YAML, else the name itself."""
+    """A benchmark's display title: ``title`` in its benchmark YAML, else the name itself.
+
+    Args:
+        bench: the benchmark's name.
+
+    Returns:
+        e.g. ``"MedEval v1"``.
+    """
     from medeval.benchmarks import benchmark_names, get_benchmark_spec
 
     return get_benchmark_spec(bench).title if bench in benchmark_names() else bench
@@ -44,13 +58,37 @@ def bench_title(bench: str) -> str:
 
 # ----------------------------------------------------------------------------------------------- formatting
 def fmt_score(v: Any, digits: int = 2) -> Markup:
-    """A score in [0, 1] shown x100 (as mteb's leaderboard does); missing -> dash."""
+    """A score in [0, 1] shown x100 (as mteb's leaderboard does); missing -> dash.
+
+    Args:
+        v: the score, in [0, 1].
+        digits: decimals shown.
+
+    Returns:
+        Safe markup, e.g. ``72.31``.
+
+    Example:
+        >>> str(fmt_score(0.72314))
+        '72.31'
+    """
     if missing(v):
         return DASH
     return Markup(f"{float(v) * 100:.{digits}f}")
 
 
 def fmt_params(v: Any) -> Markup:
+    """A parameter count with a unit (``110M``, ``1.5B``); missing -> dash.
+
+    Args:
+        v: the number of parameters.
+
+    Returns:
+        Safe markup with three significant digits.
+
+    Example:
+        >>> str(fmt_params(22_713_216))
+        '22.7M'
+    """
     if missing(v):
         return DASH
     v = float(v)
@@ -61,19 +99,42 @@ def fmt_params(v: Any) -> Markup:
 
 
 def fmt_int(v: Any) -> Markup:
+    """A count rounded to an integer with thousands separators; missing -> dash.
+
+    Args:
+        v: a number.
+
+    Returns:
+        Safe markup, e.g. ``1,024``.
+    """
     if missing(v):
         return DASH
     return Markup(f"{round(float(v)):,}")
 
 
 def as_bool(v: Any) -> bool | None:
-    """True/False for Python and numpy booleans, None for anything else (missing, NaN, strings)."""
+    """True/False for Python and numpy booleans, None for anything else (missing, NaN, strings).
+
+    Args:
+        v: a cell value.
+
+    Returns:
+        The boolean, or None.
+    """
     if isinstance(v, (bool, np.bool_)):
         return bool(v)
     return None
 
 
 def fmt_bool(v: Any) -> Markup:
+    """``yes``/``no`` for a boolean (see :func:`as_bool`), a dash for anything else.
+
+    Args:
+        v: a cell value.
+
+    Returns:
+        Safe markup.
+    """
     v = as_bool(v)
     if v is not None:
         return Markup("yes" if v else "no")
@@ -82,12 +143,26 @@ def fmt_bool(v: Any) -> Markup:
 
 def pre_text(v: Any) -> Markup:
     """Escaped text for a <pre> block, with blank lines kept as character references (the page's raw HTML blocks
-    must not contain blank lines, which would end them for Markdown)."""
+    must not contain blank lines, which would end them for Markdown).
+
+    Args:
+        v: the text (e.g. BibTeX or a command line).
+
+    Returns:
+        Safe markup for inside ``<pre>``.
+    """
     return Markup(re.sub(r"\n(?=\n)", "&#10;", str(text(v)).replace("\r\n", "\n")))
 
 
 def sort_value(v: Any) -> str:
-    """The ``data-v`` a cell sorts by: a number, or '' for missing (always sorted last)."""
+    """The ``data-v`` a cell sorts by: a number, or '' for missing (always sorted last).
+
+    Args:
+        v: the cell's value.
+
+    Returns:
+        ``repr(float(v))`` for numbers, ``"1"``/``"0"`` for booleans, ``""`` for missing, else ``str(v)``.
+    """
     if missing(v):
         return ""
     if isinstance(v, (bool, np.bool_)):
@@ -98,11 +173,31 @@ def sort_value(v: Any) -> str:
 
 
 def slug(text_: str) -> str:
+    """Lower-case letters, digits and single dashes, for anchors and ids.
+
+    Args:
+        text_: any text.
+
+    Returns:
+        The slug.
+
+    Example:
+        >>> slug("MedEval (v1)")
+        'medeval-v1'
+    """
     return re.sub(r"[^A-Za-z0-9]+", "-", text_).strip("-").lower()
 
 
 def model_slugs(names: Iterable[str]) -> dict[str, str]:
-    """File names for model pages: readable, safe on every file system, unique even ignoring case."""
+    """File names for model pages: readable, safe on every file system, unique even ignoring case.
+
+    Args:
+        names: model names (``org/name``).
+
+    Returns:
+        Model name -> file stem: ``org__name`` where that is safe and unique, else a cleaned name plus 8 hex
+        digits of its SHA-1.
+    """
     out: dict[str, str] = {}
     taken: set[str] = set()
     for name in sorted(names):
@@ -118,6 +213,15 @@ def model_slugs(names: Iterable[str]) -> dict[str, str]:
 
 @dataclass
 class Cell:
+    """One table cell.
+
+    Args:
+        html: what the cell shows (safe markup or a value the template escapes).
+        v: the value it sorts by (:func:`sort_value`).
+        cls: CSS classes (``num`` right-aligns).
+        title: a tooltip.
+    """
+
     html: Any
     v: str = ""
     cls: str = ""
@@ -126,6 +230,15 @@ class Cell:
 
 @dataclass
 class Column:
+    """One table column.
+
+    Args:
+        label: the header text.
+        kind: ``num`` (best = highest), ``rank`` (best = lowest) or ``text``: how the column sorts.
+        help: the header's tooltip.
+        cls: CSS classes of the header cell.
+    """
+
     label: str
     kind: str = "num"  # num (best = highest), rank (best = lowest), text
     help: str = ""
@@ -134,6 +247,17 @@ class Column:
 
 @dataclass
 class Table:
+    """A sortable HTML table as the templates render it.
+
+    Args:
+        id: the ``<table>`` id (unique on its page).
+        columns: the columns.
+        rows: ``{"cells": [Cell, ...], "attrs": {...}, "cls": str}`` per row.
+        caption: the caption.
+        cls: extra classes of the ``<table>``, e.g. ``mv-pin`` (Rank and Model stay in view when scrolling).
+        head_attrs: extra attributes per header cell.
+    """
+
     id: str
     columns: list[Column]
     rows: list[dict[str, Any]] = field(default_factory=list)  # {"cells": [...], "attrs": {...}, "cls": str}
@@ -151,7 +275,17 @@ def _score_cell(v: Any, *, n: Any = None, size: int | None = None, reported: boo
 
 
 def board_table(site: SiteData, bench: str, prefix: str = "") -> tuple[Table, Markup]:
-    """The home page leaderboard of one benchmark, and the JSON the filter script recomputes means from."""
+    """The home page leaderboard of one benchmark, and the JSON the filter script recomputes means from.
+
+    Args:
+        site: the site's data.
+        bench: the benchmark's name.
+        prefix: the path back to the site root from the page.
+
+    Returns:
+        ``(table, data)``: the sortable table (ranked models, then the paper's reported rows) and the per-task
+        scores as JSON for ``<script type="application/json">``.
+    """
     s = site.summaries[bench]
     lb = site.lb
     types = [t for t in TASK_TYPES if t in s.columns]
@@ -242,7 +376,16 @@ def board_table(site: SiteData, bench: str, prefix: str = "") -> tuple[Table, Ma
 
 
 def source_table(site: SiteData, bench: str, prefix: str = "") -> Table:
-    """Mean per upstream source over the tasks each model ran (the paper's second table), in leaderboard order."""
+    """Mean per upstream source over the tasks each model ran (the paper's second table), in leaderboard order.
+
+    Args:
+        site: the site's data.
+        bench: the benchmark's name.
+        prefix: the path back to the site root from the page.
+
+    Returns:
+        The table: model, completed mean, one column per source (a partly covered source is marked).
+    """
     means, counts = site.sources[bench]
     sizes = counts.attrs.get("sizes", {})
     s = site.summaries[bench]

@@ -76,7 +76,18 @@ def _write(path: Path, content: str) -> None:
 
 
 def write_downloads(lb: Leaderboard, site: SiteData, folder: Path) -> list[tuple[str, str]]:
-    """CSV and JSON files of every score, each leaderboard and the model metadata; returns (file, description)."""
+    """CSV and JSON files of every score, each leaderboard and the model metadata.
+
+    Text cells are made spreadsheet-safe (:func:`medeval.site.safe.spreadsheet_safe`).
+
+    Args:
+        lb: the leaderboard.
+        site: the site's data (its summaries are the leaderboard tables).
+        folder: where the files go (created).
+
+    Returns:
+        ``(file name, description)`` per file written, for the downloads page.
+    """
     folder.mkdir(parents=True, exist_ok=True)
     files: list[tuple[str, str]] = []
     tidy = lb.scores.drop(columns=["path"])
@@ -102,7 +113,18 @@ def write_downloads(lb: Leaderboard, site: SiteData, folder: Path) -> list[tuple
 
 
 def render_docs(lb: Leaderboard, docs: Path, *, n_boot: int = 1000, results_root: Path | None = None) -> SiteData:
-    """Write every page of the site as Markdown into ``docs`` (plus downloads); returns the computed data."""
+    """Write every page of the site as Markdown into ``docs`` (plus downloads).
+
+    Args:
+        lb: the leaderboard (:func:`medeval.leaderboard.load_leaderboard`).
+        docs: the MkDocs ``docs_dir`` to write into.
+        n_boot: bootstrap resamples of each model's 95% interval.
+        results_root: the ``results/`` folder the leaderboard came from: model pages name folders relative to it
+            and find model cards beside it (``../models``).
+
+    Returns:
+        The computed :class:`~medeval.site.context.SiteData` (its ``pages`` lists the hand-written pages copied).
+    """
     from medeval.benchmarks import benchmark_names
     from medeval.catalog import task_classes
     from medeval.cite import (
@@ -226,7 +248,11 @@ GENERATED = ("index.md", "tasks", "models", "plots.md", "downloads.md", "downloa
 
 
 def pages_dir() -> Path | None:
-    """The hand-written pages: ``medeval/site/pages`` in a wheel, the repository's ``site/`` folder in a checkout."""
+    """The hand-written pages: ``medeval/site/pages`` in a wheel, the repository's ``site/`` folder in a checkout.
+
+    Returns:
+        The folder, or None when neither exists.
+    """
     here = Path(__file__).resolve().parent
     for cand in (here / "pages", here.parents[1] / "site"):
         if cand.is_dir():
@@ -235,7 +261,14 @@ def pages_dir() -> Path | None:
 
 
 def copy_pages(docs: Path) -> list[tuple[str, str]]:
-    """Copy every hand-written ``*.md`` page (not README.md, not a generated page's name); returns (title, file)."""
+    """Copy every hand-written ``*.md`` page (not README.md, not a generated page's name).
+
+    Args:
+        docs: the MkDocs ``docs_dir``.
+
+    Returns:
+        ``(title, file name)`` per page copied; the title is the page's first ``# `` heading.
+    """
     folder = pages_dir()
     out: list[tuple[str, str]] = []
     if folder is None:
@@ -251,7 +284,15 @@ def copy_pages(docs: Path) -> list[tuple[str, str]]:
 
 
 def nav(site: SiteData, has_warnings: bool) -> list[dict[str, str]]:
-    """Leaderboard, Tasks, Models, Plots, Downloads, How to submit, Cite, the other hand-written pages, Warnings."""
+    """Leaderboard, Tasks, Models, Plots, Downloads, How to submit, Cite, the other hand-written pages, Warnings.
+
+    Args:
+        site: the site's data (its ``pages`` are the hand-written pages).
+        has_warnings: whether the warnings page was written.
+
+    Returns:
+        MkDocs ``nav`` entries, ``{title: file}`` each.
+    """
     pages = {file: title for title, file in site.pages}
     items = [{"Leaderboard": "index.md"}, {"Matrix": "matrix.md"}, {"Compare": "compare.md"}, {"Tasks": "tasks/index.md"},
              {"Models": "models/index.md"}, {"Plots": "plots.md"}, {"Downloads": "downloads.md"}]

@@ -40,7 +40,15 @@ def _fig_json(fig: Any) -> Any:
 
 
 def size_figure(site: SiteData, bench: str) -> tuple[Any, str]:
-    """Mean (Task, completed) against parameters; models below full coverage are a separate, hidden trace."""
+    """Mean (Task, completed) against parameters; models below full coverage are a separate, hidden trace.
+
+    Args:
+        site: the site's data.
+        bench: the benchmark's name.
+
+    Returns:
+        ``(figure, caption)``: the plotly figure as safe JSON for the page's script, and the text shown under it.
+    """
     import plotly.graph_objects as go
 
     from medeval.site.model import as_bool
@@ -91,7 +99,15 @@ def _radar(rows: list[tuple[str, list[Any], bool]], types: list[str]) -> Any:
 
 
 def radar_figure(site: SiteData, bench: str) -> tuple[Any, str]:
-    """Per-type means of the top models that ran tasks of every type (never mixed with the paper's rows)."""
+    """Per-type means of the top models that ran tasks of every type (never mixed with the paper's rows).
+
+    Args:
+        site: the site's data.
+        bench: the benchmark's name.
+
+    Returns:
+        ``(figure, caption)``.
+    """
     s = site.summaries[bench]
     types = [t for t in TASK_TYPES if t in s.columns]
     computed = s[~s["Reported"].astype(bool)]
@@ -104,7 +120,15 @@ def radar_figure(site: SiteData, bench: str) -> tuple[Any, str]:
 
 
 def reported_radar_figure(site: SiteData, bench: str) -> tuple[Any, str] | None:
-    """The paper's reported per-type means, on their own (their tasks are the authors' data, not these)."""
+    """The paper's reported per-type means, on their own (their tasks are the authors' data, not these).
+
+    Args:
+        site: the site's data.
+        bench: the benchmark's name.
+
+    Returns:
+        ``(figure, caption)``, or None when the paper reports no complete row for the benchmark.
+    """
     rep = site.lb.reported_table(bench)
     if rep.empty:
         return None
@@ -114,6 +138,15 @@ def reported_radar_figure(site: SiteData, bench: str) -> tuple[Any, str] | None:
 
 
 def source_figure(site: SiteData, bench: str) -> tuple[Any, str]:
+    """Grouped bars: each top model's mean per upstream source (over the tasks of the source it ran).
+
+    Args:
+        site: the site's data.
+        bench: the benchmark's name.
+
+    Returns:
+        ``(figure, caption)``.
+    """
     import plotly.graph_objects as go
 
     means, counts = site.sources[bench]
@@ -131,7 +164,15 @@ def source_figure(site: SiteData, bench: str) -> tuple[Any, str]:
 
 
 def benchmark_figures(site: SiteData, bench: str) -> list[dict[str, Any]]:
-    """The three figures of one benchmark, ready for the plots template."""
+    """The figures of one benchmark, ready for the plots template.
+
+    Args:
+        site: the site's data.
+        bench: the benchmark's name.
+
+    Returns:
+        One dict per figure: ``id``, ``title``, ``json`` (the figure as safe JSON) and ``note`` (its caption).
+    """
     from medeval.site.model import bench_id
 
     bid = bench_id(bench)

@@ -35,7 +35,11 @@ def _inline_styles(html: str, site: Path) -> str:
 
 
 def fix_404(site: Path) -> None:
-    """Make ``site/404.html`` independent of where the site is served (see the module docstring)."""
+    """Make ``site/404.html`` independent of where the site is served (see the module docstring).
+
+    Args:
+        site: the built site folder; a missing ``404.html`` is left alone.
+    """
     page = site / "404.html"
     if not page.is_file():
         return
@@ -46,7 +50,13 @@ def fix_404(site: Path) -> None:
 
 
 def finish_site(site: Path, site_url: str | None) -> None:
-    """Apply the finishing touches to a freshly built site folder."""
+    """Apply the finishing touches to a freshly built site folder.
+
+    Args:
+        site: the built site folder.
+        site_url: the public URL it is served from; without one, the 404 page is made location-independent and
+            the sitemap (which needs absolute URLs) is removed.
+    """
     if not site_url:
         fix_404(site)
         for name in ("sitemap.xml", "sitemap.xml.gz"):

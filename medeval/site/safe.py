@@ -39,6 +39,12 @@ def neutral(v: str) -> str:
     """``v`` with every bidirectional control character shown as its code point (``[U+202E]``), so a name reads
     in the order it is stored.
 
+    Args:
+        v: a name or any text from a result file.
+
+    Returns:
+        The text with each bidirectional control replaced by ``[U+XXXX]``.
+
     Example:
         >>> neutral("rtl/\u202egnp.exe")
         'rtl/[U+202E]gnp.exe'
@@ -47,7 +53,18 @@ def neutral(v: str) -> str:
 
 
 def missing(v: Any) -> bool:
-    """True for None, NaN, pandas NA and empty strings."""
+    """True for None, NaN, pandas NA and empty strings.
+
+    Args:
+        v: any cell value.
+
+    Returns:
+        Whether the value counts as missing (shown as a dash).
+
+    Example:
+        >>> missing(float("nan")), missing(" "), missing(0)
+        (True, True, False)
+    """
     if v is None:
         return True
     if isinstance(v, float) and math.isnan(v):
@@ -58,7 +75,18 @@ def missing(v: Any) -> bool:
 
 
 def text(v: Any) -> Markup:
-    """Any value as inert text (HTML- and Markdown-escaped); missing values as a dash."""
+    """Any value as inert text (HTML- and Markdown-escaped); missing values as a dash.
+
+    Args:
+        v: any value; :class:`~markupsafe.Markup` (already safe) is returned as it is.
+
+    Returns:
+        Safe markup: each HTML or Markdown special character as a numeric entity.
+
+    Example:
+        >>> str(text("a*b"))
+        'a&#42;b'
+    """
     if isinstance(v, Markup):
         return v
     if missing(v):
@@ -67,6 +95,18 @@ def text(v: Any) -> Markup:
 
 
 def is_http_url(v: Any) -> bool:
+    """Whether ``v`` is an absolute http(s) URL without spaces, quotes, brackets or backticks (safe in ``href``).
+
+    Args:
+        v: any value.
+
+    Returns:
+        True for a string such as ``https://example.org/x``; False for ``javascript:``, relative or odd URLs.
+
+    Example:
+        >>> is_http_url("https://mteb.org"), is_http_url("javascript:alert(1)")
+        (True, False)
+    """
     if not isinstance(v, str) or not _SAFE_URL.match(v.strip()):
         return False
     parts = urlsplit(v.strip())
@@ -74,7 +114,15 @@ def is_http_url(v: Any) -> bool:
 
 
 def link(url: Any, label: Any = None) -> Markup:
-    """``<a href>`` for an http(s) URL; anything else (javascript:, data:, relative) is shown as plain text."""
+    """``<a href>`` for an http(s) URL; anything else (javascript:, data:, relative) is shown as plain text.
+
+    Args:
+        url: the link target.
+        label: the text shown (default: the URL).
+
+    Returns:
+        Safe markup: the link, or the escaped label.
+    """
     if not is_http_url(url):
         return text(url if label is None else label)
     shown = text(url if label is None else label)
@@ -83,7 +131,17 @@ def link(url: Any, label: Any = None) -> Markup:
 
 
 def json_for_script(obj: Any) -> Markup:
-    """JSON to embed in ``<script type="application/json">``: ``<``, ``>``, ``&`` escaped so it cannot end the tag."""
+    """JSON to embed in ``<script type="application/json">``: ``<``, ``>``, ``&`` escaped so it cannot end the tag.
+
+    Args:
+        obj: JSON-serialisable data (no NaN).
+
+    Returns:
+        Compact JSON as safe markup.
+
+    Raises:
+        ValueError: ``obj`` holds NaN or infinity.
+    """
     s = json.dumps(obj, ensure_ascii=False, allow_nan=False, separators=(",", ":"))
     s = s.replace("&", "\\u0026").replace("<", "\\u003c").replace(">", "\\u003e")
     s = s.replace("\u2028", "\\u2028").replace("\u2029", "\\u2029")
@@ -91,7 +149,15 @@ def json_for_script(obj: Any) -> Markup:
 
 
 def plain_title(v: str, fallback: str) -> str:
-    """A page title made of harmless characters only (MkDocs puts titles into <title> and the nav unescaped)."""
+    """A page title made of harmless characters only (MkDocs puts titles into <title> and the nav unescaped).
+
+    Args:
+        v: the wanted title (a model name).
+        fallback: the title to use when ``v`` has any other character.
+
+    Returns:
+        ``v`` stripped, or ``fallback``.
+    """
     cleaned = re.sub(r"[^A-Za-z0-9 ._/()+-]", "", v).strip()
     return cleaned if cleaned and cleaned == v.strip() else fallback
 
@@ -102,7 +168,14 @@ _FORMULA_START = ("=", "+", "-", "@", "\t", "\r", "\n")
 
 def spreadsheet_safe(df: pd.DataFrame) -> pd.DataFrame:
     """A copy of ``df`` whose text cells cannot run as spreadsheet formulas: those starting with ``= + - @`` or a
-    tab/newline get a leading apostrophe. Numbers (a negative score) are left as they are."""
+    tab/newline get a leading apostrophe. Numbers (a negative score) are left as they are.
+
+    Args:
+        df: a table about to be written as CSV.
+
+    Returns:
+        The safe copy (``df`` is not changed).
+    """
     out = df.copy()
     for col in out.columns:
         if out[col].dtype == object or pd.api.types.is_string_dtype(out[col]):

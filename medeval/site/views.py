@@ -30,7 +30,15 @@ _SHA = re.compile(r"^[0-9a-f]{40}$")
 
 
 def reported_table(site: SiteData, bench: str) -> Table:
-    """The paper's reported rows of one benchmark in their own table (never ranked, never mixed with runs)."""
+    """The paper's reported rows of one benchmark in their own table (never ranked, never mixed with runs).
+
+    Args:
+        site: the site's data.
+        bench: the benchmark's name.
+
+    Returns:
+        The table: model, exact model id, the reported per-type means (x100, as the paper prints them).
+    """
     from medeval.site.model import Cell, Column, Table, bench_id, fmt_score, sort_value
 
     rep = site.lb.reported_table(bench)
@@ -51,7 +59,16 @@ def reported_table(site: SiteData, bench: str) -> Table:
 
 
 def matrix_table(site: SiteData, bench: str, prefix: str = "../") -> Table:
-    """Models x tasks, best Borda rank first; each header carries the task's chance level (``data-chance``)."""
+    """Models x tasks, best Borda rank first; each header carries the task's chance level (``data-chance``).
+
+    Args:
+        site: the site's data.
+        bench: the benchmark's name.
+        prefix: the path back to the site root from the page.
+
+    Returns:
+        The table: one row per ranked model, one column per task of the benchmark.
+    """
     from medeval.site.model import Cell, Column, Table, bench_id, fmt_score, sort_value
 
     lb = site.lb
@@ -82,7 +99,14 @@ def matrix_table(site: SiteData, bench: str, prefix: str = "../") -> Table:
 
 
 def compare_data(site: SiteData) -> Markup:
-    """Every model's scores for the comparison page's script: tasks, models (with page links), scores."""
+    """Every model's scores for the comparison page's script: tasks, models (with page links), scores.
+
+    Args:
+        site: the site's data.
+
+    Returns:
+        Safe JSON for ``<script type="application/json">``.
+    """
     lb = site.lb
     tasks = [t for b in site.benchmarks for t in lb.benchmark_tasks(b)]
     models = sorted(site.slugs)
@@ -110,7 +134,15 @@ def _title(bench: str) -> str:
 
 # ----------------------------------------------------------------------------------------------- model pages
 def find_card(name: str, cards_dir: Path | None) -> Path | None:
-    """The model card ``<leaderboard>/models/<Name>.md`` whose first heading names the model, or None."""
+    """The model card ``<leaderboard>/models/<Name>.md`` whose first heading names the model, or None.
+
+    Args:
+        name: the model's name.
+        cards_dir: the folder of model cards (None: no cards).
+
+    Returns:
+        The card's path, or None.
+    """
     if cards_dir is None or not cards_dir.is_dir():
         return None
     short = name.rsplit("/", 1)[-1].lower()
@@ -128,7 +160,15 @@ def find_card(name: str, cards_dir: Path | None) -> Path | None:
 
 def weights_url(name: str, meta: dict[str, Any]) -> str | None:
     """Where the weights are: the Hugging Face repo (at the revision when it is a commit) when the model has open
-    weights under a Hub id, else a huggingface.co reference URL, else None."""
+    weights under a Hub id, else a huggingface.co reference URL, else None.
+
+    Args:
+        name: the model's name.
+        meta: its row of the leaderboard's model table (``Open weights``, ``Revision``, ``Reference``).
+
+    Returns:
+        The URL, or None.
+    """
     ref = meta.get("Reference")
     if meta.get("Open weights") is True and _HUB_ID.match(name) and not name.lower().startswith("no_model_name"):
         rev = str(meta.get("Revision") or "")
@@ -140,7 +180,17 @@ def weights_url(name: str, meta: dict[str, Any]) -> str | None:
 
 def run_command(site: SiteData, name: str, meta: dict[str, Any], hub: bool) -> str | None:
     """The ``medeval run`` command that reproduces the model's rows (each benchmark it completed with ``-b``,
-    otherwise its tasks with ``-t``), with the recorded batch size."""
+    otherwise its tasks with ``-t``), with the recorded batch size.
+
+    Args:
+        site: the site's data.
+        name: the model's name.
+        meta: its row of the leaderboard's model table.
+        hub: whether the model loads by its Hub id (else the command names ``PATH/TO/MODEL`` and ``--model-name``).
+
+    Returns:
+        The shell-quoted command, or None when the model has no scores.
+    """
     lb = site.lb
     mine = set(lb.scores.loc[lb.scores["model"] == name, "task"])
     if not mine:
@@ -165,7 +215,17 @@ def run_command(site: SiteData, name: str, meta: dict[str, Any], hub: bool) -> s
 
 
 def model_extras(site: SiteData, name: str, meta: dict[str, Any], cards_dir: Path | None) -> dict[str, Any]:
-    """Weights link, reproduce command, model card text and the 'how it was run' rows a model page adds."""
+    """Weights link, reproduce command, model card text and the 'how it was run' rows a model page adds.
+
+    Args:
+        site: the site's data.
+        name: the model's name.
+        meta: its row of the leaderboard's model table.
+        cards_dir: the folder of model cards, or None.
+
+    Returns:
+        ``weights``, ``command``, ``card`` (Markdown text), ``card_name`` and ``is_random`` for the model template.
+    """
     url = weights_url(name, meta)
     card = find_card(name, cards_dir)
     return {
@@ -179,7 +239,15 @@ def model_extras(site: SiteData, name: str, meta: dict[str, Any], cards_dir: Pat
 
 # ----------------------------------------------------------------------------------------------- task pages
 def task_chance(site: SiteData, task: str) -> dict[str, Any]:
-    """The task's chance levels and whether any model beats them."""
+    """The task's chance levels and whether any model beats them.
+
+    Args:
+        site: the site's data.
+        task: the task's name.
+
+    Returns:
+        ``constant``, ``random`` and ``chance`` (None where unknown) and ``at_chance`` (no model beats chance).
+    """
     row = site.lb.chance.loc[task] if task in site.lb.chance.index else None
     flagged = any(task in ts for ts in site.at_chance.values())
     return {"constant": None if row is None else row["Constant"], "random": None if row is None else row["Random encoder"],
@@ -203,7 +271,14 @@ def _labels(entry: dict[str, Any]) -> str | None:
 
 
 def mteb_stats_rows(stats: dict[str, Any]) -> list[dict[str, Any]]:
-    """mteb's descriptive statistics as one row per split: samples, texts and lengths, labels, relevance."""
+    """mteb's descriptive statistics as one row per split: samples, texts and lengths, labels, relevance.
+
+    Args:
+        stats: mteb's statistics (split -> its entry), as committed in ``tasks/descriptive_stats/``.
+
+    Returns:
+        One row per split: ``split``, ``sizes``, ``lengths``, ``labels`` and ``relevance`` (None where absent).
+    """
     out = []
     for split, entry in sorted(stats.items()):
         if not isinstance(entry, dict):

@@ -263,6 +263,7 @@ class TaskSpec(StrictModel):
 
     @property
     def loader_path(self) -> str:
+        """The dotted path of the task's mteb class: the YAML's ``loader`` or the type's default."""
         return self.loader or DEFAULT_LOADERS[self.type]
 
     @property
@@ -271,7 +272,12 @@ class TaskSpec(StrictModel):
         return (self.description or f"{self.name}: a user {self.type} task").strip()
 
     def missing_citable_fields(self) -> list[str]:
-        """The citable fields this spec leaves out (required for the benchmark's own tasks)."""
+        """The citable fields this spec leaves out (required for the benchmark's own tasks).
+
+        Returns:
+            Field names (``source.<field>`` inside the source block), in :data:`CITABLE_FIELDS` order; empty when
+            the card is complete.
+        """
         missing = [f for f in CITABLE_FIELDS if f not in self.model_fields_set]
         if "source" in self.model_fields_set:
             missing += [f"source.{f}" for f in CITABLE_SOURCE_FIELDS if f not in self.source.model_fields_set]
@@ -315,7 +321,24 @@ def _is_packaged(path: Path) -> bool:
 
 
 def load_spec(path: str | Path) -> TaskSpec:
-    """Read and validate one task YAML; raise SpecError naming the file and field on any problem."""
+    """Read and validate one task YAML.
+
+    A file in the packaged task folder must also state the citable fields (:data:`CITABLE_FIELDS`).
+
+    Args:
+        path: the task YAML; its file name must be the task's name.
+
+    Returns:
+        The validated :class:`TaskSpec`.
+
+    Raises:
+        SpecError: unreadable or invalid YAML, a bad or missing field, or a name that differs from the file name;
+            one line per problem naming the file and the field.
+
+    Example:
+        >>> load_spec("tasks/HPOLaypersonRetrieval.yaml").type
+        'Retrieval'
+    """
     path = Path(path)
     data = read_yaml(path, "task file")
     spec = parse_spec(data, path, own=_is_packaged(path))
