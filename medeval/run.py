@@ -16,15 +16,23 @@ import logging
 import time
 import traceback
 from dataclasses import dataclass, field
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from medeval import fsutil, identity
 from medeval.results import files as resfiles
-from medeval.results.layout import result_path, revision_folder
+from medeval.results.layout import RESULTS, result_path, revision_folder
 from medeval.build import stale_reason
 from medeval.progress import RunProgress, task_weights, texts_encoded
 from medeval.errors import DataNotBuiltError, MedEvalError, ModelLoadError
+
+if TYPE_CHECKING:
+    from mteb.abstasks import AbsTask
+    from mteb.models import ModelMeta
+    from mteb.models.models_protocols import MTEBModels
+    from mteb.results import TaskResult
+    from rich.table import Table
 
 logger = logging.getLogger(__name__)
 
@@ -33,6 +41,27 @@ DEFAULT_BENCHMARK = "MedEval-Terms(v1)"
 
 @dataclass
 class RunOptions:
+    """What ``medeval run`` was asked to do: the models, the tasks and how to score them (one field per CLI option).
+
+    Attributes:
+        models: Hub ids or local folders; empty for the default model (all-MiniLM-L6-v2, offline from PyPI).
+        benchmark: ``-b``, e.g. ``"MedEval(v1)"``; None for MedEval-Terms(v1) when no task is named.
+        tasks: ``-t``: task names, paper ids or YAML paths (within ``benchmark`` when both are given).
+        output_dir: results go to ``<output_dir>/results/<org>__<model>/<revision>/``.
+        batch_size: texts per batch to start with (halved on out-of-memory).
+        device: ``cpu``, ``cuda`` or ``mps``; None lets sentence-transformers choose.
+        devices: ``--devices`` (two or more, e.g. ``cuda:0,cuda:1``): a multi-process encoding pool.
+        precision: ``fp32``, ``fp16`` or ``bf16`` (None: fp32), recorded with each result.
+        use_cache: reuse embeddings from the content-addressed embedding cache.
+        trust_remote_code: allow a model repository's own code to run (off unless asked).
+        model_name: ``ORG/NAME`` to file a local folder's results under.
+        model_revision: the revision to load (Hub) or record (local folder).
+        co2: track emissions with codecarbon.
+        overwrite: score again even when a stored result may be reused.
+        show_progress: show encoding progress bars.
+        ray: a Ray cluster address (or ``"auto"``): run the (model, task) units there.
+        search_backend: retrieval search: ``auto`` (FAISS if installed), ``faiss``, ``blocked`` or ``plain``.
+    """
     models: list[str] = field(default_factory=list)
     benchmark: str | None = None
     tasks: list[str] = field(default_factory=list)
@@ -54,6 +83,16 @@ class RunOptions:
 
 @dataclass
 class TaskOutcome:
+    """One task's outcome in a run (a line of the summary table).
+
+    Attributes:
+        task: the task name.
+        task_type: Classification, Clustering, PairClassification or Retrieval (``"?"`` when unknown).
+        status: ``"ran"``, ``"cached"`` (a stored result reused), ``"failed"`` or ``"not built"``.
+        score: the main score in [0, 1], or None.
+        seconds: wall time of the evaluation (or of the stored one), or None.
+        message: why it failed, one line per finding; empty otherwise.
+    """
     task: str
     task_type: str
     status: str  # "ran", "cached", "failed", "not built"
@@ -62,26 +101,47 @@ class TaskOutcome:
     message: str = ""
 
 
-def select_tasks(opts: RunOptions) -> list[Any]:
-    """mteb task objects for ``-t``/``-b`` (default: MedEval-Terms)."""
+def select_tasks(opts: RunOptions) -> list[AbsTask]:
+    """mteb task objects for ``-t``/``-b`` (default: MedEval-Terms).
+
+    Args:
+        opts: the run's options (``tasks``, ``benchmark``).
+
+    Returns:
+        The tasks, each once (a task named twice, by name and by path, is scored once).
+
+    Raises:
+        MedEvalError: none of the named tasks is in the benchmark.
+        TaskNotFoundError: an unknown task or benchmark name (from :func:`medeval.catalog.get_tasks`).
+    """
     from medeval.catalog import get_tasks
 
     if opts.tasks:
         tasks = get_tasks(names=opts.tasks, benchmark=opts.benchmark)
         if not tasks:
             raise MedEvalError(f"none of the tasks {', '.join(opts.tasks)} is in benchmark {opts.benchmark!r}")
-        unique: dict[str, Any] = {}
+        unique: dict[str, AbsTask] = {}
         for task in tasks:  # a task named twice (by name and by path, or twice) is scored and averaged once
             unique.setdefault(task.metadata.name, task)
         return list(unique.values())
     return get_tasks(benchmark=opts.benchmark or DEFAULT_BENCHMARK)
 
 
-def current_revision(task: Any) -> str:
+def current_revision(task: AbsTask) -> str:
     """The content hash of the task's data as it is now (building or downloading it if that needs no input).
 
     The built data's manifest (:meth:`medeval.store.DataStore.built_revision`); a user task's own folder has none,
     so it is loaded and hashed.
+
+    Args:
+        task: a medeval task (it has ``ensure_data``).
+
+    Returns:
+        16 hex digits (:func:`medeval.data.content_hash`).
+
+    Raises:
+        DataNotBuiltError: the data is not built and building it needs an input (credentials, an LLM, the network).
+        MedEvalError: building or downloading the data failed.
     """
     from medeval.store import DataStore
 
@@ -108,8 +168,22 @@ def _search_types() -> tuple[type, ...]:
     return (SearchProtocol, CrossEncoderProtocol)
 
 
-def evaluate_task(model: Any, task: Any, opts: RunOptions) -> Any:
-    """Plain ``mteb.evaluate`` on one task, no mteb cache (medeval writes the result itself, atomically)."""
+def evaluate_task(model: MTEBModels, task: AbsTask, opts: RunOptions) -> TaskResult:
+    """Plain ``mteb.evaluate`` on one task, no mteb cache (medeval writes the result itself, atomically).
+
+    A retrieval task's search runs through :func:`medeval.search.search_model` (exact, bounded memory).
+
+    Args:
+        model: the loaded mteb model (usually inside the encoder adapter or the embedding cache).
+        task: the task, its data ready.
+        opts: the run's options (batch size, progress bars, co2, search backend).
+
+    Returns:
+        mteb's ``TaskResult`` of the task.
+
+    Raises:
+        MedEvalError: mteb returned no result.
+    """
     import mteb
 
     if task.metadata.type in RETRIEVAL_TYPES and not isinstance(model, _search_types()):
@@ -130,13 +204,24 @@ def evaluate_task(model: Any, task: Any, opts: RunOptions) -> Any:
     return result.task_results[0]
 
 
-def run_model(model: Any, meta: Any, tasks: list[Any], opts: RunOptions, echo: Any = print,
-              model_fp: str | None = None) -> list[TaskOutcome]:
+def run_model(model: MTEBModels, meta: ModelMeta, tasks: list[AbsTask], opts: RunOptions,
+              echo: Callable[[str], object] = print, model_fp: str | None = None) -> list[TaskOutcome]:
     """Run (or reuse) every task for one loaded model; returns one outcome per task.
 
     A stored result is reused only when its data revision, protocol fingerprint, model fingerprint and precision
     match this run (:func:`medeval.identity.reuse_problem`); otherwise the task is scored again and one line says
-    why. ``model_fp`` is :func:`medeval.identity.model_fingerprint` of the model (None: not checked).
+    why. A task that fails (data, evaluation or writing) is reported and the run goes on with the next.
+
+    Args:
+        model: the encoder mteb calls.
+        meta: the model's ModelMeta (name and revision choose the results folder).
+        tasks: the tasks, in order.
+        opts: the run's options.
+        echo: prints one progress line (the CLI's console; ``print`` by default).
+        model_fp: :func:`medeval.identity.model_fingerprint` of the model (None: not checked).
+
+    Returns:
+        One :class:`TaskOutcome` per task, in order.
     """
     outcomes: list[TaskOutcome] = []
     progress, started = RunProgress(task_weights(tasks)), time.perf_counter()
@@ -234,8 +319,17 @@ def _report_progress(progress: RunProgress, outcomes: list[TaskOutcome], model: 
         echo(progress.line(texts_encoded(model), time.perf_counter() - started))
 
 
-def summary_table(model_label: str, outcomes: list[TaskOutcome]) -> Any:
-    """A rich Table: score per task, mean per type, mean over tasks, time per task."""
+def summary_table(model_label: str, outcomes: list[TaskOutcome]) -> Table:
+    """A rich Table: score per task, mean per type, mean over tasks, time per task.
+
+    Args:
+        model_label: the table's title, e.g. ``"org/model @ revision"``.
+        outcomes: the run's outcomes (:func:`run_model`).
+
+    Returns:
+        A ``rich.table.Table``: one row per task (sorted by type, then name), then Mean per type, Mean (Task) with the
+        total seconds of tasks that ran, and Mean (TaskType).
+    """
     from rich.table import Table
 
     table = Table(title=f"{model_label}", show_footer=False)
@@ -263,7 +357,20 @@ def summary_table(model_label: str, outcomes: list[TaskOutcome]) -> Any:
 
 
 def run_models(opts: RunOptions) -> int:
-    """Run every model on the selected tasks; returns the exit code (0 ok, 1 some task failed, 2 a model failed)."""
+    """Run every model on the selected tasks; returns the exit code (0 ok, 1 some task failed, 2 a model failed).
+
+    Prints each task's line, each model's summary table and one ``error:`` line per problem.
+
+    Args:
+        opts: the run's options.
+
+    Returns:
+        0 when every task ran or was reused, 1 when some task failed or is not built, 2 when a model did not load.
+
+    Raises:
+        MedEvalError: ``--model-name``/``--model-revision`` with several models, or the output folder is not
+            writable (checked before any model loads).
+    """
     from rich.console import Console
 
     from medeval.encoding import EncoderAdapter
@@ -281,7 +388,7 @@ def run_models(opts: RunOptions) -> int:
     models = opts.models or [None]
     if (opts.model_name or opts.model_revision) and len(models) > 1:
         raise MedEvalError("--model-name/--model-revision name one local model; run several models one at a time")
-    fsutil.check_writable(Path(opts.output_dir) / "results", "--output-dir")  # before minutes of model loading
+    fsutil.check_writable(Path(opts.output_dir) / RESULTS, "--output-dir")  # before minutes of model loading
     code = 0
     for model_id in models:
         try:
@@ -320,7 +427,7 @@ def _run_on_ray(opts: RunOptions, console: Any, errors: Any) -> int:
     """``--ray``: the (model, task) units on a Ray cluster (:mod:`medeval.ray_runner`), then the same tables."""
     from medeval.ray_runner import run_on_ray, summarize
 
-    fsutil.check_writable(Path(opts.output_dir) / "results", "--output-dir")
+    fsutil.check_writable(Path(opts.output_dir) / RESULTS, "--output-dir")
     code, outcomes = run_on_ray(opts, opts.ray or "auto", echo=lambda s: console.print(s, markup=False, highlight=False))
     summarize(outcomes, console)
     for o in outcomes:
