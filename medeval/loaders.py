@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import logging
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from datasets import Dataset, DatasetDict
 from mteb.abstasks import (
@@ -32,11 +32,22 @@ from medeval.errors import DataNotBuiltError, MedEvalError
 from medeval.spec import TaskSpec
 from medeval.store import DataStore
 
+if TYPE_CHECKING:
+    from mteb.abstasks.task_metadata import TaskMetadata
+
 logger = logging.getLogger(__name__)
 
 
 def how_to_build(spec: TaskSpec) -> str:
-    """The command that builds a task's data, with the inputs its source needs."""
+    """The command that builds a task's data, with the inputs its source needs.
+
+    Args:
+        spec: the task's spec; its builder's declared needs (``mimic_dir``, ``llm``, ``network``) choose the options.
+
+    Returns:
+        One command line to show the user, e.g. ``medeval build -t MimicDiagnosisClassification --mimic-dir ...``; for
+        a user task with its own ``data:`` folder, where to put the tables instead.
+    """
     if spec.data is not None:
         return f"put the task's tables in {spec.data} (layout: see `medeval.data`)"
     from medeval.build import builder_needs
@@ -60,22 +71,43 @@ class MedEvalTaskMixin:
 
     spec: ClassVar[TaskSpec]
     spec_path: ClassVar[Path | None] = None
-    metadata: Any
+    metadata: TaskMetadata
 
     # -- where the data is -------------------------------------------------------------------------------
     @classmethod
     def data_folder(cls) -> Path:
-        """Where the task's data is (:meth:`medeval.store.DataStore.task_dir`)."""
+        """Where the task's data is (:meth:`medeval.store.DataStore.task_dir`).
+
+        Returns:
+            ``<data folder>/tasks/<TaskName>``, or a user task's own ``data:`` folder (it may not exist yet).
+        """
         return DataStore().task_dir(cls)
 
     @classmethod
     def is_built(cls) -> bool:
-        """True when the data is there (:meth:`medeval.store.DataStore.is_built`)."""
+        """True when the data is there (:meth:`medeval.store.DataStore.is_built`).
+
+        Returns:
+            Whether the task can load without building.
+        """
         return DataStore().is_built(cls)
 
     @classmethod
     def ensure_data(cls) -> Path:
-        """Return the folder with the task's data, downloading or building it if that needs no user input."""
+        """Return the folder with the task's data, downloading or building it if that needs no user input.
+
+        Built data whose builder or inputs changed since is rebuilt first (:func:`medeval.build.rebuild_if_stale`); a
+        task with a Hub ``dataset.path`` is downloaded at its pinned revision; a task whose builder needs nothing
+        (MedEval-Terms) is built.
+
+        Returns:
+            The task's data folder.
+
+        Raises:
+            DataNotBuiltError: a user task's ``data:`` folder is missing, or building needs an input (the message gives
+                the command, :func:`how_to_build`).
+            MedEvalError: the download or build failed.
+        """
         folder = cls.data_folder()
         if cls.is_built():
             from medeval.build import rebuild_if_stale
@@ -104,7 +136,11 @@ class MedEvalTaskMixin:
 
     # -- loading --------------------------------------------------------------------------------------------
     def table_names(self) -> list[str]:
-        """The tables this task reads, as ``"<config>/<split>"``."""
+        """The tables this task reads, as ``"<config>/<split>"``; each loader class defines it.
+
+        Returns:
+            Table names, e.g. ``["data/train", "data/test"]``.
+        """
         raise NotImplementedError
 
     def _read_tables(self, folder: Path) -> dict[str, list[dict[str, Any]]]:
@@ -115,6 +151,20 @@ class MedEvalTaskMixin:
                                    getattr(self, "train_split", "train"), list(self.metadata.eval_splits))
 
     def load_data(self, num_proc: int | None = None, **kwargs: Any) -> None:  # noqa: ARG002 - mteb signature
+        """mteb's ``load_data``: find or build the data, check it and hand the rows to the mteb base class.
+
+        The data's revision (the manifest's content hash, or the tables' hash for a user folder) becomes
+        ``metadata.dataset["revision"]``, so results record the data they were computed from; a revision other than the
+        one the YAML pins is logged as a warning. A second call does nothing.
+
+        Args:
+            num_proc: unused (mteb's signature).
+            **kwargs: unused (mteb's signature).
+
+        Raises:
+            DataNotBuiltError: the data is not there and cannot be built without input (see :meth:`ensure_data`).
+            DataCheckError: the tables fail the data checks (one line per finding).
+        """
         if self.data_loaded:
             return
         folder = self.ensure_data()
@@ -138,6 +188,11 @@ class MedEvalTaskMixin:
 
     @classmethod
     def descriptive_stats_path(cls) -> Path:
+        """The build's own statistics file (``stats.json`` in the data folder; mteb asks for it by this name).
+
+        Returns:
+            ``<data folder>/stats.json`` (it may not exist).
+        """
         return cls.data_folder() / datamod.STATS
 
 
@@ -147,6 +202,11 @@ class Classification(MedEvalTaskMixin, AbsTaskClassification):
     label_names: list[str] | None = None
 
     def table_names(self) -> list[str]:
+        """``data/<train split>`` and ``data/<eval split>`` for each eval split, each once.
+
+        Returns:
+            Table names, e.g. ``["data/train", "data/test"]``.
+        """
         return [f"data/{s}" for s in dict.fromkeys([self.train_split, *self.metadata.eval_splits])]
 
     def _set_dataset(self, tables: dict[str, list[dict[str, Any]]]) -> None:
@@ -165,6 +225,11 @@ class Clustering(MedEvalTaskMixin, AbsTaskEveryRowClustering):
     ``data/test`` with ``sentences``, ``labels``."""
 
     def table_names(self) -> list[str]:
+        """``data/<split>`` for each eval split.
+
+        Returns:
+            Table names, e.g. ``["data/test"]``.
+        """
         return [f"data/{s}" for s in self.metadata.eval_splits]
 
 
@@ -172,6 +237,11 @@ class PairClassification(MedEvalTaskMixin, AbsTaskPairClassification):
     """Best-threshold similarity F1; table ``data/test`` with ``sentence1``, ``sentence2``, ``labels`` (0/1)."""
 
     def table_names(self) -> list[str]:
+        """``data/<split>`` for each eval split.
+
+        Returns:
+            Table names, e.g. ``["data/test"]``.
+        """
         return [f"data/{s}" for s in self.metadata.eval_splits]
 
 
@@ -179,6 +249,11 @@ class Retrieval(MedEvalTaskMixin, AbsTaskRetrieval):
     """nDCG@10; tables ``corpus/<split>`` (id, text), ``queries/<split>`` (id, text), ``qrels/<split>``."""
 
     def table_names(self) -> list[str]:
+        """``corpus``, ``queries`` and ``qrels`` tables of each eval split.
+
+        Returns:
+            Table names, e.g. ``["corpus/test", "queries/test", "qrels/test"]``.
+        """
         return [f"{config}/{split}" for split in self.metadata.eval_splits for config in ("corpus", "queries", "qrels")]
 
     def _set_dataset(self, tables: dict[str, list[dict[str, Any]]]) -> None:
