@@ -9,7 +9,7 @@ from typing import Any
 from markupsafe import Markup
 
 from medeval.leaderboard import Leaderboard
-from medeval.site.model import bench_title, model_slugs
+from medeval.site.formatting import bench_title, model_slugs
 from medeval.site.safe import text
 
 

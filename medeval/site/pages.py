@@ -22,20 +22,8 @@ from markupsafe import Markup
 
 from medeval.leaderboard import TASK_TYPES, Leaderboard, reported_source
 from medeval.site.context import SiteData, model_standing
-from medeval.site.model import (
-    bench_id,
-    bench_title,
-    board_table,
-    fmt_bool,
-    fmt_int,
-    fmt_params,
-    fmt_score,
-    model_scores_table,
-    pre_text,
-    sort_value,
-    source_table,
-    task_scores_table,
-)
+from medeval.site.formatting import bench_id, bench_title, fmt_bool, fmt_int, fmt_params, fmt_score, pre_text, sort_value
+from medeval.site.model import board_table, model_scores_table, source_table, task_scores_table
 from medeval.site.safe import link, missing, neutral, plain_title, spreadsheet_safe, text
 from medeval.site.task_page import bibtex_or_empty, build_hint, stats_rows, task_card
 

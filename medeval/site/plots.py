@@ -51,7 +51,7 @@ def size_figure(site: SiteData, bench: str) -> tuple[Any, str]:
     """
     import plotly.graph_objects as go
 
-    from medeval.site.model import as_bool
+    from medeval.site.formatting import as_bool
 
     s = site.summaries[bench]
     s = s[~s["Reported"].astype(bool)]
@@ -173,7 +173,7 @@ def benchmark_figures(site: SiteData, bench: str) -> list[dict[str, Any]]:
     Returns:
         One dict per figure: ``id``, ``title``, ``json`` (the figure as safe JSON) and ``note`` (its caption).
     """
-    from medeval.site.model import bench_id
+    from medeval.site.formatting import bench_id
 
     bid = bench_id(bench)
     out = []

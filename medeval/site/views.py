@@ -39,7 +39,8 @@ def reported_table(site: SiteData, bench: str) -> Table:
     Returns:
         The table: model, exact model id, the reported per-type means (x100, as the paper prints them).
     """
-    from medeval.site.model import Cell, Column, Table, bench_id, fmt_score, sort_value
+    from medeval.site.formatting import bench_id, fmt_score, sort_value
+    from medeval.site.model import Cell, Column, Table
 
     rep = site.lb.reported_table(bench)
     types = [t for t in TASK_TYPES if t in rep.columns]
@@ -69,7 +70,8 @@ def matrix_table(site: SiteData, bench: str, prefix: str = "../") -> Table:
     Returns:
         The table: one row per ranked model, one column per task of the benchmark.
     """
-    from medeval.site.model import Cell, Column, Table, bench_id, fmt_score, sort_value
+    from medeval.site.formatting import bench_id, fmt_score, sort_value
+    from medeval.site.model import Cell, Column, Table
 
     lb = site.lb
     tasks = lb.benchmark_tasks(bench)
@@ -127,7 +129,7 @@ def compare_data(site: SiteData) -> Markup:
 
 
 def _title(bench: str) -> str:
-    from medeval.site.model import bench_title
+    from medeval.site.formatting import bench_title
 
     return bench_title(bench)
 
