@@ -96,7 +96,7 @@ def phase_plain(args: argparse.Namespace, out: dict[str, Any]) -> None:
 
 def phase_run(args: argparse.Namespace, out: dict[str, Any]) -> None:
     from medeval.results import files as resmod
-    from medeval.results.layout import is_result_file
+    from medeval.results.layout import RESULTS, is_result_file
     from medeval.run import run_models, select_tasks
 
     opts = _setup(args)
@@ -123,7 +123,7 @@ def phase_run(args: argparse.Namespace, out: dict[str, Any]) -> None:
     if code != 0:
         raise SystemExit(f"medeval run failed with exit code {code}")
     scores = {}
-    for path in Path(args.output).glob("results/*/*/*.json"):
+    for path in Path(args.output).glob(f"{RESULTS}/*/*/*.json"):
         if is_result_file(path.name):
             res = resmod.load_result(path)
             scores[res.task_name] = _scores(res)

@@ -28,6 +28,7 @@ def main() -> None:
     t0 = time.perf_counter()
     import medeval
     from medeval.leaderboard import load_leaderboard
+    from medeval.results.layout import result_files, revision_folders_under
     from medeval.site import build_site
     from medeval.site.demo import write_demo_results
 
@@ -38,7 +39,7 @@ def main() -> None:
         results, site = base / "leaderboard", base / "site"
         t = time.perf_counter()
         write_demo_results(results, n_models=args.models, coverage=args.coverage, seed=0)
-        n_files = sum(1 for _ in (results / "results").rglob("*.json")) - args.models
+        n_files = sum(len(result_files(folder)) for folder in revision_folders_under([results]))
         print(f"wrote {n_files} result files ({args.models} models x {n_tasks} tasks): {time.perf_counter() - t:.1f}s")
         t = time.perf_counter()
         lb = load_leaderboard(results)

@@ -15,6 +15,7 @@ from typing import Any
 
 from medeval.embedding_cache.shards import ShardError, read_shard
 from medeval.errors import MedEvalError
+from medeval.results.layout import model_folder_name, model_name_of_folder
 from medeval.store import DataStore
 
 
@@ -29,7 +30,7 @@ def cache_root() -> Path:
 
 def _path_part(text: str) -> str:
     """One folder name from a model name or revision (``org/name`` -> ``org__name``; never ``..``)."""
-    part = text.strip().replace("/", "__").replace("\\", "__").replace(" ", "_")
+    part = model_folder_name(text.strip()).replace("\\", "__")
     return part if part not in ("", ".", "..") else f"_{part}_"
 
 
@@ -87,7 +88,7 @@ def cache_info() -> str:
         s = _folder_stats(folder)
         for k in total:
             total[k] += s[k]
-        name = folder.parent.name.replace("__", "/", 1)
+        name = model_name_of_folder(folder.parent.name)
         lines.append(f"  {name} @ {folder.name}: {s['vectors']:,} vectors in {s['shards']} shard(s), {_mb(s['bytes'])}")
     lines.append(f"  total: {total['vectors']:,} vectors, {_mb(total['bytes'])} in {len(folders)} model revision(s)")
     if total["damaged"]:
@@ -116,7 +117,7 @@ def cache_clear(model: str | None = None) -> str:
         return f"removed the embedding cache {root} ({_mb(size)})"
     folder = root / _path_part(model)
     if not model.strip() or folder.parent != root or not folder.is_dir():
-        cached = sorted({p.parent.name.replace("__", "/", 1) for p in _model_folders(root)})
+        cached = sorted({model_name_of_folder(p.parent.name) for p in _model_folders(root)})
         have = f"cached models: {', '.join(cached)}" if cached else "the cache is empty"
         raise MedEvalError(f"--model {model!r}: no cached embeddings for this model in {root} ({have})")
     size = sum(p.stat().st_size for p in folder.rglob("*") if p.is_file())
