@@ -337,3 +337,19 @@ def main() -> None:
 
 if __name__ == "__main__":
     main()
+
+
+def count_parse_calls(mp: Any) -> dict[str, int]:
+    """Count the notes medeval parses: wraps :func:`medeval.sources.mimic_sections.parse_sections` for the life of
+    ``mp`` (a ``pytest.MonkeyPatch``) and returns the live counter ``{"n": calls so far}``."""
+    from medeval.sources import mimic_sections
+
+    calls = {"n": 0}
+    real = mimic_sections.parse_sections
+
+    def counting(text: str) -> dict[str, str]:
+        calls["n"] += 1
+        return real(text)
+
+    mp.setattr(mimic_sections, "parse_sections", counting)
+    return calls

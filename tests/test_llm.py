@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-import hashlib
 import json
-import threading
 from pathlib import Path
 
 import pytest
-from local_server import Answer, LocalServer, json_headers
+from local_server import FakeOpenAI, fake_llm_answer
 
 from medeval.llm import (
     LLMCache,
@@ -19,60 +17,6 @@ from medeval.llm import (
     run_llm_step,
     template_fields,
 )
-
-
-class FakeOpenAI:
-    """A local OpenAI-compatible chat endpoint. ``script`` is a list of HTTP statuses answered before succeeding.
-
-    Answers are a deterministic function of the prompt ("paraphrase-<hash>"), so tests can check what was asked.
-    ``requests`` counts every POST (failed ones included); ``bodies`` keeps the JSON bodies.
-    """
-
-    def __init__(self, script: list[int] | None = None, fail_always: int | None = None, content: str | None = None) -> None:
-        self.script = list(script or [])
-        self.fail_always = fail_always
-        self.content = content
-        self.bodies: list[dict] = []
-        self._lock = threading.Lock()
-        self.server = LocalServer(self._handle)
-
-    def _handle(self, method: str, path: str, params: dict[str, str], body: bytes) -> Answer:
-        data = json.loads(body)
-        with self._lock:
-            self.bodies.append(data)
-            status = self.script.pop(0) if self.script else (self.fail_always or 200)
-        if path != "/v1/chat/completions":
-            status = 404
-        if status != 200:
-            return status, ({"Retry-After": "0"} if status == 429 else {}), b""
-        prompt = data["messages"][0]["content"]
-        text = self.content if self.content is not None else expected(prompt)
-        reply = {"id": "x", "object": "chat.completion", "model": data["model"],
-                 "choices": [{"index": 0, "message": {"role": "assistant", "content": f"  {text}\n"}}]}
-        return 200, json_headers(), json.dumps(reply).encode()
-
-    @property
-    def requests(self) -> int:
-        return len(self.server.requests)
-
-    @property
-    def auth(self) -> list[str | None]:
-        return [h.get("Authorization") for h in self.server.headers]
-
-    @property
-    def base_url(self) -> str:
-        return f"{self.server.url}/v1"
-
-    def __enter__(self) -> FakeOpenAI:
-        self.server.__enter__()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.server.__exit__(*exc)
-
-
-def expected(prompt: str) -> str:
-    return "paraphrase-" + hashlib.sha256(prompt.encode()).hexdigest()[:10]
 
 
 TEMPLATE = "Paraphrase.\n\nQuestion: {question}\nAnswer: {answer}"
@@ -101,7 +45,7 @@ def test_generate_caches_and_second_run_asks_nothing(tmp_path: Path):
         assert fake.requests == len(RECORDS)
         assert client.requests_made == len(RECORDS)
         for rid, fields in RECORDS:
-            assert texts[rid] == expected(render(TEMPLATE, fields))  # stripped, per record
+            assert texts[rid] == fake_llm_answer(render(TEMPLATE, fields))  # stripped, per record
         body = fake.bodies[0]
         assert body["model"] == "fake-model" and body["temperature"] == 0.7 and body["seed"] == 42
         assert fake.auth[0] == "Bearer sk-test"
@@ -141,7 +85,7 @@ def test_retries_429_then_succeeds(tmp_path: Path):
         client = LLMClient(fake.base_url, "m", cache=LLMCache(tmp_path / "c.sqlite"), backoff=0.01, max_workers=1)
         texts = client.generate(TEMPLATE, RECORDS[:1], 0.7)
         assert fake.requests == 3
-        assert texts["r0"] == expected(render(TEMPLATE, RECORDS[0][1]))
+        assert texts["r0"] == fake_llm_answer(render(TEMPLATE, RECORDS[0][1]))
 
 
 def test_gives_up_after_repeated_500_and_keeps_finished_answers(tmp_path: Path):

@@ -9,7 +9,7 @@ import shutil
 from pathlib import Path
 
 import pytest
-from test_llm import FakeOpenAI  # tests/ is on sys.path
+from local_server import FakeOpenAI
 
 from medeval import data as datamod
 from medeval import paths

@@ -1,6 +1,6 @@
 """Every packaged task whose builder declares no needs builds on first use, offline, to the revision its YAML pins.
 
-MedEval-Terms tasks are built and checked in detail by test_terms_builders.py; this module covers every other
+MedEval-Terms tasks are built and checked in detail by tests/builders/test_terms_builders.py; this module covers every other
 offline task, so a new offline source (docs/adding-a-source.md) is tested without a test file of its own.
 """
 
@@ -15,7 +15,7 @@ from medeval.build import can_build_without_inputs
 from medeval.paths import packaged_specs_dir
 from medeval.store import DataStore
 
-#: tasks test_terms_builders.py builds already (it selects them by this builder prefix)
+#: tasks tests/builders/test_terms_builders.py builds already (it selects them by this builder prefix)
 _COVERED = "terms."
 
 
@@ -37,7 +37,7 @@ def test_offline_tasks_are_found() -> None:
     assert not set(OFFLINE) & set(terms)
 
 
-@pytest.mark.skipif(not OFFLINE, reason="every offline task is a MedEval-Terms task (tested in test_terms_builders.py)")
+@pytest.mark.skipif(not OFFLINE, reason="every offline task is a MedEval-Terms task (tested in tests/builders/test_terms_builders.py)")
 @pytest.mark.parametrize("name", OFFLINE or ["-"])
 def test_builds_on_first_use_with_the_pinned_revision(name: str, data_home: Path) -> None:
     spec = medeval.get_spec(name)

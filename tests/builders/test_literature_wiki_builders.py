@@ -32,16 +32,6 @@ from medeval.spec import TaskSpec
 
 
 # ------------------------------------------------------------------------------------------------ helpers
-def shared_datakit() -> Path:
-    for cand in (Path(__file__).resolve().parents[2] / "shared", Path("/work/shared")):
-        if (cand / "datakit").is_dir():
-            return cand / "datakit"
-    pytest.skip("the shared datakit (../shared/datakit or /work/shared/datakit) is not available")
-
-
-@pytest.fixture
-def datakit() -> Path:
-    return shared_datakit()
 
 
 @pytest.fixture(autouse=True)

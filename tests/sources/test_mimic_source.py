@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
-from mimic_fixture import ADMISSIONS_HEADER, DISCHARGE_HEADER, generate, write_csv_gz
+from mimic_fixture import ADMISSIONS_HEADER, DISCHARGE_HEADER, count_parse_calls, generate, write_csv_gz
 
 from medeval.builders.mimic.readmission import readmission_labels
 from medeval.errors import SourceError
@@ -72,14 +72,7 @@ def fx(tmp_path_factory: pytest.TempPathFactory):
 
 
 def test_cache_matches_fixture_truth_and_parses_once(fx, data_home: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    calls = {"n": 0}
-    real = mimic_sections.parse_sections
-
-    def counting(text: str) -> dict[str, str]:
-        calls["n"] += 1
-        return real(text)
-
-    monkeypatch.setattr(mimic_sections, "parse_sections", counting)
+    calls = count_parse_calls(monkeypatch)
     monkeypatch.setattr(mimic_sections, "CHUNK_ROWS", 700)  # several chunks
     files = mimic.locate(fx.root)
     cache = mimic_sections.section_cache(files)

@@ -13,6 +13,7 @@ from collections import Counter, defaultdict
 from pathlib import Path
 
 import pytest
+from conftest import REPO
 
 from medeval import data as datamod
 from medeval.build import _BUILDERS, BuildContext, build_task, get_builder
@@ -20,7 +21,6 @@ from medeval.catalog import get_spec
 from medeval.errors import MedEvalError, SourceError
 from medeval.spec import load_spec
 
-REPO = Path(__file__).resolve().parents[1]
 TERMS_YAMLS = sorted(
     p for p in (REPO / "tasks").glob("*.yaml") if "builder: terms." in p.read_text(encoding="utf-8")
 )

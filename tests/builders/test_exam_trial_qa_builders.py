@@ -11,8 +11,7 @@ from collections import Counter
 from pathlib import Path
 
 import pytest
-from test_llm import FakeOpenAI  # tests/ is on sys.path (pytest rootdir conftest)
-from test_sources_open1 import FakeCTGov
+from local_server import FakeCTGov, FakeOpenAI
 
 from medeval import data as datamod
 from medeval.build import BuildContext, build_task

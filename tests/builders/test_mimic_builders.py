@@ -9,7 +9,7 @@ from collections import Counter
 from pathlib import Path
 
 import pytest
-from mimic_fixture import DISCHARGE_HEADER, generate, write_csv_gz
+from mimic_fixture import DISCHARGE_HEADER, count_parse_calls, generate, write_csv_gz
 
 import medeval
 from medeval import paths
@@ -41,14 +41,7 @@ def built(tmp_path_factory: pytest.TempPathFactory):
     fx = generate(root / "mimic", n_notes=3000, seed=7)
     with pytest.MonkeyPatch.context() as mp:
         mp.setenv("MEDEVAL_HOME", str(root / "home"))
-        calls = {"n": 0}
-        real = mimic_sections.parse_sections
-
-        def counting(text: str) -> dict[str, str]:
-            calls["n"] += 1
-            return real(text)
-
-        mp.setattr(mimic_sections, "parse_sections", counting)
+        calls = count_parse_calls(mp)
         specs = _mimic_specs(*MODEL_FREE)
         assert run_build(tasks=[s.name for s in specs], benchmark=None, mimic_dir=fx.root) == 0
         yield {"fx": fx, "home": root / "home", "specs": specs, "parse_calls": calls["n"]}

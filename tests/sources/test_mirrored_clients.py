@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from conftest import shared_dir
 from local_server import Answer, LocalServer
 
 from medeval.build import BuildContext
@@ -38,16 +39,13 @@ from medeval.sources.mirror import Mirror, safe_name
 
 
 # ------------------------------------------------------------------------------------------------ helpers
-def shared_dir() -> Path:
-    for cand in (Path(__file__).resolve().parents[2] / "shared", Path("/work/shared")):
-        if (cand / "datakit").is_dir():
-            return cand
-    pytest.skip("the shared datakit (../shared/datakit or /work/shared/datakit) is not available")
-
-
 @pytest.fixture(scope="module")
 def datakit() -> Path:
-    return shared_dir() / "datakit"
+    """The shared datakit, for this module's module-scoped fixtures (conftest's ``datakit`` is per test)."""
+    shared = shared_dir()
+    if shared is None:
+        pytest.skip("the shared datakit (../shared/datakit or /work/shared/datakit) is not available")
+    return shared / "datakit"
 
 
 @pytest.fixture(autouse=True)
