@@ -18,7 +18,16 @@ Importing this package is cheap (pydantic and PyYAML; mteb only when a licence i
 from __future__ import annotations
 
 from medeval.spec.benchmark import BenchmarkSpec, Reported, ReportedRow, load_benchmark_spec
-from medeval.spec.fields import StrictModel, check_bibtex, check_license, check_url, format_validation_error
+from medeval.spec.fields import (
+    BibTeX,
+    LicenceId,
+    StrictModel,
+    WebUrl,
+    check_bibtex,
+    check_license,
+    check_url,
+    format_validation_error,
+)
 from medeval.spec.safe_yaml import MAX_YAML_BYTES, load_untrusted, read_yaml
 from medeval.spec.task import (
     CITABLE_FIELDS,
@@ -43,7 +52,7 @@ from medeval.spec.task import (
 
 __all__ = [
     "CITABLE_FIELDS", "CITABLE_SOURCE_FIELDS", "DEFAULT_LOADERS", "DEFAULT_MAIN_SCORES", "MAIN_SCORES", "MAX_YAML_BYTES",
-    "Access", "BenchmarkSpec", "ClusteringSettings", "Construction", "DatasetRef", "Deviation", "Evaluation",
+    "Access", "BenchmarkSpec", "BibTeX", "LicenceId", "WebUrl", "ClusteringSettings", "Construction", "DatasetRef", "Deviation", "Evaluation",
     "HardNegatives", "LLMStep", "Reported", "ReportedRow", "Source", "StrictModel", "TaskSpec", "TaskType",
     "check_bibtex", "check_license", "check_url", "format_validation_error", "load_benchmark_spec", "load_spec",
     "load_untrusted", "parse_spec", "read_yaml",

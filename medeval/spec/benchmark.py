@@ -18,7 +18,7 @@ from typing import Any
 from pydantic import Field, ValidationError, field_validator, model_validator
 
 from medeval.errors import SpecError
-from medeval.spec.fields import StrictModel, check_bibtex, check_url, format_validation_error
+from medeval.spec.fields import BibTeX, StrictModel, WebUrl, format_validation_error
 from medeval.spec.safe_yaml import read_yaml
 from medeval.spec.task import TASK_TYPES
 _ID_RE = re.compile(r"^[a-z0-9][a-z0-9-]*$")
@@ -58,8 +58,8 @@ class BenchmarkSpec(StrictModel):
     order: int = Field(description="position in listings (smaller first)")
     aliases: list[str] = Field(default_factory=list, description="other names accepted by -b (case-insensitive)")
     description: str = Field(min_length=20)
-    reference: str
-    citation: str = Field(description="BibTeX of the paper or project that defines the benchmark")
+    reference: WebUrl
+    citation: BibTeX = Field(description="BibTeX of the paper or project that defines the benchmark")
     tasks: list[str] = Field(min_length=1, description="the benchmark's task names")
     reported: Reported | None = None
 
@@ -70,15 +70,6 @@ class BenchmarkSpec(StrictModel):
             raise ValueError("must be lower-case letters, digits and '-', e.g. 'v1'")
         return v
 
-    @field_validator("citation")
-    @classmethod
-    def _citation(cls, v: str) -> str:
-        return check_bibtex(v)
-
-    @field_validator("reference")
-    @classmethod
-    def _reference(cls, v: str) -> str:
-        return check_url(v)
 
     @model_validator(mode="after")
     def _unique_tasks(self) -> BenchmarkSpec:

@@ -7,9 +7,9 @@ import difflib
 import re
 from functools import lru_cache
 from pathlib import Path
-from typing import Any, get_args
+from typing import Annotated, Any, get_args
 
-from pydantic import BaseModel, ConfigDict, ValidationError
+from pydantic import AfterValidator, BaseModel, ConfigDict, ValidationError
 
 _BIBTEX_HEAD = re.compile(r"^\s*@[A-Za-z]+\s*\{\s*[^,\s{}]+\s*,", re.S)
 _URL = re.compile(r"^https?://\S+$")
@@ -112,6 +112,14 @@ def check_license(value: str) -> str:
     hint = f"did you mean {', '.join(close)}? " if close else ""
     raise ValueError(f"{value!r} is not a licence id; {hint}use an id such as mit, apache-2.0, cc-by-4.0 or "
                      "cc-by-nc-sa-4.0 (any case), 'not specified', or the licence's http(s) URL")
+
+
+#: A string field holding BibTeX (:func:`check_bibtex`; stored stripped, with one trailing newline).
+BibTeX = Annotated[str, AfterValidator(check_bibtex)]
+#: A string field holding an http(s) URL (:func:`check_url`).
+WebUrl = Annotated[str, AfterValidator(check_url)]
+#: A string field holding an mteb licence id or a licence URL (:func:`check_license`; ids lower-cased).
+LicenceId = Annotated[str, AfterValidator(check_license)]
 
 
 def _format_loc(loc: tuple[Any, ...]) -> str:

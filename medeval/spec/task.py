@@ -20,7 +20,7 @@ from typing import Any, Literal, get_args
 from pydantic import Field, ValidationError, field_validator, model_validator
 
 from medeval.errors import SpecError
-from medeval.spec.fields import StrictModel, check_bibtex, check_license, check_url, format_validation_error
+from medeval.spec.fields import BibTeX, LicenceId, StrictModel, WebUrl, format_validation_error
 from medeval.spec.safe_yaml import read_yaml
 
 TaskType = Literal["Classification", "Clustering", "PairClassification", "Retrieval"]
@@ -55,18 +55,8 @@ class Source(StrictModel):
     version: str = Field(default="unversioned", description="pinned version / revision / release of the upstream")
     license: str = Field(default="not specified", description="the upstream's licence, as its owner states it")
     access: Access = "open"
-    url: str | None = None
-    bibtex: str | None = None
-
-    @field_validator("bibtex")
-    @classmethod
-    def _bibtex(cls, v: str | None) -> str | None:
-        return None if v is None else check_bibtex(v)
-
-    @field_validator("url")
-    @classmethod
-    def _url(cls, v: str | None) -> str | None:
-        return None if v is None else check_url(v)
+    url: WebUrl | None = None
+    bibtex: BibTeX | None = None
 
 
 class HardNegatives(StrictModel):
@@ -184,12 +174,12 @@ class TaskSpec(StrictModel):
     benchmark: str | None = None
     paper_id: str | None = Field(default=None, description="the task's identifier in the MedTE paper")
     loader: str | None = Field(default=None, description="dotted path of the mteb task class that loads the data")
-    reference: str | None = None
+    reference: WebUrl | None = None
     languages: list[str] = ["eng-Latn"]
     domains: list[str] = ["Medical"]
     task_subtypes: list[str] | None = None
     date: tuple[str, str] | None = None
-    license: str | None = Field(default=None, description="licence of the data: an mteb licence id (any case) or a URL")
+    license: LicenceId | None = Field(default=None, description="licence of the data: an mteb licence id (any case) or a URL")
     annotations_creators: str = "derived"
     sample_creation: str = "found"
     source: Source = Source()
@@ -198,7 +188,7 @@ class TaskSpec(StrictModel):
     evaluation: Evaluation = Evaluation()
     dataset: DatasetRef = DatasetRef()
     data: str | None = Field(default=None, description="user tasks: local data folder, relative to the YAML")
-    citation: str | None = Field(default=None, description="BibTeX of the paper / benchmark the task belongs to")
+    citation: BibTeX | None = Field(default=None, description="BibTeX of the paper / benchmark the task belongs to")
 
     @field_validator("name")
     @classmethod
@@ -206,21 +196,6 @@ class TaskSpec(StrictModel):
         if not _NAME_RE.match(v):
             raise ValueError("must be CamelCase letters and digits, e.g. 'MyHospitalNotesClassification'")
         return v
-
-    @field_validator("citation")
-    @classmethod
-    def _citation(cls, v: str | None) -> str | None:
-        return None if v is None else check_bibtex(v)
-
-    @field_validator("license")
-    @classmethod
-    def _license(cls, v: str | None) -> str | None:
-        return None if v is None else check_license(v)
-
-    @field_validator("reference")
-    @classmethod
-    def _reference(cls, v: str | None) -> str | None:
-        return None if v is None else check_url(v)
 
     @field_validator("date")
     @classmethod
