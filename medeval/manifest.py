@@ -40,24 +40,51 @@ import shutil
 import tempfile
 from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from medeval.errors import MedEvalError, SourceError
 from medeval.fsutil import replace_dir
 from medeval.store import DataStore
+
+if TYPE_CHECKING:
+    from medeval.build import BuildContext
 
 T = TypeVar("T")
 SHOW_IDS = 10  # how many record ids an error message names
 
 
 def content_sha(*parts: Any) -> str:
-    """12 hex digits of sha256 over the canonical JSON of ``parts``: a record's fingerprint, not its text."""
+    """12 hex digits of sha256 over the canonical JSON of ``parts``: a record's fingerprint, not its text.
+
+    Args:
+        *parts: the record fields the builder used (JSON-able; anything else is written as ``str``).
+
+    Returns:
+        12 hex digits.
+
+    Example:
+        >>> content_sha("Aspirin", {"dose": 100}) == content_sha("Aspirin", {"dose": 100}), len(content_sha("x"))
+        (True, 12)
+    """
     blob = json.dumps(parts, sort_keys=True, ensure_ascii=False, separators=(",", ":"), default=str)
     return hashlib.sha256(blob.encode("utf-8")).hexdigest()[:12]
 
 
 def record(record_id: str, *, version: str | None = None, content: Any = None) -> dict[str, str]:
-    """One manifest entry: ``{"id", "version"?, "sha"?}`` (``sha`` = :func:`content_sha` of ``content``)."""
+    """One manifest entry: ``{"id", "version"?, "sha"?}`` (``sha`` = :func:`content_sha` of ``content``).
+
+    Args:
+        record_id: the upstream's own record id (NCT id, PMID, MedMCQA uuid, ...).
+        version: the upstream's version of the record (last-update date, dataset commit), if it has one.
+        content: the record fields the builder used, hashed (never stored).
+
+    Returns:
+        The entry for ``BuiltTask.sources["records"]``.
+
+    Example:
+        >>> record("NCT00973089", version="2009-09-02")
+        {'id': 'NCT00973089', 'version': '2009-09-02'}
+    """
     out = {"id": str(record_id)}
     if version is not None:
         out["version"] = str(version)
@@ -72,10 +99,20 @@ def _name_ids(ids: Iterable[str]) -> str:
     return shown + (f" and {len(ids) - SHOW_IDS} more" if len(ids) > SHOW_IDS else "")
 
 
-def restrict(items: list[T], ctx: Any, id_of: Callable[[T], str], *, what: str = "source") -> list[T]:
+def restrict(items: list[T], ctx: BuildContext, id_of: Callable[[T], str], *, what: str = "source") -> list[T]:
     """Keep the items whose id is in ``ctx.record_ids`` (all items when it is None), in their order.
 
-    Raises SourceError naming the ids the manifest lists but the source does not hold.
+    Args:
+        items: the source's records, in canonical order.
+        ctx: the build context; ``ctx.record_ids`` is set when rebuilding from a manifest.
+        id_of: the record id of an item.
+        what: what the items are, for the error message (e.g. ``"MedQuAD files"``).
+
+    Returns:
+        The kept items, in their order.
+
+    Raises:
+        SourceError: ids the manifest lists but the source does not hold (up to :data:`SHOW_IDS` are named).
     """
     wanted = getattr(ctx, "record_ids", None)
     if wanted is None:
@@ -93,7 +130,18 @@ def restrict(items: list[T], ctx: Any, id_of: Callable[[T], str], *, what: str =
 
 # ---------------------------------------------------------------------------------------------------- reading
 def read_manifest_file(path: str | os.PathLike[str]) -> dict[str, Any]:
-    """A manifest from ``manifest.json`` or a task folder holding one; MedEvalError naming the file if unusable."""
+    """A manifest from ``manifest.json`` or a task folder holding one.
+
+    Args:
+        path: a ``manifest.json`` or the task folder it is in.
+
+    Returns:
+        The manifest (with at least ``task``, ``revision``, ``builder`` and ``parameters``).
+
+    Raises:
+        MedEvalError: the file is missing, not JSON, not an object, lacks a required field, or its
+            ``source.records`` is malformed (the message names the file and field).
+    """
     path = Path(path)
     if path.is_dir():
         path = path / "manifest.json"
@@ -115,7 +163,14 @@ def read_manifest_file(path: str | os.PathLike[str]) -> dict[str, Any]:
 
 
 def manifest_record_ids(manifest: Mapping[str, Any]) -> frozenset[str] | None:
-    """The source record ids a manifest lists (None when its builder reads no records, e.g. terminology packages)."""
+    """The source record ids a manifest lists (None when its builder reads no records, e.g. terminology packages).
+
+    Args:
+        manifest: a build manifest.
+
+    Returns:
+        The ids of ``source.records``, or None.
+    """
     records = manifest.get("source", {}).get("records")
     if records is None:
         return None
@@ -123,7 +178,20 @@ def manifest_record_ids(manifest: Mapping[str, Any]) -> frozenset[str] | None:
 
 
 def compare_records(old: Mapping[str, Any], new: Mapping[str, Any]) -> str:
-    """A short account of how two manifests' records differ (missing, changed, extra), or '' if they agree."""
+    """A short account of how two manifests' records differ (missing, changed, extra), or '' if they agree.
+
+    Args:
+        old: the manifest the rebuild follows.
+        new: the rebuilt data's manifest.
+
+    Returns:
+        ``"; "``-separated parts naming up to :data:`SHOW_IDS` ids each; ``""`` when the records agree.
+
+    Example:
+        >>> old = {"source": {"records": [{"id": "a", "sha": "1"}, {"id": "b"}]}}
+        >>> compare_records(old, {"source": {"records": [{"id": "a", "sha": "2"}]}})
+        '1 missing or no longer usable: b; 1 changed upstream: a'
+    """
     def index(m: Mapping[str, Any]) -> dict[str, dict[str, Any]]:
         return {str(r["id"]): r for r in m.get("source", {}).get("records", []) or []}
 
@@ -156,8 +224,23 @@ def rebuild_from_manifest(
     The builder runs with the manifest's own construction parameters (not the current YAML's) and with
     ``BuildContext.record_ids`` set to the manifest's records. LLM tasks use the manifest's model and read the
     texts from the LLM cache (``llm_base_url`` only matters for texts the cache lacks). The result replaces the
-    task's data folder (or ``folder``) only if its content hash equals the manifest's revision; otherwise a
-    MedEvalError names the records that are missing or changed and nothing is replaced.
+    task's data folder (or ``folder``) only if its content hash equals the manifest's revision; otherwise nothing
+    is replaced.
+
+    Args:
+        path: the ``manifest.json`` (or its task folder).
+        source_dir: upstream records in the datakit layout; None reads the network.
+        mimic_dir: the credentialed MIMIC-IV folder (MIMIC tasks).
+        offline: never touch the network.
+        llm_base_url: an OpenAI-compatible endpoint for LLM texts missing from the cache.
+        folder: where to put the rebuilt data; None for the task's folder in the data folder.
+
+    Returns:
+        The revision, equal to the manifest's.
+
+    Raises:
+        MedEvalError: the manifest is unusable, the task cannot be rebuilt, the build failed, or the revision differs
+            (the message names the records that are missing or changed).
     """
     from medeval.build import BuildContext, build_task
     from medeval.catalog import get_spec
