@@ -17,7 +17,22 @@ from medeval.store import DataStore
 
 
 def download_task_data(spec: TaskSpec, folder: Path) -> Path:
-    """Download the task's Hub dataset repo into ``folder`` (atomically); raise a clear error when offline."""
+    """Download the task's Hub dataset repo into ``folder`` (atomically); raise a clear error when offline.
+
+    A pinned content hash (16 hex digits) is checked against the downloaded manifest; another revision (a commit or
+    branch) is passed to the Hub as is.
+
+    Args:
+        spec: the task; ``spec.dataset.path`` is the repo, ``spec.dataset.revision`` the pin.
+        folder: the task's data folder, replaced when the download is complete and checked.
+
+    Returns:
+        ``folder``.
+
+    Raises:
+        DataNotBuiltError: the download failed (offline, no access), the repo holds no medeval manifest, or its
+            revision is not the pinned one.
+    """
     from huggingface_hub import snapshot_download
     from huggingface_hub.errors import HfHubHTTPError, LocalEntryNotFoundError
 

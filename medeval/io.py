@@ -13,7 +13,18 @@ __all__ = ["atomic_write_bytes", "atomic_write_json", "atomic_write_text", "iter
 
 
 def iter_jsonl(path: str | Path) -> Iterator[dict[str, Any]]:
-    """The JSON objects of a JSON-lines file; SourceError naming the file and line for a bad line."""
+    """The JSON objects of a JSON-lines file, one per non-blank line.
+
+    Args:
+        path: a ``.jsonl`` file (UTF-8).
+
+    Returns:
+        An iterator of dicts, in file order (read lazily).
+
+    Raises:
+        SourceError: a line is not valid JSON or not an object (the message names the file and line).
+        OSError: the file cannot be opened.
+    """
     from medeval.errors import SourceError
 
     with Path(path).open(encoding="utf-8") as f:
