@@ -92,6 +92,9 @@ def builder(
         needs: a subset of :data:`NEEDS`. Empty (the default): it builds offline from installed packages, so
             medeval builds its tasks on first use without asking.
 
+    Returns:
+        The decorator; it registers the function and returns it unchanged.
+
     Raises:
         ValueError: an unknown need.
     """
@@ -142,6 +145,14 @@ def builder_params(spec: TaskSpec) -> BuilderParams:
 def get_builder(spec: TaskSpec) -> Builder:
     """The task's registered builder, its params checked (:func:`builder_params`).
 
+    Importing the builder's module (``medeval.builders.<first part of the id>``) registers it.
+
+    Args:
+        spec: a task with a ``construction`` block.
+
+    Returns:
+        The builder function, called as ``fn(spec, ctx)`` to produce a ``BuiltTask``.
+
     Raises:
         SpecError: no construction, an unknown builder or params it does not read.
         MedEvalError: the builder's module needs a package that is not installed.
@@ -173,6 +184,12 @@ def _import_builder(spec: TaskSpec) -> str:
 def builder_needs(spec: TaskSpec) -> frozenset[str]:
     """What the task's builder declared it needs (a subset of :data:`NEEDS`; empty: offline from packages).
 
+    Args:
+        spec: a task with a ``construction`` block.
+
+    Returns:
+        The needs, e.g. ``frozenset({"mimic_dir"})``.
+
     Raises:
         SpecError: the task has no construction or names an unknown builder.
         MedEvalError: the builder's module needs a package that is not installed.
@@ -182,6 +199,12 @@ def builder_needs(spec: TaskSpec) -> frozenset[str]:
 
 def can_build_without_inputs(spec: TaskSpec) -> bool:
     """True for tasks whose builder declared no needs (it reads only installed packages, e.g. MedEval-Terms).
+
+    Args:
+        spec: a task's spec.
+
+    Returns:
+        False for a task without a ``construction`` block or whose builder needs an input.
 
     Raises:
         SpecError, MedEvalError: as :func:`builder_needs`.
@@ -195,6 +218,14 @@ def stale_reason(spec: TaskSpec, folder: Path | None = None) -> str | None:
     Data built by an older medeval (or before a builder fix) would otherwise be scored silently. When a rebuild
     still gives another revision (other package versions than the pin was made with), the manifest records that it
     was checked (``pin_checked``), so later loads do not rebuild again until the pin or the package versions change.
+
+    Args:
+        spec: the task's spec.
+        folder: its data folder; None for the task's folder in the data folder.
+
+    Returns:
+        One line saying which revision is built and which is pinned, or None (up to date, not built, a user's own
+        data, not buildable offline, or already checked against this pin).
     """
     pinned = spec.dataset.revision
     if not pinned or spec.data is not None or not can_build_without_inputs(spec):  # a user's own data is never rebuilt

@@ -14,11 +14,26 @@ from medeval.benchmarks import get_benchmark_spec
 from medeval.catalog import get_task_class, get_tasks
 from medeval.errors import MedEvalError
 from medeval.fsutil import describe_os_error
+from medeval.spec import TaskSpec
 
 logger = logging.getLogger(__name__)
 
 
-def select_specs(tasks: list[str] | None, benchmark: str | None) -> list:
+def select_specs(tasks: list[str] | None, benchmark: str | None) -> list[TaskSpec]:
+    """The specs of the tasks ``medeval build`` should build: the named tasks (within the benchmark, if one is given),
+    or every task of the benchmark.
+
+    Args:
+        tasks: ``-t``: task names, paper ids or YAML paths; None or empty to take the benchmark's tasks.
+        benchmark: ``-b``, e.g. ``"MedEval(v1)"``.
+
+    Returns:
+        The task specs, in the order named (or the benchmark's order).
+
+    Raises:
+        MedEvalError: neither tasks nor a benchmark is given.
+        TaskNotFoundError: an unknown task or benchmark.
+    """
     if tasks:
         specs = [get_task_class(t).spec for t in tasks]
         if benchmark:
@@ -30,7 +45,7 @@ def select_specs(tasks: list[str] | None, benchmark: str | None) -> list:
     return [t.spec for t in get_tasks(benchmark=benchmark)]  # type: ignore[attr-defined]
 
 
-def skip_reason(spec, ctx: BuildContext) -> str | None:
+def skip_reason(spec: TaskSpec, ctx: BuildContext) -> str | None:
     """Why a task cannot be built with these inputs, from what its builder declares it needs (None if it can).
 
     Args:
@@ -65,7 +80,28 @@ def run_build(
     from_manifest: Path | None = None,
     offline: bool = False,
 ) -> int:
-    """Build the selected tasks; returns the exit code (0 if every task that could be built was built)."""
+    """Build the selected tasks, one line per task; returns the exit code (0 if every buildable task was built).
+
+    A task whose builder needs an input that was not given is skipped with a line saying what to add; a failing task
+    is reported and the next one built.
+
+    Args:
+        tasks: ``-t`` task names, paper ids or YAML paths.
+        benchmark: ``-b`` benchmark name.
+        source_dir: upstream records in the datakit layout (instead of the network).
+        mimic_dir: the credentialed MIMIC-IV folder.
+        llm_base_url: an OpenAI-compatible endpoint for the LLM steps.
+        llm_model: the model it serves.
+        from_manifest: rebuild exactly the records of this ``manifest.json`` instead (see
+            :func:`medeval.manifest.rebuild_from_manifest`).
+        offline: never touch the network.
+
+    Returns:
+        0 when nothing failed, 1 otherwise.
+
+    Raises:
+        MedEvalError: no task selected, or a rebuild from a manifest failed or gave another revision.
+    """
     if from_manifest is not None:
         from medeval.manifest import rebuild_from_manifest
 

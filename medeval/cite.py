@@ -66,6 +66,7 @@ def cite_task(name: str) -> str:
 
     Raises:
         TaskNotFoundError: unknown task.
+        SpecError: the task's YAML gives no BibTeX (neither ``citation`` nor ``source.bibtex``).
 
     Example::
 
