@@ -14,7 +14,7 @@ import numpy as np
 import pytest
 
 from medeval.builders import negatives
-from medeval.builders.common import rng, sample, split_rows, stratified_cap
+from medeval.builders.sampling import rng, sample, split_rows, stratified_cap
 from medeval.builders.negatives import hard_negative_indices
 
 REPO = Path(__file__).resolve().parents[1]
@@ -22,7 +22,7 @@ REPO = Path(__file__).resolve().parents[1]
 # one script computing every seeded function on a fixed input; run in fresh processes with different hash seeds
 SCRIPT = r"""
 import json, numpy as np
-from medeval.builders.common import sample, split_rows, stratified_cap, balance_downsample, rng
+from medeval.builders.sampling import sample, split_rows, stratified_cap, balance_downsample, rng
 from medeval.builders.negatives import hard_negative_indices
 from medeval.builders.mimic.notes import hash_rank
 rows = [{"id": f"r{i}", "label": ["a", "b", "c"][i % 3] if i % 7 else "d"} for i in range(60)]

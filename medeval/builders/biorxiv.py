@@ -22,8 +22,8 @@ from typing import Literal
 from pydantic import Field
 
 from medeval.build import BuildContext, BuilderParams, BuiltTask, builder
-from medeval.builders.common import sample
-from medeval.builders.shapes import llm_question_tables
+from medeval.builders.sampling import sample
+from medeval.builders.tables import llm_question_tables
 from medeval.errors import SourceError, SpecError
 from medeval.manifest import record, restrict
 from medeval.sources.biorxiv import (

@@ -23,8 +23,8 @@ from typing import Any, Literal
 from pydantic import Field
 
 from medeval.build import BuildContext, BuilderParams, BuiltTask, builder
-from medeval.builders.common import rng, sample
-from medeval.builders.shapes import retrieval_tables
+from medeval.builders.sampling import rng, sample
+from medeval.builders.tables import retrieval_tables
 from medeval.errors import SourceError, SpecError
 from medeval.manifest import restrict
 from medeval.sources.hf_datasets import Question, load_medmcqa

@@ -18,8 +18,8 @@ from __future__ import annotations
 from pydantic import Field
 
 from medeval.build import BuildContext, BuilderParams, BuiltTask, builder
-from medeval.builders.common import sample
-from medeval.builders.shapes import retrieval_tables
+from medeval.builders.sampling import sample
+from medeval.builders.tables import retrieval_tables
 from medeval.errors import SourceError
 from medeval.llm import run_llm_step
 from medeval.manifest import restrict

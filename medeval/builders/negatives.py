@@ -21,7 +21,7 @@ from collections.abc import Callable, Sequence
 
 import numpy as np
 
-from medeval.builders.common import rng
+from medeval.builders.sampling import rng
 
 MINILM = "sentence-transformers/all-MiniLM-L6-v2"
 #: Where and in what precision hard-negative embeddings are computed (see the module docstring).

@@ -25,7 +25,7 @@ from typing import Any
 from pydantic import Field
 
 from medeval.build import BuildContext, BuilderParams, BuiltTask, builder
-from medeval.builders.shapes import Item, labelled_tables
+from medeval.builders.tables import Item, labelled_tables
 from medeval.errors import SpecError
 from medeval.manifest import record, restrict
 from medeval.sources.eutils import EutilsClient

@@ -23,8 +23,8 @@ from typing import Any, Literal
 from pydantic import Field
 
 from medeval.build import BuildContext, BuilderParams, BuiltTask, builder
-from medeval.builders.common import sample
-from medeval.builders.shapes import pair_tables, retrieval_tables
+from medeval.builders.sampling import sample
+from medeval.builders.tables import pair_tables, retrieval_tables
 from medeval.errors import SourceError, SpecError
 from medeval.manifest import restrict
 from medeval.sources.clinicaltrials import Study, load_studies, study_record

@@ -30,8 +30,8 @@ from typing import Any, Literal
 from pydantic import Field
 
 from medeval.build import BuildContext, BuilderParams, BuiltTask, builder
-from medeval.builders.common import sample
-from medeval.builders.shapes import (
+from medeval.builders.sampling import sample
+from medeval.builders.tables import (
     Item,
     drop_multi_label,
     labelled_tables,

@@ -42,7 +42,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from medeval.build import BuildContext
-from medeval.builders.common import sample
+from medeval.builders.sampling import sample
 from medeval.errors import SourceError
 from medeval.training.config import (
     DataConfig,

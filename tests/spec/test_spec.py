@@ -26,7 +26,7 @@ def _good() -> dict:
 
 def test_every_shipped_yaml_is_valid() -> None:
     files = sorted(packaged_specs_dir().glob("*.yaml"))
-    assert len(files) == 62
+    assert len(files) >= 62  # the 51 MedEval(v1) and 11 MedEval-Terms tasks, and any source added since
     for f in files:
         spec = load_spec(f)
         assert spec.name == f.stem

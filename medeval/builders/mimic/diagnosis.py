@@ -14,7 +14,7 @@ import pandas as pd
 from pydantic import Field
 
 from medeval.build import BuildContext, BuilderParams, BuiltTask, builder
-from medeval.builders import common
+from medeval.builders import sampling
 from medeval.builders.mimic.notes import classification_tables, inputs, labelled_rows, manifest_sources
 from medeval.errors import MedEvalError, SpecError
 from medeval.sources import mimic, mimic_sections
@@ -90,6 +90,6 @@ def diagnosis_clustering(spec: TaskSpec, ctx: BuildContext) -> BuiltTask:
     """Chief complaint + HPI, clustered by diagnosis label group (one test set)."""
     assert spec.construction is not None
     files, cache, rows, records, stats = _diagnosis_rows(spec, ctx)
-    common.rng(spec.construction.seed, "order", "test").shuffle(rows)
+    sampling.rng(spec.construction.seed, "order", "test").shuffle(rows)
     tables = {"data/test": [{"sentences": r["text"], "labels": r["label"]} for r in rows]}
     return BuiltTask(tables=tables, sources=manifest_sources(files, cache, records, selection=stats), packages=["pandas"])

@@ -15,7 +15,7 @@ from typing import Any
 import numpy as np
 
 from medeval.build import BuildContext
-from medeval.builders import common
+from medeval.builders import sampling
 from medeval.errors import MedEvalError, SpecError
 from medeval.manifest import record, restrict
 from medeval.sources import mimic, mimic_sections
@@ -158,8 +158,8 @@ def labelled_rows(
     records, dropped = dedupe_texts(records, [cols[f"h_{k}"] for k in keys])
     stats: dict[str, Any] = {"eligible": len(rows), "duplicate_texts_dropped": dropped}
     if balance and records:
-        records = common.balance_downsample(records, "label", c.seed)
-    capped = common.stratified_cap(records, "label", c.max_rows, c.seed)
+        records = sampling.balance_downsample(records, "label", c.seed)
+    capped = sampling.stratified_cap(records, "label", c.max_rows, c.seed)
     capped.sort(key=lambda r: r["row"])
     texts = cache.take([r["row"] for r in capped], keys)
     note_ids = [str(cols["note_id"][r["row"]]) for r in capped]
@@ -176,6 +176,6 @@ def classification_tables(spec: TaskSpec, rows: list[dict[str, Any]]) -> tuple[d
     c = spec.construction
     assert c is not None
     split = c.split or {"train": 0.7, "test": 0.3}
-    parts = common.split_rows(rows, split, c.seed, label_key="label")
+    parts = sampling.split_rows(rows, split, c.seed, label_key="label")
     tables = {f"data/{name}": keep_keys(part, "text", "label") for name, part in parts.items()}
     return tables, {name: len(part) for name, part in parts.items()}

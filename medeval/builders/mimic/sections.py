@@ -13,7 +13,7 @@ import pandas as pd
 from pydantic import Field
 
 from medeval.build import BuildContext, BuilderParams, BuiltTask, builder
-from medeval.builders import common
+from medeval.builders import sampling
 from medeval.builders.mimic.notes import inputs, need_rows, note_records, manifest_sources, sample_rows, two_sections, usable_rows
 from medeval.errors import SpecError
 from medeval.sources import mimic_sections
@@ -138,7 +138,7 @@ def section_pairs(spec: TaskSpec, ctx: BuildContext) -> BuiltTask:
         out.append({"sentence1": at[i], "sentence2": bt[j], "labels": 0})
         pairs.append([note_ids[i], note_ids[j]])
     need_rows(spec, len(pairs), "with a hard negative (another " + ("diagnosis" if different_dd else f"{c.sections[1]} text") + ")", minimum=1)  # type: ignore[index]
-    common.rng(c.seed, "order", "pairs").shuffle(out)
+    sampling.rng(c.seed, "order", "pairs").shuffle(out)
     stats = {"eligible": len(rows), "notes": len(note_ids), "pairs": len(out), "no_negative_candidate": len(note_ids) - len(pairs)}
     # records: every sampled note (the pool negatives are drawn from), so a rebuild draws the same negatives
     sources = manifest_sources(files, cache, note_records(files, note_ids, at, bt, dd), selection=stats, hard_negative_model=MINILM, negative_pairs=pairs)

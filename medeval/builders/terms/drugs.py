@@ -15,7 +15,7 @@ import re
 from pydantic import Field
 
 from medeval.build import BuildContext, BuiltTask, builder
-from medeval.builders.common import sample
+from medeval.builders.sampling import sample
 from medeval.builders.terms.package_files import package_file
 from medeval.builders.terms.rows import PairParams, clean, construction_of, one_per_first, param_of, tfidf_pair_tables
 from medeval.spec import TaskSpec

@@ -19,7 +19,7 @@ from typing import Any
 from pydantic import Field
 
 from medeval.build import BuildContext, BuilderParams, BuiltTask, builder
-from medeval.builders.common import sample
+from medeval.builders.sampling import sample
 from medeval.builders.terms.package_files import package_file
 from medeval.builders.terms.rows import PairParams, RetrievalRows, classification_tables, clean, clustering_tables
 from medeval.builders.terms.rows import construction_of, one_per_first, param_of, select_per_label, tfidf_pair_tables, unique_labelled

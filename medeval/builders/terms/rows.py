@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from medeval.build import BuilderParams
-from medeval.builders.common import rng, sample, split_rows
+from medeval.builders.sampling import rng, sample, split_rows
 from medeval.builders.negatives import hard_negative_indices, tfidf_embed
 from medeval.errors import MedEvalError
 from medeval.spec import Construction, TaskSpec

@@ -2,7 +2,7 @@
 Clustering tables, LLM-written sentence pairs into PairClassification tables with hard negatives, LLM-written
 questions into Retrieval tables. Used by the Wikipedia, PubMed, PMC and bioRxiv/medRxiv builders.
 
-    >>> from medeval.builders.shapes import Item, labelled_tables
+    >>> from medeval.builders.tables import Item, labelled_tables
     >>> tables = labelled_tables(spec, [Item("123", "text ...", "Cardiology"), ...])
     >>> tables["data/test"][0]
     {'text': '...', 'label': 'Cardiology'}
@@ -18,7 +18,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from medeval.builders.common import rng, split_rows, stratified_cap
+from medeval.builders.sampling import rng, split_rows, stratified_cap
 from medeval.errors import SpecError
 from medeval.spec import TaskSpec
 
