@@ -30,7 +30,14 @@ from __future__ import annotations
 
 import hashlib
 import json
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    import torch
+    from mteb.results import TaskResult
+    from sentence_transformers import SentenceTransformer
+
+    from medeval.spec import TaskSpec
 
 #: The version of medeval's evaluation code per task type. Bump the number when the way a type is scored changes
 #: (for example the clustering protocol): every stored result of that type then gets a new protocol fingerprint,
@@ -88,7 +95,7 @@ def mteb_minor(version: str | None = None) -> str:
     return ".".join(str(version).split(".")[:2])
 
 
-def protocol_params(spec: Any, *, mteb_version: str | None = None) -> dict[str, Any]:
+def protocol_params(spec: TaskSpec, *, mteb_version: str | None = None) -> dict[str, Any]:
     """What decides a task's score besides its data and the model, as a JSON-ready dict.
 
     Args:
@@ -120,7 +127,7 @@ def fingerprint_of_params(params: dict[str, Any]) -> str:
     return _digest(params)
 
 
-def protocol_fingerprint(spec: Any, *, mteb_version: str | None = None) -> str:
+def protocol_fingerprint(spec: TaskSpec, *, mteb_version: str | None = None) -> str:
     """The task's protocol fingerprint: 16 hex digits of sha256 over :func:`protocol_params`.
 
     Args:
@@ -131,8 +138,10 @@ def protocol_fingerprint(spec: Any, *, mteb_version: str | None = None) -> str:
         16 hex digits.
 
     Example:
-        >>> protocol_fingerprint(get_spec("HPOLaypersonRetrieval")) == protocol_fingerprint(get_spec("HPOLaypersonRetrieval"))
-        True
+        >>> from medeval.catalog import get_spec
+        >>> fp = protocol_fingerprint(get_spec("HPOLaypersonRetrieval"))
+        >>> fp == protocol_fingerprint(get_spec("HPOLaypersonRetrieval")), len(fp)
+        (True, 16)
     """
     return fingerprint_of_params(protocol_params(spec, mteb_version=mteb_version))
 
@@ -170,7 +179,7 @@ def describe_change(old: Any, new: dict[str, Any]) -> str:
 
 
 # --------------------------------------------------------------------------------------------------- model
-def sentence_transformer_of(model: Any) -> Any | None:
+def sentence_transformer_of(model: object) -> SentenceTransformer | None:
     """The SentenceTransformer inside ``model`` (itself, mteb's wrapper, or medeval's adapters), or None.
 
     Args:
@@ -190,7 +199,7 @@ def sentence_transformer_of(model: Any) -> Any | None:
     return None
 
 
-def weights_fingerprint(module: Any) -> str:
+def weights_fingerprint(module: torch.nn.Module) -> str:
     """sha256 over every tensor's name, shape, dtype and a fixed sample of its values (ends and 256 strided).
 
     A fixed sample instead of every value keeps it fast on large models (milliseconds) while a model retrained or
@@ -218,7 +227,7 @@ def weights_fingerprint(module: Any) -> str:
     return h.hexdigest()
 
 
-def module_configs(st: Any) -> list[Any]:
+def module_configs(st: SentenceTransformer) -> list[list[Any]]:
     """Each module of a ``SentenceTransformer`` as ``[class path, config]`` (pooling mode, normalisation, ...).
 
     Args:
@@ -238,7 +247,7 @@ def module_configs(st: Any) -> list[Any]:
     return configs
 
 
-def model_fingerprint(model: Any) -> str | None:
+def model_fingerprint(model: object) -> str | None:
     """16 hex digits identifying what a sentence-transformers model computes; None for other encoders.
 
     Covers the weights (:func:`weights_fingerprint`: every tensor's name, shape, dtype and a
@@ -279,7 +288,7 @@ def derived_revision(fingerprint: str) -> str:
 
 # --------------------------------------------------------------------------------------------------- reuse
 def reuse_problem(
-    result: Any,
+    result: TaskResult | None,
     settings: dict[str, Any] | None,
     *,
     eval_splits: list[str],
