@@ -50,6 +50,7 @@ from medeval.errors import MedEvalError, SourceError, SpecError
 
 if TYPE_CHECKING:
     from medeval.build import BuildContext
+    from medeval.sources.http import HttpClient
     from medeval.spec import TaskSpec
 
 logger = logging.getLogger(__name__)
@@ -271,7 +272,7 @@ class LLMClient:
         self._count_lock = threading.Lock()
 
     # -- one request ------------------------------------------------------------------------------------------
-    def _http(self) -> Any:
+    def _http(self) -> HttpClient:
         client = getattr(self._local, "http", None)
         if client is None:
             from medeval.sources.http import HttpClient

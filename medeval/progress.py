@@ -16,7 +16,10 @@ import json
 import statistics
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from mteb.abstasks import AbsTask
 
 
 def task_weight(stats_path: str | Path) -> float | None:
@@ -43,7 +46,7 @@ def task_weight(stats_path: str | Path) -> float | None:
     return total or None
 
 
-def task_weights(tasks: Sequence[Any]) -> list[float]:
+def task_weights(tasks: Sequence[AbsTask]) -> list[float]:
     """One weight per mteb task object of medeval (its ``data_folder()/stats.json``), unknowns set to the median.
 
     Args:
@@ -139,7 +142,7 @@ class RunProgress:
         return ", ".join(parts)
 
 
-def texts_encoded(model: Any) -> int | None:
+def texts_encoded(model: object) -> int | None:
     """Texts the encoder has encoded so far: the embedding cache's or the encoder adapter's counter, if it has one.
 
     Args:

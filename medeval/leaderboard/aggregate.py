@@ -25,13 +25,16 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from functools import cached_property
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
 
 from medeval.leaderboard.columns import META_COLUMNS, TASK_TYPES
 from medeval.leaderboard.stats import at_chance, bootstrap_ci, chance_levels, tie_groups
+
+if TYPE_CHECKING:
+    from medeval.spec import BenchmarkSpec
 
 #: The exact model each of the MedTE paper's reported rows ran (the authors' repository and model cards), so a
 #: reported row and a medeval run of the same model carry one name. None where the paper does not say which
@@ -97,7 +100,7 @@ def reported_source(benchmark: str) -> str | None:
     return spec.reported.source if spec is not None and spec.reported is not None else None
 
 
-def _bench_spec(benchmark: str) -> Any:
+def _bench_spec(benchmark: str) -> BenchmarkSpec | None:
     from medeval.benchmarks import benchmark_names, get_benchmark_spec
 
     return get_benchmark_spec(benchmark) if benchmark in benchmark_names() else None
