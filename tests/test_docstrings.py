@@ -308,6 +308,77 @@ def test_docstring_floor() -> None:
     )
 
 
+# ---------------------------------------------------------------- the examples run
+
+#: Docstrings whose ``>>>`` examples are exact and side-effect free (no model, no network, no writes): they are run
+#: here so an example that stops being true fails a test. Examples that need a model, a built task or write files
+#: stay illustrative (``# doctest: +SKIP`` or not listed).
+RUNNABLE_EXAMPLES = (
+    "medeval.leaderboard.stats",
+    "medeval.leaderboard.stats.bootstrap_ci",
+    "medeval.leaderboard.stats.paired_difference",
+    "medeval.leaderboard.stats.tie_groups",
+    "medeval.leaderboard.stats.at_chance",
+    "medeval.leaderboard.stats.normalise_to_chance",
+    "medeval.leaderboard.aggregate.coverage_label",
+    "medeval.training.config",
+    "medeval.training.config.parse_config",
+    "medeval.training.config.load_config",
+    "medeval.training.leakage.normalize",
+    "medeval.training.leakage.digest",
+    "medeval.training.pairs.clean_pairs",
+    "medeval.encoding.is_out_of_memory",
+    "medeval.encoding.call_with_batch_backoff",
+    "medeval.encoding.parse_devices",
+    "medeval.encoding.dedup",
+    "medeval.encoding.to_numpy",
+    "medeval.llm.template_fields",
+    "medeval.llm.render",
+    "medeval.data.content_hash",
+    "medeval.data.describe",
+    "medeval.manifest.content_sha",
+    "medeval.manifest.record",
+    "medeval.manifest.compare_records",
+    "medeval.fsutil.is_temp_file",
+    "medeval.train.default_output",
+    "medeval.identity.canonical",
+    "medeval.identity.mteb_minor",
+)
+
+
+def _resolve(dotted: str) -> tuple[object, dict[str, object]]:
+    import importlib
+
+    parts = dotted.split(".")
+    for cut in range(len(parts), 0, -1):
+        try:
+            module = importlib.import_module(".".join(parts[:cut]))
+        except ModuleNotFoundError:
+            continue
+        obj: object = module
+        for name in parts[cut:]:
+            obj = getattr(obj, name)
+        return obj, dict(vars(module))
+    raise ModuleNotFoundError(dotted)
+
+
+def test_listed_examples_are_true(monkeypatch) -> None:
+    """Every example in RUNNABLE_EXAMPLES runs and prints what its docstring says."""
+    import doctest
+
+    monkeypatch.chdir(PACKAGE.parent)  # examples name repository files (configs/medte-mini.yaml)
+    failed: list[str] = []
+    for dotted in RUNNABLE_EXAMPLES:
+        obj, globs = _resolve(dotted)
+        tests = [t for t in doctest.DocTestFinder(recurse=False).find(obj, dotted, globs=globs) if t.examples]
+        assert tests, f"{dotted}: no >>> example to run; drop it from RUNNABLE_EXAMPLES"
+        runner = doctest.DocTestRunner(optionflags=doctest.ELLIPSIS)
+        for t in tests:
+            result = runner.run(t, out=lambda text: failed.append(text))
+            assert result.attempted > 0
+    assert not failed, "".join(failed)
+
+
 if __name__ == "__main__":
     all_findings = check_package()
     if "-v" in sys.argv:
