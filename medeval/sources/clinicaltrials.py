@@ -23,7 +23,7 @@ Files of another shape (e.g. capture receipts) are skipped. A study present in s
 copy with the most of the used fields (ties: the first file in path order). Studies come out sorted by NCT id, so
 the order never depends on paging or file names.
 
-    >>> from medeval.sources.clinicaltrials import load_studies
+    >>> from medeval.sources.clinicaltrials import load_studies       # records: medeval.sources.clinicaltrials_studies
     >>> studies, origin = load_studies(ctx, need=("officialTitle", "detailedDescription"), limit=32768)
     >>> studies[0].text("primaryOutcomes")
     'measure: Overall survival description: Time from randomisation to death'
@@ -31,15 +31,13 @@ the order never depends on paging or file names.
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Iterator, Mapping, Sequence
-from dataclasses import dataclass, field
-from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from medeval.errors import SourceError, SpecError
 from medeval.manifest import content_sha
+from medeval.sources.clinicaltrials_studies import TEXT_FIELDS, Study, merge, parse_v2_study, read_local
 from medeval.sources.http import HttpClient
 from medeval.sources.mirror import Mirror
 from medeval.store import DataStore
@@ -47,182 +45,10 @@ from medeval.store import DataStore
 if TYPE_CHECKING:
     from medeval.build import BuildContext
 
-logger = logging.getLogger(__name__)
-
 API = "https://clinicaltrials.gov/api/v2"
 SUB = "clinicaltrials"
 #: API v2 field pieces the builders need (``fields=`` keeps pages small).
 FIELDS = ("NCTId", "OfficialTitle", "BriefTitle", "BriefSummary", "DetailedDescription", "PrimaryOutcome", "LastUpdatePostDate")
-#: Text fields a builder may name in ``construction.params.fields``.
-TEXT_FIELDS = ("officialTitle", "briefTitle", "briefSummary", "detailedDescription", "primaryOutcomes")
-
-
-def clean(text: Any) -> str:
-    """Whitespace runs collapsed to one space, stripped ('' for None)."""
-    return " ".join(str(text).split()) if text is not None else ""
-
-
-@dataclass(frozen=True)
-class Study:
-    """The parts of one study record the builders use."""
-
-    nct_id: str
-    last_update: str | None = None  # ISO date of the last update posted
-    official_title: str = ""
-    brief_title: str = ""
-    brief_summary: str = ""
-    detailed_description: str = ""
-    primary_outcomes: tuple[tuple[str, str], ...] = ()  # (measure, description)
-    file: str = field(default="", compare=False)  # where it was read (local) or fetched into
-
-    def text(self, name: str) -> str:
-        """One text field by its API name; ``primaryOutcomes`` as ``measure: ... description: ...`` lines."""
-        if name == "officialTitle":
-            return self.official_title
-        if name == "briefTitle":
-            return self.brief_title
-        if name == "briefSummary":
-            return self.brief_summary
-        if name == "detailedDescription":
-            return self.detailed_description
-        if name == "primaryOutcomes":
-            parts = []
-            for measure, description in self.primary_outcomes:
-                if measure or description:
-                    parts.append(f"measure: {measure}" + (f" description: {description}" if description else ""))
-            return "\n".join(parts)
-        raise SpecError(f"field 'construction.params.fields': unknown ClinicalTrials.gov field {name!r}; use one of {', '.join(TEXT_FIELDS)}")
-
-    def has(self, names: Sequence[str]) -> bool:
-        return all(self.text(n) for n in names)
-
-    def richness(self) -> int:
-        return sum(bool(self.text(n)) for n in TEXT_FIELDS) + bool(self.last_update)
-
-
-# ------------------------------------------------------------------------------------------------ parsing
-def _iso_date(value: Any) -> str | None:
-    if not value:
-        return None
-    value = str(value).strip()
-    for fmt in ("%Y-%m-%d", "%Y-%m", "%B %d, %Y", "%B %Y"):
-        try:
-            parsed = datetime.strptime(value, fmt)
-        except ValueError:
-            continue
-        return parsed.strftime("%Y-%m-%d" if "%d" in fmt else "%Y-%m")
-    return value
-
-
-def parse_v2_study(obj: Mapping[str, Any], file: str = "") -> Study | None:
-    """A :class:`Study` from an API v2 study object (``{"protocolSection": ...}``); None without an NCT id."""
-    ps = obj.get("protocolSection") or {}
-    ident = ps.get("identificationModule") or {}
-    nct = ident.get("nctId")
-    if not nct:
-        return None
-    desc = ps.get("descriptionModule") or {}
-    outcomes = (ps.get("outcomesModule") or {}).get("primaryOutcomes") or []
-    status = ps.get("statusModule") or {}
-    return Study(
-        nct_id=str(nct),
-        last_update=_iso_date((status.get("lastUpdatePostDateStruct") or {}).get("date") or status.get("lastUpdateSubmitDate")),
-        official_title=clean(ident.get("officialTitle")),
-        brief_title=clean(ident.get("briefTitle")),
-        brief_summary=clean(desc.get("briefSummary")),
-        detailed_description=clean(desc.get("detailedDescription")),
-        primary_outcomes=tuple((clean(o.get("measure")), clean(o.get("description"))) for o in outcomes if isinstance(o, Mapping)),
-        file=file,
-    )
-
-
-def parse_classic_study(obj: Mapping[str, Any], file: str = "") -> Study | None:
-    """A :class:`Study` from a retired classic-API ``FullStudies[i].Study`` object (PascalCase modules)."""
-    ps = obj.get("ProtocolSection") or {}
-    ident = ps.get("IdentificationModule") or {}
-    nct = ident.get("NCTId")
-    if not nct:
-        return None
-    desc = ps.get("DescriptionModule") or {}
-    outcomes = ((ps.get("OutcomesModule") or {}).get("PrimaryOutcomeList") or {}).get("PrimaryOutcome") or []
-    status = ps.get("StatusModule") or {}
-    return Study(
-        nct_id=str(nct),
-        last_update=_iso_date((status.get("LastUpdatePostDateStruct") or {}).get("LastUpdatePostDate")),
-        official_title=clean(ident.get("OfficialTitle")),
-        brief_title=clean(ident.get("BriefTitle")),
-        brief_summary=clean(desc.get("BriefSummary")),
-        detailed_description=clean(desc.get("DetailedDescription")),
-        primary_outcomes=tuple(
-            (clean(o.get("PrimaryOutcomeMeasure")), clean(o.get("PrimaryOutcomeDescription"))) for o in outcomes if isinstance(o, Mapping)
-        ),
-        file=file,
-    )
-
-
-def studies_in(doc: Any, file: str = "") -> list[Study] | None:
-    """The studies of one JSON document of any supported shape, or None if it is not a study document."""
-    if isinstance(doc, Mapping):
-        if "protocolSection" in doc:
-            s = parse_v2_study(doc, file)
-            return [s] if s else []
-        if isinstance(doc.get("studies"), list):
-            return [s for s in (parse_v2_study(x, file) for x in doc["studies"] if isinstance(x, Mapping)) if s]
-        classic = doc.get("FullStudiesResponse")
-        if isinstance(classic, Mapping):
-            out = []
-            for entry in classic.get("FullStudies") or []:
-                s = parse_classic_study((entry or {}).get("Study") or {}, file)
-                if s:
-                    out.append(s)
-            return out
-    return None
-
-
-def merge(studies: Sequence[Study]) -> list[Study]:
-    """One study per NCT id (the richest copy; ties keep the first), sorted by NCT id."""
-    best: dict[str, Study] = {}
-    for s in studies:
-        cur = best.get(s.nct_id)
-        if cur is None or s.richness() > cur.richness():
-            best[s.nct_id] = s
-    return [best[k] for k in sorted(best)]
-
-
-def study_record(s: Study, used: Sequence[str]) -> dict[str, str]:
-    """The manifest entry of a study: NCT id, last-update date, hash of the used fields."""
-    out = {"id": s.nct_id, "sha": content_sha([s.text(n) for n in used])}
-    if s.last_update:
-        out["version"] = s.last_update
-    return out
-
-
-# -------------------------------------------------------------------------------------------- local folders
-def read_local(root: Path) -> list[Study]:
-    """All studies in the JSON files under ``root`` (the ``clinicaltrials/`` folder), merged and sorted."""
-    import json
-
-    if not root.is_dir():
-        raise SourceError(
-            f"{root}: no such folder; --source-dir must hold a 'clinicaltrials/' folder of API v2 JSON "
-            "(single studies or /studies pages), see medeval.sources.clinicaltrials"
-        )
-    found: list[Study] = []
-    files = sorted((p for p in root.rglob("*.json") if not p.name.startswith(".")), key=lambda p: p.relative_to(root).as_posix())
-    for path in files:
-        rel = path.relative_to(root).as_posix()
-        try:
-            doc = json.loads(path.read_text(encoding="utf-8"))
-        except (json.JSONDecodeError, UnicodeDecodeError) as err:
-            raise SourceError(f"{path}: not valid JSON ({err}); replace it with the API's raw answer") from None
-        got = studies_in(doc, rel)
-        if got is None:
-            logger.debug("skipping %s: not a study, a /studies page or a classic FullStudiesResponse", path)
-            continue
-        found += got
-    if not found:
-        raise SourceError(f"{root}: no ClinicalTrials.gov studies in its *.json files; see medeval.sources.clinicaltrials for the layout")
-    return merge(found)
 
 
 # ---------------------------------------------------------------------------------------------------- network
@@ -259,7 +85,21 @@ class ClinicalTrialsClient:
         return self.store / kind / content_sha(sorted(params.items())) / f"page-{n:05d}.json"
 
     def pages(self, params: Mapping[str, Any], *, kind: str = "api_v2_studies_search_pages", max_pages: int | None = None) -> Iterator[dict[str, Any]]:
-        """Yield the raw list pages of one query, following ``nextPageToken`` (resuming from stored pages)."""
+        """The raw list pages of one query, following ``nextPageToken``; stored pages are reused (a damaged one is
+        fetched again).
+
+        Args:
+            params: API v2 query parameters (``query.cond``, ``filter.ids``, ...); ``fields``, ``format`` and
+                ``pageSize`` are added.
+            kind: the store's sub-folder for this kind of query.
+            max_pages: stop after this many pages (default: all).
+
+        Yields:
+            Each page as decoded JSON (``{"studies": [...], "nextPageToken": ...}``).
+
+        Raises:
+            SourceError: as :meth:`HttpClient.request`, or an answer that is not a list page.
+        """
         import json
 
         base = {"format": "json", "pageSize": self.page_size, "fields": ",".join(FIELDS), **params}
@@ -290,7 +130,16 @@ class ClinicalTrialsClient:
                 return
 
     def search(self, params: Mapping[str, Any], *, need: Sequence[str], limit: int) -> list[Study]:
-        """Studies of a query that have every ``need`` field, until ``limit`` of them (in API order)."""
+        """Studies of a query that have every ``need`` field, in API order, until ``limit`` of them.
+
+        Args:
+            params: API v2 query parameters.
+            need: text fields a study must have (:data:`~medeval.sources.clinicaltrials_studies.TEXT_FIELDS`).
+            limit: how many to collect.
+
+        Returns:
+            At most ``limit`` studies, without repeats.
+        """
         out: list[Study] = []
         seen: set[str] = set()
         for n, page in enumerate(self.pages(params), 1):
@@ -304,7 +153,15 @@ class ClinicalTrialsClient:
         return out[:limit]
 
     def by_ids(self, ids: Sequence[str], chunk: int = 200) -> list[Study]:
-        """Exactly these studies (``filter.ids``), as the API serves them today."""
+        """Exactly these studies as the API serves them today (``filter.ids``), for a rebuild from a manifest.
+
+        Args:
+            ids: NCT ids.
+            chunk: ids per query.
+
+        Returns:
+            The studies found (ids the API no longer has are absent).
+        """
         out: list[Study] = []
         ids = sorted(set(ids))
         for i in range(0, len(ids), chunk):
@@ -328,11 +185,25 @@ def load_studies(
     query: Mapping[str, Any] | None = None,
     client: ClinicalTrialsClient | None = None,
 ) -> tuple[list[Study], dict[str, Any]]:
-    """The candidate studies of a build, sorted by NCT id, and where they came from (for the manifest).
+    """The candidate studies of a build, sorted by NCT id, and where they came from.
 
     ``--source-dir``: every study of ``DIR/clinicaltrials``. Rebuild (``ctx.record_ids``): exactly those NCT ids.
-    Otherwise the first ``limit`` usable studies of ``query`` (default :data:`DEFAULT_QUERY`) from the API.
-    The builder then calls :func:`medeval.manifest.restrict`, drops studies lacking a ``need`` field, and samples.
+    Otherwise the first ``limit`` usable studies of ``query`` from the API, stored under the data folder. The
+    builder then calls :func:`medeval.manifest.restrict`, drops studies lacking a ``need`` field, and samples.
+
+    Args:
+        ctx: the build's inputs (``source_dir``, ``record_ids``, ``offline``).
+        need: text fields the task uses (each must be one of ``TEXT_FIELDS``).
+        limit: how many usable studies to fetch online.
+        query: API v2 query parameters (default :data:`DEFAULT_QUERY`).
+        client: the client to use (tests pass one pointed at a local server).
+
+    Returns:
+        ``(studies, origin)``: origin is the manifest's account (``origin`` and the query or the files read).
+
+    Raises:
+        SpecError: an unknown field in ``need``.
+        SourceError: ``--offline`` without ``--source-dir``, or the folder or the API fails.
     """
 
     for n in need:

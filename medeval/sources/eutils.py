@@ -131,7 +131,14 @@ class EutilsClient(MirroredClient):
         return cls(db, mirror, http, api_key=api_key, email=email)
 
     def query_for(self, term: str) -> str:
-        """The esearch query a label's search term becomes (PMC: restricted to the open-access subset)."""
+        """The esearch query a label's search term becomes.
+
+        Args:
+            term: the search term as the task YAML gives it, e.g. ``"MRI"``.
+
+        Returns:
+            ``term`` for PubMed; ``"(term) AND open access[filter]"`` for PMC (the open-access subset).
+        """
         return f"({term}) AND {PMC_OPEN_ACCESS}" if self.db == "pmc" else term
 
     def _params(self, **extra: Any) -> dict[str, Any]:
@@ -184,7 +191,25 @@ class EutilsClient(MirroredClient):
         return answers
 
     def search(self, term: str, max_ids: int, *, min_year: int = 1950, max_year: int | None = None) -> list[str]:
-        """Ids (PMIDs; PMCIDs as ``PMC<n>``) the term retrieves, in esearch order, at most ``max_ids``."""
+        """Ids the term retrieves, in esearch order.
+
+        A stored ``esearch/<term>.json`` answer is used when it holds enough ids; online, esearch is asked again
+        (paging by 5,000; past PubMed's 9,999-hit window, year by year from ``max_year`` down to ``min_year``) and the
+        answers are stored.
+
+        Args:
+            term: the search term (:meth:`query_for` makes the query).
+            max_ids: at most this many ids.
+            min_year: oldest publication year of a year-by-year PubMed search.
+            max_year: newest such year (default: this year).
+
+        Returns:
+            PMIDs, or PMCIDs as ``"PMC<n>"``, without repeats.
+
+        Raises:
+            SourceError: ``--source-dir`` lacks the term's esearch file, an answer is not an esearch JSON answer or
+                carries an error, or an id is not an id of the database.
+        """
         rel = f"esearch/{safe_name(term)}.json"
         path = self.mirror.path(rel)
         answers: Any = None
@@ -228,7 +253,18 @@ class EutilsClient(MirroredClient):
             self._records.setdefault(rec.id, rec)
 
     def fetch(self, ids: Iterable[str]) -> dict[str, Any]:
-        """Records by id (``PubmedArticle`` / ``PmcArticle``); ids the source does not have are left out (warning)."""
+        """The records with these ids.
+
+        Records already in the mirror (any ``*.xml``, ``*.nxml``, gzipped or not) are indexed once; online, the others
+        are fetched with efetch (POST, 200 PubMed / 50 PMC ids a request) and stored under ``efetch/``. Ids the source
+        lacks are left out with one warning.
+
+        Args:
+            ids: PMIDs, or PMC ids in any form (``"123"``, ``"PMC123"``, ``"PMC123.1"``).
+
+        Returns:
+            ``{id: PubmedArticle}`` or ``{"PMC<n>": PmcArticle}`` (:mod:`medeval.sources.ncbi_xml`), in the order asked.
+        """
         wanted = list(dict.fromkeys(normalize_pmcid(i) if self.db == "pmc" else str(i) for i in ids))
         index = self._index()
         todo = [i for i in wanted if i not in index]

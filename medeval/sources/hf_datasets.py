@@ -43,6 +43,7 @@ from typing import TYPE_CHECKING, Any
 from medeval.io import iter_jsonl
 from medeval.errors import SourceError, SpecError
 from medeval.manifest import content_sha
+from medeval.sources.text import clean
 from medeval.store import DataStore
 
 if TYPE_CHECKING:
@@ -73,18 +74,34 @@ class Question:
     file: str = ""
 
     def fingerprint(self, with_explanation: bool = False) -> str:
+        """A hash of the question as used, for the build manifest (never the text itself).
+
+        Args:
+            with_explanation: include the explanation (tasks that use it).
+
+        Returns:
+            The content hash of question, options and answer (and explanation).
+        """
         parts: list[Any] = [self.question, list(self.options), self.answer]
         if with_explanation:
             parts.append(self.explanation)
         return content_sha(parts)
 
 
-def clean(text: Any) -> str:
-    return " ".join(str(text).split()) if text is not None else ""
-
-
 def split_of(path: Path) -> str:
-    """The split a file holds, from a word in its name (``unknown`` if none)."""
+    """The split a file holds, from a word in its name.
+
+    Args:
+        path: a data file, e.g. ``data/validation-00000-of-00001.parquet`` or ``dev.json``.
+
+    Returns:
+        ``"train"``, ``"validation"`` (``dev``, ``valid``, ``val``), ``"test"``, or ``"unknown"``.
+
+    Example::
+
+        >>> split_of(Path("US_4_options_phrases_no_exclude_test.jsonl"))
+        'test'
+    """
     words = re.split(r"[^a-z]+", path.stem.lower())
     for w in words:
         if w in _SPLIT_WORDS:
@@ -102,7 +119,17 @@ def _data_files(root: Path) -> list[Path]:
 
 
 def iter_rows(path: Path) -> Iterator[dict[str, Any]]:
-    """Rows of a parquet, JSON-lines or JSON-array file; SourceError naming the file and line if malformed."""
+    """The rows of a parquet, JSON-lines or JSON-array file.
+
+    Args:
+        path: the file (``.parquet``; ``.json``/``.jsonl`` holding one object per line or one array).
+
+    Yields:
+        One dict per row, in file order (non-objects of an array skipped).
+
+    Raises:
+        SourceError: an unreadable parquet file or malformed JSON, naming the file and line.
+    """
     if path.suffix == ".parquet":
         import pyarrow as pa
         import pyarrow.parquet as pq
@@ -154,7 +181,19 @@ def _cop_base(path: Path, rows: Sequence[Mapping[str, Any]], forced: int | None)
 
 
 def read_medmcqa(root: Path, *, cop_base: int | None = None) -> list[Question]:
-    """All MedMCQA questions under ``root`` (both layouts), ordered by split, file and row; duplicate ids dropped."""
+    """All MedMCQA questions under a folder, in either layout (HF/original fields, or MedAgentsBench's conversion).
+
+    Args:
+        root: the ``medmcqa/`` folder; files are read recursively in path order.
+        cop_base: whether ``cop`` counts options from 0 or 1 (default: detected per file; parquet is 0).
+
+    Returns:
+        The questions ordered by split (train, validation, test), file and row; a repeated id keeps its first row.
+
+    Raises:
+        SourceError: no such folder, no MedMCQA rows, a row without an id, or a ``cop`` numbering that cannot be
+            told apart.
+    """
     if not root.is_dir():
         raise SourceError(f"{root}: no such folder; --source-dir must hold a 'medmcqa/' folder of MedMCQA rows (see medeval.sources.hf_datasets)")
     out: list[Question] = []
@@ -207,7 +246,19 @@ def _first_per_id(questions: list[Question]) -> list[Question]:
 
 # ---------------------------------------------------------------------------------------------------- MedQA
 def read_medqa(root: Path, letters: Sequence[str] = LETTERS) -> list[Question]:
-    """MedQA questions with exactly the option letters ``letters``, id ``<split>-<row number>``."""
+    """MedQA questions whose options have exactly the given letters (the 4-option release by default).
+
+    Args:
+        root: the ``medqa_usmle/`` folder; files with other option letters are skipped.
+        letters: the option letters.
+
+    Returns:
+        The questions, split by split; each id is ``<split>-<row number>``.
+
+    Raises:
+        SourceError: no such folder, no matching rows, two unsharded files for one split, or a row whose options
+            or ``answer`` disagree with ``answer_idx``.
+    """
     if not root.is_dir():
         raise SourceError(f"{root}: no such folder; --source-dir must hold a 'medqa_usmle/' folder of MedQA jsonl (see medeval.sources.hf_datasets)")
     by_split: dict[str, list[Path]] = {}
@@ -248,7 +299,19 @@ def read_medqa(root: Path, letters: Sequence[str] = LETTERS) -> list[Question]:
 
 # ------------------------------------------------------------------------------------------------ the Hub
 def hub_snapshot(repo: str, revision: str | None, *, offline: bool = False) -> tuple[Path, str]:
-    """Download the data files of a Hub dataset repo at a commit; returns (folder, commit sha)."""
+    """The data files of a Hub dataset repo at a commit, downloaded once under ``<data folder>/sources/hf/``.
+
+    Args:
+        repo: ``"org/name"``, e.g. :data:`MEDMCQA_REPO`.
+        revision: a commit, branch or tag (default ``main``, resolved to its current commit).
+        offline: only a complete earlier download of this commit may be used.
+
+    Returns:
+        ``(folder, commit sha)``.
+
+    Raises:
+        SourceError: offline without a downloaded copy, huggingface_hub missing, or the download failed.
+    """
 
     base = DataStore().subdir("sources", "hf", repo.replace("/", "__"))
     if revision and _HEX40.match(revision) and (base / revision / ".complete").is_file():
@@ -302,12 +365,34 @@ def _load(ctx: BuildContext, sub: str, repo: str, revision: str | None, reader: 
 
 
 def load_medmcqa(ctx: BuildContext, *, revision: str | None = None, cop_base: int | None = None) -> tuple[list[Question], dict[str, Any]]:
-    """MedMCQA questions (``--source-dir DIR/medmcqa`` or the Hub at ``revision``) and the manifest's origin block."""
+    """MedMCQA questions for a build and the manifest's origin block.
+
+    Args:
+        ctx: ``ctx.source_dir`` means ``DIR/medmcqa``; otherwise the Hub (``ctx.offline`` respected).
+        revision: the Hub commit (``construction.params.revision``; default ``main``, pinned in the manifest).
+        cop_base: ``construction.params.cop_base`` (0 or 1; default: detected).
+
+    Returns:
+        ``(questions, origin)``; origin names the folder and file hashes, or the repo and its commit.
+
+    Raises:
+        SpecError: a ``cop_base`` other than 0 or 1.
+        SourceError: as :func:`read_medmcqa` and :func:`hub_snapshot`.
+    """
     if cop_base not in (None, 0, 1):
         raise SpecError(f"field 'construction.params.cop_base': must be 0 or 1, not {cop_base!r}")
     return _load(ctx, "medmcqa", MEDMCQA_REPO, revision, lambda root: read_medmcqa(root, cop_base=cop_base))
 
 
 def load_medqa(ctx: BuildContext, *, revision: str | None = None, letters: Sequence[str] = LETTERS) -> tuple[list[Question], dict[str, Any]]:
-    """MedQA questions (``--source-dir DIR/medqa_usmle`` or the Hub at ``revision``) and the manifest's origin block."""
+    """MedQA questions for a build and the manifest's origin block.
+
+    Args:
+        ctx: ``ctx.source_dir`` means ``DIR/medqa_usmle``; otherwise the Hub.
+        revision: the Hub commit (default ``main``, pinned in the manifest).
+        letters: the option letters of the release.
+
+    Returns:
+        ``(questions, origin)`` as :func:`load_medmcqa`.
+    """
     return _load(ctx, "medqa_usmle", MEDQA_REPO, revision, lambda root: read_medqa(root, letters))

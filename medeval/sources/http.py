@@ -55,8 +55,16 @@ SECRET_ENV = ("NCBI_API_KEY", "NCBI_EMAIL", "OPENAI_API_KEY", "MEDEVAL_LLM_API_K
 
 
 def scrub_secrets(text: str) -> str:
-    """``text`` with the value of every set :data:`SECRET_ENV` variable (4+ characters) replaced by ``***``, for
-    text a server sent back (an error page may echo the request) before it goes into a message."""
+    """``text`` with the value of every set :data:`SECRET_ENV` variable (4+ characters) replaced by ``***``.
+
+    For text a server sent back (an error page may echo the request) before it goes into a message.
+
+    Args:
+        text: any text.
+
+    Returns:
+        The text with those values masked.
+    """
     for name in SECRET_ENV:
         value = os.environ.get(name) or ""
         if len(value) >= 4:
@@ -104,7 +112,22 @@ class HttpClient:
         self._last = time.monotonic()
 
     def request(self, method: str, path: str, **kwargs: Any) -> requests.Response:
-        """One request with retries on connection errors, 429 (honouring Retry-After) and 5xx."""
+        """One request, retried on connection errors, timeouts, 429 (honouring ``Retry-After``, at most 120 s) and 5xx.
+
+        Waits ``backoff * 2**attempt`` seconds between attempts and keeps :attr:`min_interval` between requests.
+
+        Args:
+            method: ``"GET"`` or ``"POST"``.
+            path: a path under :attr:`base_url`, or a full ``http(s)://`` URL.
+            kwargs: passed to ``requests.Session.request`` (``params``, ``data``, ``headers``, ``stream``, ...).
+
+        Returns:
+            The response (status below 400).
+
+        Raises:
+            SourceError: offline mode, a 4xx other than 429 (not retried), or every attempt failed; the URL is shown
+                with secrets masked (:func:`redact_url`).
+        """
         url = self._url(path)
         shown = redact_url(url)
         if self.offline:
@@ -134,6 +157,18 @@ class HttpClient:
         )
 
     def get_json(self, path: str, params: dict[str, Any] | None = None) -> Any:
+        """A GET answered with JSON.
+
+        Args:
+            path: a path under :attr:`base_url`, or a full URL.
+            params: query parameters.
+
+        Returns:
+            The decoded JSON.
+
+        Raises:
+            SourceError: as :meth:`request`, or an answer that is not JSON (its start is shown, secrets masked).
+        """
         resp = self.request("GET", path, params=params)
         try:
             return resp.json()
@@ -141,7 +176,15 @@ class HttpClient:
             raise SourceError(f"{redact_url(resp.url)}: answer is not JSON (starts {scrub_secrets(resp.text[:400])[:60]!r})") from None
 
     def download(self, path: str, dest: Path) -> Path:
-        """Download to ``dest``, resuming a partial ``dest.part`` with a Range request; atomic rename at the end."""
+        """Download to ``dest``, resuming a partial ``dest.part`` with a Range request; renamed to ``dest`` when complete.
+
+        Args:
+            path: a path under :attr:`base_url`, or a full URL.
+            dest: the file to write (its folder is created).
+
+        Returns:
+            ``dest``.
+        """
         dest = Path(dest)
         part = dest.with_name(dest.name + ".part")
         dest.parent.mkdir(parents=True, exist_ok=True)

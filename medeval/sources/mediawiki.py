@@ -77,6 +77,7 @@ class Page:
 
     @property
     def sections(self) -> list[tuple[str, str]]:
+        """``[(heading, text), ...]`` of the extract (:func:`split_sections`); the lead has heading ``""``."""
         return split_sections(self.extract)
 
     @property
@@ -87,9 +88,21 @@ class Page:
 
 
 def split_sections(extract: str) -> list[tuple[str, str]]:
-    """``[(heading, text), ...]`` from a plain-text extract with ``== Heading ==`` lines; the lead has heading ``""``.
+    """Sections of a plain-text extract whose headings are ``== Heading ==`` lines (any level, ``==`` to ``======``).
 
     Blank lines are dropped and lines stripped; sections without text are left out.
+
+    Args:
+        extract: a TextExtracts ``extract`` (``explaintext=1``, ``exsectionformat=wiki``).
+
+    Returns:
+        ``[(heading, text), ...]`` in article order; the lead (text before the first heading) has heading ``""``;
+        a section's paragraphs are joined by newlines.
+
+    Example::
+
+        >>> split_sections("Lead.\n\n== Signs ==\nFever.\n=== Rare ===\n")
+        [('', 'Lead.'), ('Signs', 'Fever.')]
     """
     out: list[tuple[str, str]] = []
     heading, lines = "", []
@@ -128,7 +141,11 @@ class MediaWikiClient(MirroredClient):
 
     @classmethod
     def default_url(cls) -> str:
-        """:data:`API_URL`, read when a client is made."""
+        """The ``api.php`` URL, read when a client is made.
+
+        Returns:
+            :data:`API_URL`.
+        """
         return API_URL
 
     def _query(self, params: dict[str, Any]) -> list[dict[str, Any]]:
@@ -147,7 +164,22 @@ class MediaWikiClient(MirroredClient):
 
     # -- categories ------------------------------------------------------------------------------------------------
     def category_members(self, category: str, *, required: bool = True) -> list[dict[str, Any]]:
-        """Every member (pageid, ns, title) of one category, in API order."""
+        """Every member (page, sub-category) of one category, in API order.
+
+        Read from ``categorymembers/<name>.json`` in the mirror; online, fetched (following ``continue``) and stored there
+        first.
+
+        Args:
+            category: ``"Category:X"`` or ``"X"``.
+            required: from a ``--source-dir`` folder, whether a missing file is an error (True) or an empty
+                sub-category (False, with a warning).
+
+        Returns:
+            ``[{"pageid": int, "ns": int, "title": str}, ...]``; ``ns`` 0 is an article, 14 a sub-category.
+
+        Raises:
+            SourceError: a required file is missing, or an answer is not a ``list=categorymembers`` answer.
+        """
         title = _category_title(category)
         rel = f"categorymembers/{safe_name(title.removeprefix('Category:'))}.json"
         path = self.mirror.path(rel)
@@ -180,10 +212,21 @@ class MediaWikiClient(MirroredClient):
         return out
 
     def pages_in_category(self, category: str, depth: int) -> list[Member]:
-        """Articles (namespace 0) in ``category`` and its sub-categories down to ``depth`` (0 = the category only).
+        """Articles (namespace 0) in ``category`` and its sub-categories down to ``depth`` levels.
 
         Breadth first, each category visited once (category graphs have cycles); an article reached several times
-        keeps its shallowest depth. Returned sorted by pageid.
+        keeps its shallowest depth. Sub-categories missing from a ``--source-dir`` folder count as empty.
+
+        Args:
+            category: the root category (``"Category:X"`` or ``"X"``).
+            depth: sub-category levels to walk; 0 is the category only.
+
+        Returns:
+            One :class:`Member` per article, sorted by pageid.
+
+        Raises:
+            ValueError: a negative depth.
+            SourceError: the root category is missing from ``--source-dir``, or an answer is malformed.
         """
         if depth < 0:
             raise ValueError("depth must be >= 0")
@@ -228,9 +271,18 @@ class MediaWikiClient(MirroredClient):
                         entry[key] = value
 
     def pages(self, pageids: Iterable[int], *, intro_only: bool = True) -> dict[int, Page]:
-        """Plain text and revision id of each page (``intro_only``: only the lead is asked for when online).
+        """Plain text and revision id of each page.
 
-        Pages the wiki no longer has (or a --source-dir lacks) are left out of the result, with a warning.
+        Pages already in the mirror (``pages/*.json``) are read from it; online, the others are fetched (20 intros per
+        request, or one whole article per request) and stored. Pages the wiki no longer has, or a ``--source-dir``
+        lacks, are left out with one warning.
+
+        Args:
+            pageids: the pages wanted (any order, repeats allowed).
+            intro_only: online, ask only for the lead (``exintro``); the builders ask for whole articles.
+
+        Returns:
+            ``{pageid: Page}`` for the pages found.
         """
         wanted = sorted(set(int(p) for p in pageids))
         index = self._index()

@@ -39,6 +39,7 @@ from typing import TYPE_CHECKING, Any
 
 from medeval.errors import SourceError, SpecError
 from medeval.manifest import content_sha
+from medeval.sources.text import clean
 from medeval.store import DataStore
 
 if TYPE_CHECKING:
@@ -66,15 +67,23 @@ class QAPair:
     source: str  # the NIH website (Document@source)
 
     def fingerprint(self) -> str:
+        """A hash of the pair as used, for the build manifest (never the text itself).
+
+        Returns:
+            The content hash of question and answer.
+        """
         return content_sha([self.question, self.answer])
 
 
-def clean(text: Any) -> str:
-    return " ".join(str(text).split()) if text is not None else ""
-
-
 def collection_folders(root: Path) -> list[tuple[int, Path]]:
-    """``(number, folder)`` of the collection folders under ``root``, by number."""
+    """The collection folders (``<N>_<Name>_QA``) under the repository's top level.
+
+    Args:
+        root: the ``medquad/`` folder.
+
+    Returns:
+        ``[(number, folder), ...]`` sorted by number ([] if ``root`` is not a folder).
+    """
     out = []
     for p in root.iterdir() if root.is_dir() else []:
         m = _FOLDER.match(p.name)
@@ -96,6 +105,16 @@ def parse_document(path: Path, folder: str) -> list[QAPair]:
     Most files are ``<Document id source>/<QAPairs>/<QAPair>/<Question>+<Answer>``; the collection also holds a
     few ``<DiseaseFile fid>`` (CDC) and lower-case ``<doc docid corpus>/<qaPairs>/<pair>/<question>+<answer>``
     (NINDS) files, read the same way.
+
+    Args:
+        path: the XML file.
+        folder: its collection folder's name (part of every pair id).
+
+    Returns:
+        The pairs in document order; ids are ``<folder>/<file>#<qid>``.
+
+    Raises:
+        SourceError: not valid XML.
     """
     try:
         doc = ET.parse(path).getroot()
@@ -120,7 +139,18 @@ def parse_document(path: Path, folder: str) -> list[QAPair]:
 
 
 def read_collection(root: Path, collections: Iterable[int] = ANSWERED) -> list[QAPair]:
-    """Every QA pair of the chosen collections under ``root`` (the repository's top level)."""
+    """Every QA pair of the chosen collections.
+
+    Args:
+        root: the repository's top level (``--source-dir DIR/medquad`` or the download).
+        collections: collection numbers (default: 1-9, the ones with answers).
+
+    Returns:
+        The pairs, by collection, file name and document order.
+
+    Raises:
+        SourceError: none of the chosen collection folders is there, or a file is not valid XML.
+    """
     wanted = set(collections)
     folders = [(n, p) for n, p in collection_folders(root) if n in wanted]
     if not folders:
@@ -136,7 +166,23 @@ def read_collection(root: Path, collections: Iterable[int] = ANSWERED) -> list[Q
 
 
 def parse_collections(value: Any) -> tuple[int, ...]:
-    """``construction.params.collections``: a list of numbers or folder names, or text with a range like '1-9'."""
+    """The collection numbers ``construction.params.collections`` names.
+
+    Args:
+        value: None (the answered collections 1-9), a list of numbers or folder names (``"2_GARD_QA"``), or
+            text holding a range such as ``"sets 1-9"``.
+
+    Returns:
+        The numbers, sorted.
+
+    Raises:
+        SpecError: a list entry or text that names no collection.
+
+    Example::
+
+        >>> parse_collections(["2_GARD_QA", 7]), parse_collections("sets 1-3")
+        ((2, 7), (1, 2, 3))
+    """
     if value is None:
         return ANSWERED
     if isinstance(value, list):
@@ -157,7 +203,22 @@ def parse_collections(value: Any) -> tuple[int, ...]:
 
 
 def download(commit: str = COMMIT, *, offline: bool = False, base_url: str = "https://codeload.github.com") -> Path:
-    """The collection at ``commit``, downloaded and unpacked under the data folder; returns its top folder."""
+    """The collection at a commit, downloaded once from GitHub and unpacked under ``<data folder>/sources/medquad/``.
+
+    Only ``<N>_<Name>_QA/<file>.xml`` entries are unpacked, so nothing is written outside that folder.
+
+    Args:
+        commit: the 40-hex commit of the repository (default :data:`COMMIT`).
+        offline: only an earlier complete download may be used.
+        base_url: the archive server (tests give a local one).
+
+    Returns:
+        The unpacked top folder.
+
+    Raises:
+        SpecError: ``commit`` is not a 40-hex commit.
+        SourceError: offline without a copy, the download failed, or the archive is damaged.
+    """
     from medeval.sources.http import HttpClient
 
     if not re.fullmatch(r"[0-9a-f]{40}", commit):
@@ -188,7 +249,16 @@ def download(commit: str = COMMIT, *, offline: bool = False, base_url: str = "ht
 
 
 def load_pairs(ctx: BuildContext, *, collections: Iterable[int] = ANSWERED, commit: str | None = None) -> tuple[list[QAPair], dict[str, Any]]:
-    """MedQuAD pairs (``--source-dir DIR/medquad`` or the pinned GitHub commit) and the manifest's origin block."""
+    """MedQuAD pairs for a build and the manifest's origin block.
+
+    Args:
+        ctx: ``ctx.source_dir`` means ``DIR/medquad``; otherwise the pinned GitHub commit (``ctx.offline`` respected).
+        collections: collection numbers.
+        commit: the commit to download (default :data:`COMMIT`; recorded in the manifest's pins).
+
+    Returns:
+        ``(pairs, origin)``.
+    """
     if ctx.source_dir is not None:
         root = Path(ctx.source_dir) / "medquad"
         return read_collection(root, collections), {"origin": "local:medquad"}

@@ -43,6 +43,14 @@ class MimicFiles:
     admissions: Path | None
 
     def require_admissions(self) -> Path:
+        """The admissions file, which the readmission tasks need.
+
+        Returns:
+            ``hosp/admissions.csv.gz`` (or ``.csv``) under the ``--mimic-dir``.
+
+        Raises:
+            SourceError: it is not there; the message says where to download it.
+        """
         if self.admissions is None:
             raise SourceError(
                 f"{self.root}: no {ADMISSIONS} under it (MIMIC-IV hosp module); the readmission tasks need it: "
@@ -66,7 +74,18 @@ def _find(root: Path, rel: str) -> Path | None:
 
 
 def locate(mimic_dir: str | Path | None) -> MimicFiles:
-    """Find ``note/discharge.csv.gz`` (required) and ``hosp/admissions.csv.gz`` (readmission tasks) under a folder."""
+    """Find the MIMIC-IV files under the user's folder: ``root/note/discharge.csv.gz`` or PhysioNet's nested layout
+    (``mimic-iv-note/2.2/note/...``, at most 3 levels deeper; ``.csv`` unpacked copies too).
+
+    Args:
+        mimic_dir: the ``--mimic-dir`` folder (``~`` expanded).
+
+    Returns:
+        The resolved paths; ``admissions`` is None when ``hosp/admissions.csv.gz`` is absent.
+
+    Raises:
+        SourceError: no ``--mimic-dir``, no such folder, no discharge file, or several copies of one file.
+    """
     if mimic_dir is None:
         raise SourceError("the MIMIC-IV tasks need your credentialed copy: add --mimic-dir DIR (the folder holding note/ and hosp/)")
     root = Path(mimic_dir).expanduser()
@@ -83,7 +102,14 @@ def locate(mimic_dir: str | Path | None) -> MimicFiles:
 
 # --------------------------------------------------------------------------------------------------- identity
 def file_signature(path: Path) -> dict[str, Any]:
-    """Cheap identity of an input file: size, mtime and sha256 of its first MiB (the cache key)."""
+    """A cheap identity of an input file, the section cache's key.
+
+    Args:
+        path: the file.
+
+    Returns:
+        ``{"bytes": size, "mtime_ns": ..., "sha256_first_mib": hex}``.
+    """
     st = path.stat()
     with path.open("rb") as f:
         head = hashlib.sha256(f.read(1 << 20)).hexdigest()
@@ -94,7 +120,14 @@ _SHA256: dict[tuple[str, int, int], str] = {}
 
 
 def sha256_file(path: Path) -> str:
-    """Full sha256 of a file (memoised per process by path, size and mtime)."""
+    """The full sha256 of a file, memoised per process by path, size and mtime.
+
+    Args:
+        path: the file (read in 4 MiB blocks).
+
+    Returns:
+        The hex digest.
+    """
     st = path.stat()
     key = (str(path), st.st_size, st.st_mtime_ns)
     if key not in _SHA256:
@@ -131,7 +164,16 @@ def _release_hint(path: Path, root: Path) -> dict[str, Any]:
 
 
 def release_info(files: MimicFiles, *, admissions: bool = True) -> dict[str, Any]:
-    """The MIMIC release, as the build manifest records it: per file its path, size, sha256 and release hints."""
+    """The MIMIC release as the build manifest records it.
+
+    Args:
+        files: the located files.
+        admissions: include the admissions file (readmission tasks).
+
+    Returns:
+        Per file (``discharge``, ``admissions``): its path under ``--mimic-dir``, size, sha256 and release hints (a
+        version folder such as ``mimic-iv-note/2.2``, whether PhysioNet's ``SHA256SUMS.txt`` lists that hash).
+    """
     out: dict[str, Any] = {}
     items = [("discharge", files.discharge)] + ([("admissions", files.admissions)] if admissions and files.admissions else [])
     for name, path in items:
@@ -157,7 +199,19 @@ def _read_error(path: Path, err: BaseException, where: str) -> SourceError:
 
 
 def check_header(path: Path, needed: Sequence[str]) -> list[str]:
-    """The file's column names; SourceError naming the file and every missing column."""
+    """The CSV file's column names, checked for the ones a reader needs.
+
+    Args:
+        path: a (gzip) CSV file.
+        needed: column names that must be present (matched by name).
+
+    Returns:
+        All column names, in file order.
+
+    Raises:
+        SourceError: no such file, an empty or unreadable file (worded by ``_read_error``), or missing columns
+            (each named); never file content.
+    """
     try:
         cols = list(pd.read_csv(path, nrows=0, compression="infer").columns)
     except FileNotFoundError:
@@ -177,7 +231,20 @@ def check_header(path: Path, needed: Sequence[str]) -> list[str]:
 
 
 def read_chunks(path: Path, columns: Sequence[str], chunksize: int = CHUNK_ROWS) -> Iterator[pd.DataFrame]:
-    """Stream a (gzip) CSV in chunks of the given columns, all read as strings. Errors name the file and rows."""
+    """Stream a (gzip) CSV in chunks of the given columns, all read as strings ("" as missing).
+
+    Args:
+        path: the file.
+        columns: the columns to read (checked first, :func:`check_header`).
+        chunksize: rows per chunk; bounds memory.
+
+    Yields:
+        DataFrames whose index is the 0-based data row number in the file.
+
+    Raises:
+        SourceError: missing columns, or a malformed or truncated file (worded by ``_read_error``: the data row,
+            never its text).
+    """
     check_header(path, columns)
     reader = pd.read_csv(
         path, usecols=list(columns), dtype=str, keep_default_na=False, na_values=[""], chunksize=chunksize, compression="infer",
@@ -200,12 +267,33 @@ _ID_SHAPE = re.compile(r"^[A-Za-z0-9_-]{1,25}$")
 
 
 def safe_id(value: Any) -> str | None:
-    """``value`` if it looks like an id (so that an error may print it), else None: a misaligned CSV can put
-    note text in an id column, and errors must never quote text."""
+    """``value`` if it looks like an id, so that an error may print it.
+
+    A misaligned CSV can put note text in an id column, and errors must never quote text.
+
+    Args:
+        value: a cell.
+
+    Returns:
+        The value when it is 1-25 letters, digits, ``_`` or ``-``; else None.
+    """
     return value if isinstance(value, str) and _ID_SHAPE.match(value) else None
 
 
 def int_column(chunk: pd.DataFrame, col: str, path: Path) -> np.ndarray:
+    """A column of integer ids as int64.
+
+    Args:
+        chunk: a chunk from :func:`read_chunks`.
+        col: the column (``subject_id``, ``hadm_id``).
+        path: the file, named in errors.
+
+    Returns:
+        The values, aligned with the chunk's rows.
+
+    Raises:
+        SourceError: a missing or non-integer value, naming the note id (if id-shaped) or the data row.
+    """
     values = pd.to_numeric(chunk[col], errors="coerce")
     bad = values.isna() | (values != values.round())
     if bad.any():
@@ -222,8 +310,16 @@ _SALT: dict[tuple[str, int, int], str] = {}
 
 
 def record_salt(files: MimicFiles) -> str:
-    """A salt only holders of the discharge file can compute (sha256 of a tag + its first MiB, not published):
-    manifest record hashes mix it in, so a shared manifest does not let anyone confirm guessed note text."""
+    """A salt only holders of the discharge file can compute: sha256 of a tag and the file's first MiB (not published).
+
+    Manifest record hashes mix it in, so a shared manifest does not let anyone confirm guessed note text.
+
+    Args:
+        files: the located files.
+
+    Returns:
+        The hex salt (memoised per process).
+    """
     st = files.discharge.stat()
     key = (str(files.discharge), st.st_size, st.st_mtime_ns)
     if key not in _SALT:
@@ -237,10 +333,21 @@ _ADM_MEMO: dict[tuple[str, int, int], pd.DataFrame] = {}
 
 
 def admission_gaps(files: MimicFiles) -> pd.DataFrame:
-    """Per admission (index ``hadm_id``): ``subject_id``, ``admittime``, ``dischtime`` and ``gap``, the time from this discharge
-    to the start of the same patient's next admission (by ``admittime``; NaT when there is none or when this
-    admission has no ``dischtime``). Every admission in the file counts as a possible next admission, with or
-    without a note. A next admission that starts before this discharge (overlapping records) has a negative gap.
+    """Per admission, the time from its discharge to the start of the same patient's next admission.
+
+    Every admission in the file counts as a possible next admission, with or without a note; the next one is by
+    ``admittime``. A next admission that starts before this discharge (overlapping records) has a negative gap.
+
+    Args:
+        files: the located files (with ``hosp/admissions``).
+
+    Returns:
+        A DataFrame indexed by ``hadm_id`` with ``subject_id``, ``admittime``, ``dischtime`` and ``gap`` (NaT when
+        there is no next admission or no ``dischtime``); memoised per process.
+
+    Raises:
+        SourceError: no admissions file, a missing or unreadable timestamp (naming the data row), or a repeated
+            ``hadm_id``.
     """
     path = files.require_admissions()
     st = path.stat()

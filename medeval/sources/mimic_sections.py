@@ -88,16 +88,31 @@ _HEADER_RE = re.compile(
 
 
 def normalize(text: str) -> str:
-    """Whitespace-normalised text: runs of whitespace become one space; leading/trailing space removed."""
+    """Section text as stored: runs of whitespace become one space, leading and trailing space removed.
+
+    Args:
+        text: raw note text.
+
+    Returns:
+        The normalised text.
+    """
     return " ".join(text.split())
 
 
 def parse_sections(text: str) -> dict[str, str]:
-    """The task sections of one discharge note, by short key (``cc``, ``hpi``, ``dd``, ``di`` and the
-    :data:`LENGTH_ONLY_SECTIONS` ``pmh``, ``bhc``, ``dcond``); absent ones omitted.
+    """The task sections of one discharge note, by short key.
 
-    >>> parse_sections("Chief Complaint:\\nchest pain\\n \\nHPI: 3 days of pain\\nPast Medical History:\\nHTN\\nSocial History: ___")
-    {'cc': 'chest pain', 'hpi': '3 days of pain', 'pmh': 'HTN'}
+    Args:
+        text: the note's ``text`` column.
+
+    Returns:
+        ``{key: normalised text}`` for the sections present and non-empty: ``cc``, ``hpi``, ``dd``, ``di`` and the
+        :data:`LENGTH_ONLY_SECTIONS` ``pmh``, ``bhc``, ``dcond``; the first non-empty occurrence of a repeated header.
+
+    Example::
+
+        >>> parse_sections("Chief Complaint:\nchest pain\n \nHPI: 3 days of pain\nPast Medical History:\nHTN\nSocial History: ___")
+        {'cc': 'chest pain', 'hpi': '3 days of pain', 'pmh': 'HTN'}
     """
     out: dict[str, str] = {}
     matches = list(_HEADER_RE.finditer(text))
@@ -112,14 +127,33 @@ def parse_sections(text: str) -> dict[str, str]:
 
 
 def text_hash(text: str | None) -> int:
-    """A 64-bit hash of a section text (0 for none): finds identical texts without loading them."""
+    """A 64-bit hash of a section text, to find identical texts without loading them.
+
+    Args:
+        text: a section text, or None.
+
+    Returns:
+        A signed 64-bit blake2b hash; 0 for no text.
+    """
     if not text:
         return 0
     return int.from_bytes(hashlib.blake2b(text.encode("utf-8"), digest_size=8).digest(), "big", signed=True)
 
 
 def diagnosis_key(dd: str | None) -> str | None:
-    """The label key of a Discharge Diagnosis section: whitespace-normalised and lower-cased."""
+    """The label key of a Discharge Diagnosis section (and of a ``construction.labels`` string).
+
+    Args:
+        dd: the section text, or None.
+
+    Returns:
+        The text whitespace-normalised and lower-cased; None when there is none.
+
+    Example::
+
+        >>> diagnosis_key("  Acute  Appendicitis ")
+        'acute appendicitis'
+    """
     if dd is None:
         return None
     key = normalize(dd).lower()
@@ -176,10 +210,18 @@ class SectionCache:
 
     @property
     def num_notes(self) -> int:
+        """How many discharge summaries the cache holds (one row each)."""
         return int(self.info["counts"]["notes"])
 
     def columns(self, names: Sequence[str]) -> dict[str, np.ndarray]:
-        """Whole columns as numpy arrays (object arrays for strings); memoised. Use for ids, keys and lengths."""
+        """Whole columns as numpy arrays (object arrays for strings), memoised; for ids, keys, lengths and hashes.
+
+        Args:
+            names: column names (``note_id``, ``hadm_id``, ``dd_key``, ``len_<key>``, ``h_<key>``, ...).
+
+        Returns:
+            ``{name: array}``, one entry per cached note.
+        """
         todo = [n for n in names if n not in self._cols]
         if todo:
             table = pq.read_table(self.path, columns=todo)
@@ -188,7 +230,15 @@ class SectionCache:
         return {n: self._cols[n] for n in names}
 
     def take(self, rows: Sequence[int], names: Sequence[str]) -> dict[str, list[Any]]:
-        """Values of the given rows (in the given order) for the given columns, reading one row group at a time."""
+        """The values of chosen rows, reading one parquet row group at a time (texts of other rows are never loaded).
+
+        Args:
+            rows: row positions, any order, repeats allowed.
+            names: columns (e.g. section texts ``cc``, ``hpi``).
+
+        Returns:
+            ``{name: [value per row, in the order asked]}``.
+        """
         order = np.asarray(rows, dtype=np.int64)
         want = np.unique(order)
         got: dict[str, dict[int, Any]] = {n: {} for n in names}
@@ -211,19 +261,42 @@ _MEMO: dict[str, SectionCache] = {}
 
 
 def cache_dir() -> Path:
-    """``<data folder>/mimic_cache``: the only place parsed note text is kept."""
+    """``<data folder>/mimic_cache``: the only place parsed note text is kept.
+
+    Returns:
+        The folder (created).
+    """
     return DataStore().subdir("mimic_cache")
 
 
 def cache_key(files: MimicFiles) -> str:
+    """The cache key of a release: a hash of the discharge file's signature (:func:`file_signature`) and
+    :data:`PARSER_VERSION`.
+
+    Args:
+        files: the located files.
+
+    Returns:
+        16 hex digits.
+    """
     sig = {"discharge": file_signature(files.discharge), "parser": PARSER_VERSION}
     return hashlib.sha256(json.dumps(sig, sort_keys=True).encode()).hexdigest()[:16]
 
 
 def section_cache(files: MimicFiles, *, chunksize: int | None = None, show_progress: bool = False) -> SectionCache:
-    """Parse the discharge notes once (or reuse the cache for the same file) and return the section table.
+    """The parsed sections of every discharge summary: parsed once per release, reused after (also across processes).
 
-    ``chunksize`` (default :data:`CHUNK_ROWS`) bounds memory: one chunk of raw notes is in memory at a time.
+    Args:
+        files: the located files.
+        chunksize: notes parsed at a time (default :data:`CHUNK_ROWS`); bounds memory.
+        show_progress: a progress bar while parsing.
+
+    Returns:
+        The :class:`SectionCache` (a parquet file under :func:`cache_dir`, written atomically).
+
+    Raises:
+        SourceError: the discharge file is missing columns, malformed, holds a repeated note id, or has no
+            discharge summary.
     """
     chunksize = chunksize or CHUNK_ROWS
     key = cache_key(files)

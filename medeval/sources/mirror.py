@@ -43,9 +43,18 @@ class Mirror:
 
     @classmethod
     def for_context(cls, ctx: BuildContext, sub: str, layout: str = "medeval.sources") -> Mirror:
-        """``<source_dir>/<sub>`` (read-only; must exist) or the online cache ``<data folder>/sources/<sub>``.
+        """The mirror of one source for a build.
 
-        ``layout`` names the module whose docstring documents the folder's layout (for error messages).
+        Args:
+            ctx: the build's inputs; ``ctx.source_dir`` set means read-only ``<source_dir>/<sub>``.
+            sub: the source's sub-folder (``"wikipedia"``, ``"pubmed"``, ...).
+            layout: the module whose docstring documents the folder's layout (named in the error).
+
+        Returns:
+            ``<source_dir>/<sub>`` (read-only), or the online cache ``<data folder>/sources/<sub>`` (writable).
+
+        Raises:
+            SourceError: ``--source-dir`` has no ``<sub>/`` folder.
         """
         if ctx.source_dir is not None:
             root = Path(ctx.source_dir) / sub
@@ -63,12 +72,26 @@ class Mirror:
         return not self.writable
 
     def path(self, *parts: str) -> Path:
+        """A path inside the mirror.
+
+        Args:
+            parts: path parts relative to the mirror's root.
+
+        Returns:
+            ``root / parts...`` (it need not exist).
+        """
         return self.root.joinpath(*parts)
 
     def files(self, *suffixes: str, under: str | None = None, exclude: tuple[str, ...] = ()) -> list[Path]:
-        """Files ending in one of ``suffixes`` (recursively, following symlinks), sorted by relative path.
+        """Files ending in one of ``suffixes``, found recursively (following symlinks), hidden files skipped.
 
-        ``exclude`` names top-level sub-folders to skip.
+        Args:
+            suffixes: name endings, e.g. ``".xml", ".xml.gz"``.
+            under: a sub-folder to search instead of the whole mirror.
+            exclude: top-level sub-folders to skip.
+
+        Returns:
+            The paths, sorted by their path relative to the searched folder ([] if it does not exist).
         """
         base = self.root / under if under else self.root
         if not base.is_dir():
@@ -82,7 +105,17 @@ class Mirror:
         return sorted(found, key=lambda p: p.relative_to(base).as_posix())
 
     def read_bytes(self, path: Path) -> bytes:
-        """The file's bytes, gunzipped when it ends in ``.gz``."""
+        """A stored file's bytes, gunzipped when its name ends in ``.gz``.
+
+        Args:
+            path: the file.
+
+        Returns:
+            Its (decompressed) content.
+
+        Raises:
+            SourceError: unreadable or a damaged gzip file, naming the file and the fix.
+        """
         try:
             data = path.read_bytes()
             return gzip.decompress(data) if path.name.endswith(".gz") else data
@@ -90,13 +123,35 @@ class Mirror:
             raise SourceError(f"{path}: unreadable ({err}); replace the file or delete it to download it again") from None
 
     def read_json(self, path: Path) -> Any:
+        """A stored raw answer, decoded.
+
+        Args:
+            path: a ``.json`` (or ``.json.gz``) file.
+
+        Returns:
+            The decoded JSON.
+
+        Raises:
+            SourceError: unreadable, or not valid JSON.
+        """
         try:
             return json.loads(self.read_bytes(path))
         except (json.JSONDecodeError, UnicodeDecodeError) as err:
             raise SourceError(f"{path}: not valid JSON ({err}); replace the file with the API's raw JSON answer") from None
 
     def write_bytes(self, rel: str, data: bytes) -> Path:
-        """Store a raw response atomically (``.gz`` names are gzipped); only in the online cache."""
+        """Store a raw response atomically (gzipped when ``rel`` ends in ``.gz``); only in the online cache.
+
+        Args:
+            rel: the path relative to the mirror's root; folders are created.
+            data: the response body.
+
+        Returns:
+            The written file.
+
+        Raises:
+            SourceError: the mirror is a ``--source-dir`` folder (read-only).
+        """
         if not self.writable:
             raise SourceError(f"{self.root}: a --source-dir folder is read-only; medeval never writes into it")
         dest = self.root / rel
@@ -106,6 +161,15 @@ class Mirror:
         return atomic_write_bytes(dest, data)
 
     def write_json(self, rel: str, obj: Any) -> Path:
+        """Store a decoded JSON answer atomically (see :meth:`write_bytes`).
+
+        Args:
+            rel: the path relative to the mirror's root.
+            obj: the answer.
+
+        Returns:
+            The written file.
+        """
         return self.write_bytes(rel, json.dumps(obj, ensure_ascii=False, indent=1).encode("utf-8"))
 
 
@@ -207,7 +271,19 @@ class MirroredClient:
 
 
 def safe_name(text: str) -> str:
-    """A file name for a category title or search term: spaces to ``_``, path separators and odd characters escaped."""
+    """A file name for a category title or search term.
+
+    Args:
+        text: the title or term.
+
+    Returns:
+        The text stripped, spaces turned into ``_``, path separators and other odd characters %-escaped.
+
+    Example::
+
+        >>> safe_name("Cardiovascular diseases"), safe_name("a/b")
+        ('Cardiovascular_diseases', 'a%2Fb')
+    """
     from urllib.parse import quote
 
     return quote(text.strip().replace(" ", "_"), safe="_-.,()'!+&=")

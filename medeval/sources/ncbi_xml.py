@@ -16,18 +16,15 @@ from dataclasses import dataclass
 from typing import Any
 
 from medeval.errors import SourceError
+from medeval.sources.text import clean
 
 logger = logging.getLogger(__name__)
 
 XLINK = "{http://www.w3.org/1999/xlink}href"
 
 
-def _clean(text: str | None) -> str:
-    return " ".join((text or "").split())
-
-
 def _text(el: ET.Element | None) -> str:
-    return _clean("".join(el.itertext())) if el is not None else ""
+    return clean("".join(el.itertext())) if el is not None else ""
 
 
 @dataclass(frozen=True)
@@ -45,6 +42,7 @@ class PubmedArticle:
 
     @property
     def id(self) -> str:
+        """The record's id: its PMID."""
         return self.pmid
 
 
@@ -62,11 +60,27 @@ class PmcArticle:
 
     @property
     def id(self) -> str:
+        """The record's id: its PMCID (``"PMC<n>"``)."""
         return self.pmcid
 
 
 def normalize_pmcid(value: str) -> str:
-    """``"3166277"``, ``"PMC3166277"`` or ``"PMC3166277.1"`` -> ``"PMC3166277"``."""
+    """A PMC id in the one form medeval keys records by.
+
+    Args:
+        value: ``"3166277"``, ``"PMC3166277"`` or ``"PMC3166277.1"`` (any case, spaces around allowed).
+
+    Returns:
+        ``"PMC3166277"``.
+
+    Raises:
+        ValueError: not a PMC id.
+
+    Example::
+
+        >>> normalize_pmcid("pmc3166277.2")
+        'PMC3166277'
+    """
     m = re.fullmatch(r"\s*(?:PMC)?(\d+)(?:\.\d+)?\s*", str(value), flags=re.I)
     if not m:
         raise ValueError(f"not a PMC id: {value!r}")
@@ -75,7 +89,19 @@ def normalize_pmcid(value: str) -> str:
 
 # ----------------------------------------------------------------------------------------------------- parsing
 def parse_pubmed_xml(data: bytes, where: Any = "<xml>") -> list[PubmedArticle]:
-    """PubmedArticle records of a PubmedArticleSet document (efetch answer or baseline file)."""
+    """The PubmedArticle records of a ``<PubmedArticleSet>`` document (an efetch answer or an NLM baseline file).
+
+    Args:
+        data: the XML bytes.
+        where: the file or URL it came from, named in errors.
+
+    Returns:
+        One :class:`PubmedArticle` per record, in document order: PMID and version, title, abstract (all
+        AbstractText parts joined), DOI, MeSH descriptor names and author keywords.
+
+    Raises:
+        SourceError: not well-formed XML, an efetch error answer, another document type, or a record without a PMID.
+    """
     root = _parse(data, where)
     if root.tag == "eFetchResult":
         raise SourceError(f"{where}: efetch error: {_text(root.find('ERROR')) or _text(root)}")
@@ -85,24 +111,24 @@ def parse_pubmed_xml(data: bytes, where: Any = "<xml>") -> list[PubmedArticle]:
     for art in root.iter("PubmedArticle"):
         cit = art.find("MedlineCitation")
         pmid_el = cit.find("PMID") if cit is not None else None
-        if pmid_el is None or not _clean(pmid_el.text):
+        if pmid_el is None or not clean(pmid_el.text):
             raise SourceError(f"{where}: a PubmedArticle without MedlineCitation/PMID")
         article = cit.find("Article")
         title = _text(article.find("ArticleTitle")) if article is not None else ""
         parts = [_text(a) for a in article.iterfind("Abstract/AbstractText")] if article is not None else []
         doi = None
         for aid in art.iterfind("PubmedData/ArticleIdList/ArticleId"):
-            if aid.get("IdType") == "doi" and _clean(aid.text):
-                doi = _clean(aid.text)
+            if aid.get("IdType") == "doi" and clean(aid.text):
+                doi = clean(aid.text)
                 break
         if doi is None and article is not None:
             for loc in article.iterfind("ELocationID"):
-                if loc.get("EIdType") == "doi" and _clean(loc.text):
-                    doi = _clean(loc.text)
+                if loc.get("EIdType") == "doi" and clean(loc.text):
+                    doi = clean(loc.text)
                     break
         mesh = tuple(t for t in (_text(d) for d in cit.iterfind("MeshHeadingList/MeshHeading/DescriptorName")) if t)
         keywords = tuple(t for t in (_text(k) for k in cit.iterfind("KeywordList/Keyword")) if t)
-        out.append(PubmedArticle(_clean(pmid_el.text), pmid_el.get("Version", "1"), title, " ".join(p for p in parts if p), doi,
+        out.append(PubmedArticle(clean(pmid_el.text), pmid_el.get("Version", "1"), title, " ".join(p for p in parts if p), doi,
                                  mesh, keywords))
     return out
 
@@ -134,7 +160,7 @@ def _pmc_article(art: ET.Element, where: Any) -> PmcArticle | None:
         return None
     ids: dict[str, str] = {}
     for aid in meta.iterfind("article-id"):
-        kind, value = aid.get("pub-id-type", ""), _clean(aid.text)
+        kind, value = aid.get("pub-id-type", ""), clean(aid.text)
         if value and kind not in ids:
             ids[kind] = value
     raw = ids.get("pmcid") or ids.get("pmc")
@@ -148,19 +174,32 @@ def _pmc_article(art: ET.Element, where: Any) -> PmcArticle | None:
     version = ids.get("pmcid-ver")
     if version is None:
         for v in meta.iterfind("article-version"):
-            if v.get("article-version-type") == "pmc-version" and _clean(v.text):
-                version = f"{pmcid}.{_clean(v.text)}"
+            if v.get("article-version-type") == "pmc-version" and clean(v.text):
+                version = f"{pmcid}.{clean(v.text)}"
     lic = meta.find("permissions/license")
     license_ = None
     if lic is not None:
-        ref = next((_clean(e.text) for e in lic.iter() if e.tag.endswith("license_ref") and _clean(e.text)), None)
+        ref = next((clean(e.text) for e in lic.iter() if e.tag.endswith("license_ref") and clean(e.text)), None)
         license_ = lic.get(XLINK) or ref or lic.get("license-type") or _text(lic)[:120] or None
     return PmcArticle(pmcid, version, ids.get("pmid"), ids.get("doi"), _text(meta.find("title-group/article-title")),
                       _first_paragraph(_first_abstract(meta)), license_)
 
 
 def parse_pmc_xml(data: bytes, where: Any = "<xml>") -> list[PmcArticle]:
-    """Articles of an efetch ``<pmc-articleset>`` answer or of a bare JATS ``<article>`` (OA package .nxml)."""
+    """The articles of an efetch ``<pmc-articleset>`` answer or of a bare JATS ``<article>`` (an OA package ``.nxml``).
+
+    Args:
+        data: the XML bytes.
+        where: the file or URL it came from, named in errors and warnings.
+
+    Returns:
+        One :class:`PmcArticle` per article with a PMC id (others are skipped with a warning): PMCID and version,
+        PMID, DOI, title, first abstract paragraph, licence.
+
+    Raises:
+        SourceError: not well-formed XML, an efetch error answer, another document type, or an article id that is
+            not a PMC id.
+    """
     root = _parse(data, where)
     if root.tag == "eFetchResult":
         raise SourceError(f"{where}: efetch error: {_text(root.find('ERROR')) or _text(root)}")

@@ -12,11 +12,12 @@ from local_server import FakeCTGov
 from medeval.build import BuildContext
 from medeval.errors import SourceError, SpecError
 from medeval.sources import clinicaltrials as ct
+from medeval.sources.clinicaltrials_studies import merge, read_local, studies_in
 
 
 
 def test_trials_local_folder_reads_v2_pages_and_classic(datakit: Path):
-    studies = ct.read_local(datakit / "clinicaltrials")
+    studies = read_local(datakit / "clinicaltrials")
     ids = [s.nct_id for s in studies]
     assert ids == sorted(ids) and len(ids) == len(set(ids))
     by_id = {s.nct_id: s for s in studies}
@@ -39,18 +40,18 @@ def test_trials_duplicate_keeps_richest_copy():
     raw = {"protocolSection": {"identificationModule": {"nctId": "NCT1", "officialTitle": "T"},
                                "descriptionModule": {"detailedDescription": "D  with\n spaces"}}}
     thin = {"protocolSection": {"identificationModule": {"nctId": "NCT1", "briefTitle": "b"}}}
-    merged = ct.merge(ct.studies_in({"studies": [thin]}) + ct.studies_in(raw))
+    merged = merge(studies_in({"studies": [thin]}) + studies_in(raw))
     assert len(merged) == 1 and merged[0].detailed_description == "D with spaces"
-    assert ct.studies_in({"entries": []}) is None  # not a study document
+    assert studies_in({"entries": []}) is None  # not a study document
 
 
 def test_trials_local_folder_errors(tmp_path: Path):
     with pytest.raises(SourceError, match="no such folder"):
-        ct.read_local(tmp_path / "clinicaltrials")
+        read_local(tmp_path / "clinicaltrials")
     (tmp_path / "clinicaltrials").mkdir()
     (tmp_path / "clinicaltrials" / "bad.json").write_text("{nope")
     with pytest.raises(SourceError, match=r"bad\.json: not valid JSON"):
-        ct.read_local(tmp_path / "clinicaltrials")
+        read_local(tmp_path / "clinicaltrials")
 
 
 @pytest.fixture
@@ -77,7 +78,7 @@ def test_trials_api_pages_follow_next_page_token_and_resume(recorded_studies: li
         assert again.search({"query.term": "x"}, need=("officialTitle",), limit=100) == got
         assert len(fake.requests) == 3 and again.requests == 0
         # the stored pages are a valid --source-dir layout
-        assert {s.nct_id for s in ct.read_local(tmp_path / "store")} == {s.nct_id for s in got}
+        assert {s.nct_id for s in read_local(tmp_path / "store")} == {s.nct_id for s in got}
         # limit stops paging early
         fresh = ct.ClinicalTrialsClient(fake.base_url, page_size=3, backoff=0.01, min_interval=0)
         assert len(fresh.search({"query.term": "y"}, need=("officialTitle",), limit=2)) == 2
