@@ -116,18 +116,15 @@ class HashedTfidfEncoder(AbsEncoder):
 
     def encode(self, inputs: DataLoader[BatchedInput], *, task_metadata: TaskMetadata | None = None, hf_split: str = "",
                hf_subset: str = "", prompt_type: PromptType | None = None, **kwargs: Any) -> np.ndarray:
-        """mteb's ``encode``: ``inputs`` is a DataLoader of batches with a ``"text"`` column.
+        """mteb's ``encode``: every text of every batch, hashed TF-IDF, in one call to :meth:`encode_texts`.
 
         Args:
-            inputs: mteb's dataloader of the texts to embed.
-            task_metadata: the task being scored (unused: no prompts).
-            hf_split: the split (unused).
-            hf_subset: the subset (unused).
-            prompt_type: query or document (unused: both are embedded alike).
-            **kwargs: other mteb encode options (ignored).
+            inputs: mteb's DataLoader of batches with a ``"text"`` column.
+            task_metadata, hf_split, hf_subset, prompt_type, kwargs: mteb's, unused: queries and documents are
+                embedded alike, without prompts.
 
         Returns:
-            float32 array of shape ``(n_texts, dim)``, rows of unit length.
+            float32 array of shape ``(n_texts, dim)``, each row of unit length (zeros for a text without words).
         """
         texts = [t for batch in inputs for t in batch["text"]]
         return self.encode_texts(texts)

@@ -112,18 +112,15 @@ class OnnxSentenceEncoder(AbsEncoder):
 
     def encode(self, inputs: DataLoader[BatchedInput], *, task_metadata: TaskMetadata | None = None, hf_split: str = "",
                hf_subset: str = "", prompt_type: PromptType | None = None, **kwargs: Any) -> np.ndarray:
-        """mteb's ``encode``: ``inputs`` is a DataLoader of batches with a ``"text"`` column.
+        """mteb's ``encode``: each batch of the DataLoader through :meth:`encode_texts` (mean pooling, L2-normalised).
 
         Args:
-            inputs: mteb's dataloader of the texts to embed.
-            task_metadata: the task being scored (unused: no prompts).
-            hf_split: the split (unused).
-            hf_subset: the subset (unused).
-            prompt_type: query or document (unused: both are embedded alike).
-            **kwargs: other mteb encode options (ignored).
+            inputs: mteb's DataLoader of batches with a ``"text"`` column; each batch is one ONNX run.
+            task_metadata, hf_split, hf_subset, prompt_type, kwargs: mteb's; this model uses no prompts, so they
+                change nothing.
 
         Returns:
-            float32 array of shape ``(n_texts, hidden_size)``, rows of unit length.
+            float32 array of shape ``(n_texts, hidden_size)``: 384 for MiniLM.
         """
         vectors = [self.encode_texts(list(batch["text"]), batch_size=len(batch["text"]) or 1) for batch in inputs]
         vectors = [v for v in vectors if v.size]

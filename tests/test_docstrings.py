@@ -6,7 +6,8 @@ public. A public object is **complete** when, in the sentence-transformers (Goog
 
 - it has a docstring;
 - a function taking parameters besides ``self``/``cls`` has an ``Args:`` section naming each one
-  (``name:`` or ``name (type):``; ``*args``/``**kwargs`` with or without their stars);
+  (``name:``, ``name (type):``, or ``a, b:`` for parameters sharing one description; ``*args``/``**kwargs`` with
+  or without their stars);
 - a function that returns a value (return annotation other than ``None``/``NoReturn``; without an annotation, a
   ``return <value>`` in its body) has ``Returns:`` (or ``Yields:`` for a generator);
 - a function whose body raises directly (``raise X``, not a bare re-raise, not ``NotImplementedError``) has
@@ -70,8 +71,13 @@ def _sections(doc: str) -> dict[str, str]:
 
 
 def _names_param(args_body: str, name: str) -> bool:
-    pattern = re.compile(rf"^\s*\**{re.escape(name)}\s*(\([^)]*\))?\s*:", re.MULTILINE)
-    return bool(pattern.search(args_body))
+    """Whether an entry of the Args body names ``name``: ``name:``, ``name (type):`` or ``a, name, b:``."""
+    one = rf"\**\w+\s*(?:\([^)]*\))?"
+    for m in re.finditer(rf"^\s*({one}(?:\s*,\s*{one})*)\s*:", args_body, re.MULTILINE):
+        names = [re.sub(r"\s*\(.*", "", n).strip().lstrip("*") for n in m.group(1).split(",")]
+        if name in names:
+            return True
+    return False
 
 
 def _own_nodes(fn: ast.AST):
@@ -253,6 +259,10 @@ def test_missing_docstring_args_returns_raises_are_found() -> None:
     no_args = GOOD.replace("    Args:\n        a: first.\n        b (int): second.\n\n", "")
     assert _missing(no_args) == ["Args"]
     assert _missing(GOOD.replace("        b (int): second.\n", "")) == ["Args.b"]
+    assert _missing(GOOD.replace("        a: first.\n        b (int): second.\n", "        a, b: the two.\n")) == []
+    assert _missing(GOOD.replace("        a: first.\n        b (int): second.\n", "        a, c: the two.\n")) == [
+        "Args.b"
+    ]
     assert _missing(GOOD.replace("    Returns:\n        The sum.\n\n", "")) == ["Returns"]
     assert _missing(GOOD.replace("        ValueError: if ``a`` is negative.\n", "        TypeError: x\n")) == [
         "Raises.ValueError"
