@@ -77,6 +77,12 @@ class PairSet:
     skipped: dict[str, str] = field(default_factory=dict)
 
 
+#: A training source's pair builder: ``fn(opts, ctx, seed) -> (pairs, info)``. ``opts`` is the source's options from
+#: the config; ``ctx`` says where records come from (``ctx.source_dir``: the datakit layout, read-only; else the
+#: network, cached under the data folder; ``ctx.mimic_dir``: MIMIC-IV); ``seed`` is ``data.seed``. It returns the raw
+#: pairs in the source's record order and what it read (origin and counts, never text), and raises
+#: :class:`~medeval.errors.SourceError` when the records are absent. Cleaning and the ``max_pairs`` cap are
+#: :func:`build_pairs`' job.
 PairBuilder = Callable[[SourceOptions, BuildContext, int], tuple[list[Pair], dict[str, Any]]]
 PAIR_BUILDERS: dict[str, PairBuilder] = {}
 _B = TypeVar("_B", bound=Callable[..., tuple[list[Pair], dict[str, Any]]])
@@ -107,19 +113,16 @@ def _clean(text: Any) -> str:
 def wikipedia_pairs(opts: WikipediaOptions, ctx: BuildContext, seed: int) -> tuple[list[Pair], dict[str, Any]]:
     """First lead paragraph -> second lead paragraph of every article under the categories.
 
-    Articles come from the MediaWiki API (:mod:`medeval.sources.mediawiki`), categories recursed to ``opts.depth``;
-    articles whose lead has one paragraph give no pair. Pair ids are page ids.
-
     Args:
-        opts: the config's ``data.sources.wikipedia`` (:class:`~medeval.training.config.WikipediaOptions`).
-        ctx: where records come from (``ctx.source_dir``: the datakit layout; else the network, cached).
-        seed: the config's ``data.seed`` (unused here: the cap is applied by :func:`build_pairs`).
+        opts: ``data.sources.wikipedia``: the categories and their recursion ``depth``.
+        ctx, seed: see :data:`PairBuilder` (pages are read from the MediaWiki API, :mod:`medeval.sources.mediawiki`).
 
     Returns:
-        ``(pairs, info)``: the raw pairs in the source's record order, and what was read (origin and counts, no text).
+        ``(pairs, info)``: one pair per article whose lead has two paragraphs, by page id; ``info`` names the
+        categories, depth and pages read.
 
     Raises:
-        SourceError: the records are absent (no folder under ``--source-dir``, or offline without a cache).
+        SourceError: the MediaWiki answers are absent (offline without a cache, or not under ``--source-dir``).
     """
     from medeval.sources.mediawiki import MediaWikiClient
 
@@ -141,20 +144,19 @@ def wikipedia_pairs(opts: WikipediaOptions, ctx: BuildContext, seed: int) -> tup
 def mimic_pairs(opts: SourceOptions, ctx: BuildContext, seed: int) -> tuple[list[Pair], dict[str, Any]]:
     """Discharge diagnosis -> chief complaint + history of present illness, one pair per discharge summary.
 
-    Notes come from the user's credentialed MIMIC-IV-Note folder (``note/discharge.csv.gz``, via
-    :mod:`medeval.sources.mimic`); only notes with all three sections count, and with ``opts.max_pairs`` the rows are
-    sampled (seeded) before any text is read. The text never leaves memory; pair ids are note ids.
+    Only notes with all three sections count; with ``opts.max_pairs`` the rows are sampled (seeded) before any text is
+    read. The text never leaves memory; pair ids are note ids.
 
     Args:
-        opts: the config's ``data.sources.mimic`` (:class:`~medeval.training.config.SourceOptions`).
-        ctx: ``ctx.mimic_dir`` is the MIMIC-IV folder.
-        seed: the seed of the row sample.
+        opts: ``data.sources.mimic``: ``max_pairs`` caps the notes read.
+        ctx, seed: see :data:`PairBuilder`; ``ctx.mimic_dir`` is the credentialed MIMIC-IV-Note folder, ``seed``
+            draws the row sample.
 
     Returns:
-        ``(pairs, info)``: pairs in note order, and ``{"origin", "notes", "notes_with_sections"}``.
+        ``(pairs, info)``: pairs in note order; ``info`` counts the notes and those with the sections.
 
     Raises:
-        SourceError: no MIMIC-IV folder given, or it lacks the discharge notes.
+        SourceError: no MIMIC-IV folder given, or it lacks ``note/discharge.csv.gz``.
     """
     import numpy as np
 
@@ -176,22 +178,18 @@ def mimic_pairs(opts: SourceOptions, ctx: BuildContext, seed: int) -> tuple[list
 
 @pair_builder("pubmed")
 def pubmed_pairs(opts: PubmedOptions, ctx: BuildContext, seed: int) -> tuple[list[Pair], dict[str, Any]]:
-    """Title -> abstract of PubMed articles.
-
-    With ``--source-dir``: every record under ``pubmed/`` (efetch XML); online: the articles NCBI E-utilities'
-    esearch returns for ``opts.terms`` (at most ``opts.max_per_term`` each). Pair ids are PMIDs, in PMID order;
-    articles without a title or abstract give no pair.
+    """Title -> abstract of PubMed articles (pair ids: PMIDs, in PMID order).
 
     Args:
-        opts: the config's ``data.sources.pubmed`` (:class:`~medeval.training.config.PubmedOptions`).
-        ctx: where records come from (``ctx.source_dir``: the datakit layout; else the network, cached).
-        seed: the config's ``data.seed`` (unused here: the cap is applied by :func:`build_pairs`).
+        opts: ``data.sources.pubmed``: online, the esearch ``terms`` and ``max_per_term`` (unused with
+            ``--source-dir``, which reads every record under ``pubmed/``).
+        ctx, seed: see :data:`PairBuilder` (NCBI E-utilities, :mod:`medeval.sources.eutils`).
 
     Returns:
-        ``(pairs, info)``: the raw pairs in the source's record order, and what was read (origin and counts, no text).
+        ``(pairs, info)``: articles without a title or abstract give no pair; ``info`` names the origin (and terms).
 
     Raises:
-        SourceError: the records are absent (no folder under ``--source-dir``, or offline without a cache).
+        SourceError: no ``pubmed/`` folder under ``--source-dir``, or E-utilities unreachable without a cache.
     """
     from medeval.sources.eutils import EutilsClient
     from medeval.sources.ncbi_xml import parse_pubmed_xml
@@ -230,64 +228,53 @@ def _preprint_pairs(server: str, opts: PreprintOptions, ctx: BuildContext) -> tu
 
 @pair_builder("biorxiv")
 def biorxiv_pairs(opts: PreprintOptions, ctx: BuildContext, seed: int) -> tuple[list[Pair], dict[str, Any]]:
-    """bioRxiv title -> abstract.
-
-    Preprints posted between ``opts.start`` and ``opts.end`` from the bioRxiv API (:mod:`medeval.sources.biorxiv`),
-    the latest version per DOI, Creative Commons only unless ``opts.cc_only`` is false, withdrawn ones left out.
-    Pair ids are lower-case DOIs.
+    """bioRxiv title -> abstract (pair ids: lower-case DOIs).
 
     Args:
-        opts: the config's ``data.sources.biorxiv`` (:class:`~medeval.training.config.PreprintOptions`).
-        ctx: where records come from (``ctx.source_dir``: the datakit layout; else the network, cached).
-        seed: the config's ``data.seed`` (unused here: the cap is applied by :func:`build_pairs`).
+        opts: ``data.sources.biorxiv``: the posting dates ``start``/``end`` and ``cc_only`` (Creative Commons only).
+        ctx, seed: see :data:`PairBuilder` (the bioRxiv API, :mod:`medeval.sources.biorxiv`).
 
     Returns:
-        ``(pairs, info)``: the raw pairs in the source's record order, and what was read (origin and counts, no text).
+        ``(pairs, info)``: the latest version of each preprint, withdrawn ones left out; ``info`` counts the versions
+        listed and the preprints kept.
 
     Raises:
-        SourceError: the records are absent (no folder under ``--source-dir``, or offline without a cache).
+        SourceError: the API's answers are absent (offline without a cache, or not under ``--source-dir``).
     """
     return _preprint_pairs("biorxiv", opts, ctx)
 
 
 @pair_builder("medrxiv")
 def medrxiv_pairs(opts: PreprintOptions, ctx: BuildContext, seed: int) -> tuple[list[Pair], dict[str, Any]]:
-    """medRxiv title -> abstract.
-
-    As :func:`biorxiv_pairs`, from the medRxiv server of the same API.
+    """medRxiv title -> abstract: :func:`biorxiv_pairs` on the medRxiv server of the same API.
 
     Args:
-        opts: the config's ``data.sources.medrxiv`` (:class:`~medeval.training.config.PreprintOptions`).
-        ctx: where records come from (``ctx.source_dir``: the datakit layout; else the network, cached).
-        seed: the config's ``data.seed`` (unused here: the cap is applied by :func:`build_pairs`).
+        opts: ``data.sources.medrxiv``: posting dates and licence filter, as for bioRxiv.
+        ctx, seed: see :data:`PairBuilder`.
 
     Returns:
-        ``(pairs, info)``: the raw pairs in the source's record order, and what was read (origin and counts, no text).
+        ``(pairs, info)`` as :func:`biorxiv_pairs` returns them.
 
     Raises:
-        SourceError: the records are absent (no folder under ``--source-dir``, or offline without a cache).
+        SourceError: the medRxiv answers are absent.
     """
     return _preprint_pairs("medrxiv", opts, ctx)
 
 
 @pair_builder("clinicaltrials")
 def clinicaltrials_pairs(opts: SourceOptions, ctx: BuildContext, seed: int) -> tuple[list[Pair], dict[str, Any]]:
-    """Official title -> the first primary outcome (``measure: ... description: ...``).
-
-    Studies from the ClinicalTrials.gov API v2 (:mod:`medeval.sources.clinicaltrials`), at most
-    ``opts.max_pairs`` (100,000 without a cap); the outcome text is formatted as in the trial tasks. Pair ids are
-    NCT ids.
+    """Official title -> the first primary outcome (``measure: ... description: ...``, as in the trial tasks).
 
     Args:
-        opts: the config's ``data.sources.clinicaltrials`` (:class:`~medeval.training.config.SourceOptions`).
-        ctx: where records come from (``ctx.source_dir``: the datakit layout; else the network, cached).
-        seed: the config's ``data.seed`` (unused here: the cap is applied by :func:`build_pairs`).
+        opts: ``data.sources.clinicaltrials``: ``max_pairs`` caps the studies read (100,000 without it).
+        ctx, seed: see :data:`PairBuilder` (ClinicalTrials.gov API v2, :mod:`medeval.sources.clinicaltrials`).
 
     Returns:
-        ``(pairs, info)``: the raw pairs in the source's record order, and what was read (origin and counts, no text).
+        ``(pairs, info)``: one pair per study with an official title and an outcome, by NCT id; ``info`` counts the
+        studies read.
 
     Raises:
-        SourceError: the records are absent (no folder under ``--source-dir``, or offline without a cache).
+        SourceError: the studies are absent (offline without a cache, or no ``clinicaltrials/`` folder).
     """
     from medeval.sources.clinicaltrials import load_studies
 
@@ -309,19 +296,16 @@ def _split_filter(questions: list[Any], splits: list[str] | None) -> list[Any]:
 def medmcqa_pairs(opts: QuestionOptions, ctx: BuildContext, seed: int) -> tuple[list[Pair], dict[str, Any]]:
     """Question -> explanation; questions without an explanation (e.g. the converted layout) give no pair.
 
-    Questions from the MedMCQA dataset (Pal et al., 2022; ``openlifescienceai/medmcqa`` via
-    :mod:`medeval.sources.hf_datasets`), only those of ``opts.splits``. Pair ids are MedMCQA ids.
-
     Args:
-        opts: the config's ``data.sources.medmcqa`` (:class:`~medeval.training.config.QuestionOptions`).
-        ctx: where records come from (``ctx.source_dir``: the datakit layout; else the network, cached).
-        seed: the config's ``data.seed`` (unused here: the cap is applied by :func:`build_pairs`).
+        opts: ``data.sources.medmcqa``: the ``splits`` whose questions are used (null: all).
+        ctx, seed: see :data:`PairBuilder` (MedMCQA, Pal et al. 2022, ``openlifescienceai/medmcqa`` via
+            :mod:`medeval.sources.hf_datasets`).
 
     Returns:
-        ``(pairs, info)``: the raw pairs in the source's record order, and what was read (origin and counts, no text).
+        ``(pairs, info)``: pair ids are MedMCQA ids; ``info`` gives the dataset revision and the counts per step.
 
     Raises:
-        SourceError: the records are absent (no folder under ``--source-dir``, or offline without a cache).
+        SourceError: no ``medmcqa/`` rows under ``--source-dir``, or the Hub unreachable without a cache.
     """
     from medeval.sources.hf_datasets import load_medmcqa
 
@@ -334,21 +318,17 @@ def medmcqa_pairs(opts: QuestionOptions, ctx: BuildContext, seed: int) -> tuple[
 
 @pair_builder("medqa")
 def medqa_pairs(opts: QuestionOptions, ctx: BuildContext, seed: int) -> tuple[list[Pair], dict[str, Any]]:
-    """Question -> the text of its correct option.
-
-    Questions from MedQA (USMLE 4-option, Jin et al., 2021; ``GBaker/MedQA-USMLE-4-options`` via
-    :mod:`medeval.sources.hf_datasets`), only those of ``opts.splits``; questions without a known answer give no pair.
+    """Question -> the text of its correct option (MedQA USMLE, 4 options; Jin et al. 2021).
 
     Args:
-        opts: the config's ``data.sources.medqa`` (:class:`~medeval.training.config.QuestionOptions`).
-        ctx: where records come from (``ctx.source_dir``: the datakit layout; else the network, cached).
-        seed: the config's ``data.seed`` (unused here: the cap is applied by :func:`build_pairs`).
+        opts: ``data.sources.medqa``: the ``splits`` whose questions are used (null: all).
+        ctx, seed: see :data:`PairBuilder` (``GBaker/MedQA-USMLE-4-options`` via :mod:`medeval.sources.hf_datasets`).
 
     Returns:
-        ``(pairs, info)``: the raw pairs in the source's record order, and what was read (origin and counts, no text).
+        ``(pairs, info)``: questions without a known answer give no pair; ``info`` gives the revision and counts.
 
     Raises:
-        SourceError: the records are absent (no folder under ``--source-dir``, or offline without a cache).
+        SourceError: no ``medqa_usmle/`` rows under ``--source-dir``, or the Hub unreachable without a cache.
     """
     from medeval.sources.hf_datasets import load_medqa
 
@@ -361,21 +341,18 @@ def medqa_pairs(opts: QuestionOptions, ctx: BuildContext, seed: int) -> tuple[li
 
 @pair_builder("medquad")
 def medquad_pairs(opts: SourceOptions, ctx: BuildContext, seed: int) -> tuple[list[Pair], dict[str, Any]]:
-    """Question -> answer, collections 1-9 (10-12 had their answers removed upstream).
-
-    Pairs from MedQuAD's XML files (Ben Abacha and Demner-Fushman, 2019; :mod:`medeval.sources.medquad`). Pair ids
-    are MedQuAD's document and question ids.
+    """Question -> answer from MedQuAD (Ben Abacha and Demner-Fushman 2019), collections 1-9 (10-12 lost their answers).
 
     Args:
-        opts: the config's ``data.sources.medquad`` (:class:`~medeval.training.config.SourceOptions`).
-        ctx: where records come from (``ctx.source_dir``: the datakit layout; else the network, cached).
-        seed: the config's ``data.seed`` (unused here: the cap is applied by :func:`build_pairs`).
+        opts: ``data.sources.medquad`` (only the common ``max_pairs``, applied by :func:`build_pairs`).
+        ctx, seed: see :data:`PairBuilder` (the MedQuAD XML files, :mod:`medeval.sources.medquad`).
 
     Returns:
-        ``(pairs, info)``: the raw pairs in the source's record order, and what was read (origin and counts, no text).
+        ``(pairs, info)``: pair ids are MedQuAD's document and question ids; ``info`` counts the pairs read and
+        answered.
 
     Raises:
-        SourceError: the records are absent (no folder under ``--source-dir``, or offline without a cache).
+        SourceError: the MedQuAD files are absent.
     """
     from medeval.sources.medquad import load_pairs
 
