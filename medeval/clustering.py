@@ -19,7 +19,7 @@ Bump ``CLUSTERING_PROTOCOL_VERSION`` whenever the scores this module gives for t
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
+from collections.abc import Hashable, Sequence
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -30,6 +30,7 @@ from sklearn.cluster import MiniBatchKMeans
 from sklearn.metrics.cluster import adjusted_mutual_info_score, v_measure_score
 
 if TYPE_CHECKING:
+    import numpy.typing as npt
     from datasets import Dataset
 
 logger = logging.getLogger(__name__)
@@ -41,8 +42,8 @@ KMEANS_BATCH_SIZE = 500
 
 
 def cluster_every_row(
-    embeddings: Any,
-    labels: Sequence[Any],
+    embeddings: npt.ArrayLike,
+    labels: Sequence[Hashable],
     *,
     seeds: Sequence[int],
     batch_size: int = KMEANS_BATCH_SIZE,

@@ -23,6 +23,7 @@ import os
 import socket
 import time
 from pathlib import Path
+from types import ModuleType
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
@@ -40,7 +41,7 @@ FORWARDED_ENV = ("MEDEVAL_HOME", "MEDEVAL_INCLUDE_PATH", "HF_HUB_OFFLINE", "HF_D
 _LOADED: dict[tuple[Any, ...], Any] = {}  # per worker process: loaded models, by how they were loaded
 
 
-def _ray() -> Any:
+def _ray() -> ModuleType:
     try:
         import ray
     except ImportError:
@@ -48,7 +49,7 @@ def _ray() -> Any:
     return ray
 
 
-def connect(address: str) -> Any:
+def connect(address: str) -> ModuleType:
     """Connect this process to the Ray cluster at ``address`` (``auto``, ``HOST:PORT`` or ``ray://HOST:PORT``).
 
     Args:
