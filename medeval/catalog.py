@@ -1,5 +1,7 @@
 """The task catalogue: which tasks and benchmarks there are (packaged YAMLs, ``$MEDEVAL_INCLUDE_PATH``, user
 files), each task turned into an mteb task class (:mod:`medeval.task_class`) and registered with mteb on first use.
+The packaged specs and the lookups by name, paper id, benchmark and type are the task index's
+(:mod:`medeval.task_index`), which commands that only read specs use without importing mteb.
 
     >>> import medeval
     >>> medeval.get_tasks(benchmark="MedEval(v1)", types=["Retrieval"])       # mteb task objects
@@ -10,7 +12,6 @@ files), each task turned into an mteb task class (:mod:`medeval.task_class`) and
 
 from __future__ import annotations
 
-import difflib
 import logging
 import os
 from collections.abc import Sequence
@@ -20,33 +21,23 @@ from typing import Any
 
 from mteb.abstasks import AbsTask
 
-from medeval import paths
 from medeval._mteb_registry import register_benchmark, register_task, run_pending
-from medeval.benchmarks import all_benchmarks, canonical_name, check_membership, get_benchmark_spec
-from medeval.errors import SpecError, TaskNotFoundError
-from medeval.loaders import LOADERS, MedEvalTaskMixin
+from medeval.benchmarks import all_benchmarks, canonical_name
+from medeval.errors import SpecError
+from medeval.loaders import MedEvalTaskMixin
 from medeval.spec import TaskSpec, load_spec
 from medeval.task_class import allow_custom_loaders, make_task_class
+from medeval.task_index import ENV_INCLUDE, filter_tasks, find_task, is_task_file, packaged_tasks
 
 __all__ = [
     "ENV_INCLUDE", "add_include_path", "add_spec", "add_task_file", "allow_custom_loaders", "get_benchmark", "get_spec",
-    "get_task", "get_task_class", "get_tasks", "make_task_class", "task_classes",
+    "get_task", "get_task_class", "get_tasks", "make_task_class", "task_classes", "user_task_names",
 ]
 
 logger = logging.getLogger(__name__)
 
-ENV_INCLUDE = "MEDEVAL_INCLUDE_PATH"
-
 #: Every known task class by name: packaged tasks first, then user tasks; filled on first use.
 _CLASSES: dict[str, type[MedEvalTaskMixin]] = {}
-
-
-def _load_dir(folder: Path) -> dict[str, type[MedEvalTaskMixin]]:
-    out: dict[str, type[MedEvalTaskMixin]] = {}
-    for p in sorted(folder.glob("*.yaml")):
-        spec = load_spec(p)
-        out[spec.name] = make_task_class(spec, p)
-    return out
 
 
 def add_task_file(path: str | Path) -> type[MedEvalTaskMixin]:
@@ -111,7 +102,7 @@ def add_include_path(folder: str | Path) -> list[str]:
 
 @lru_cache(maxsize=1)
 def _packaged() -> dict[str, type[MedEvalTaskMixin]]:
-    classes = _load_dir(paths.packaged_specs_dir())
+    classes = {name: make_task_class(e.spec, e.spec_path) for name, e in packaged_tasks().items()}
     for cls in classes.values():
         register_task(cls)
     return classes
@@ -138,6 +129,19 @@ def task_classes() -> dict[str, type[MedEvalTaskMixin]]:
         SpecError: a packaged task or benchmark YAML is malformed.
     """
     return dict(_all_classes())
+
+
+def user_task_names() -> list[str]:
+    """The user tasks this process has added so far (``--include-path``, ``$MEDEVAL_INCLUDE_PATH``, task files,
+    :func:`add_spec`); reads no file.
+
+    Returns:
+        Their names, in the order they were added; empty before the catalogue is first used.
+    """
+    if not _CLASSES:
+        return []
+    packaged = _packaged()
+    return [name for name in _CLASSES if name not in packaged]
 
 
 def get_spec(name: str) -> TaskSpec:
@@ -169,16 +173,9 @@ def get_task_class(name: str) -> type[MedEvalTaskMixin]:
         SpecError: the YAML path is malformed.
     """
     classes = _all_classes()
-    if name.endswith((".yaml", ".yml")):
+    if is_task_file(name):
         return add_task_file(name)
-    if name in classes:
-        return classes[name]
-    by_paper_id = {c.spec.paper_id: c for c in classes.values() if c.spec.paper_id}
-    if name in by_paper_id:
-        return by_paper_id[name]
-    close = difflib.get_close_matches(name, list(classes), n=3)
-    hint = f"; did you mean {', '.join(close)}?" if close else "; `medeval tasks` lists them"
-    raise TaskNotFoundError(f"unknown task {name!r}{hint}")
+    return find_task(name, classes)
 
 
 def get_task(name: str) -> AbsTask:
@@ -230,22 +227,12 @@ def get_tasks(
         selected = [get_task_class(n) for n in names]
     else:
         selected = list(classes.values())
-    if benchmark is not None:
-        bench = get_benchmark_spec(benchmark)
-        members = set(bench.tasks)
-        selected = [c for c in selected if c.spec.name in members or c.spec.benchmark == bench.name]
-    if types:
-        bad = [t for t in types if t not in LOADERS]
-        if bad:
-            raise TaskNotFoundError(f"unknown task type(s) {', '.join(bad)}; choose from {', '.join(LOADERS)}")
-        selected = [c for c in selected if c.spec.type in types]
-    return [c() for c in selected]  # type: ignore[misc]
+    return [c() for c in filter_tasks(selected, benchmark, types)]  # type: ignore[misc]
 
 
 def _register_benchmarks() -> None:
     from mteb import Benchmark
 
-    check_membership({name: c.spec.benchmark for name, c in _packaged().items()})
     for spec in all_benchmarks():
         members = set(spec.tasks)
         tasks = [c() for c in _CLASSES.values() if c.spec.name in members or c.spec.benchmark == spec.name]

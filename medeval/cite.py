@@ -2,11 +2,20 @@
 
     >>> from medeval.cite import cite_task
     >>> print(cite_task("WikiSyndromesClassification"))   # the source's entry, then the paper's
+
+:func:`task_bibtex` and :func:`benchmark_bibtex` work on specs alone (``medeval cite`` passes the task index's, so it
+never imports mteb); :func:`cite_task`, :func:`cite_tasks` and :func:`cite_benchmark` look the specs up in the catalogue.
 """
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Iterable
+from typing import TYPE_CHECKING, Any
+
+from medeval.errors import SpecError
+
+if TYPE_CHECKING:
+    from medeval.spec import BenchmarkSpec, TaskSpec
 
 #: medeval itself (the software). A benchmark's own citation lives in its file under ``tasks/benchmarks/``.
 MEDEVAL_BIBTEX = """@misc{medeval2026,
@@ -55,6 +64,48 @@ def _split(block: str) -> list[str]:
     return parts
 
 
+def task_bibtex(specs: Iterable[TaskSpec]) -> str:
+    """The BibTeX papers using these tasks should cite: each task's upstream source, then its paper or benchmark.
+
+    Args:
+        specs: the tasks' specs (:class:`~medeval.spec.TaskSpec`), read one at a time and in order, so a lazy
+            lookup stops at the first bad name.
+
+    Returns:
+        BibTeX entries, de-duplicated by key (the paper's entry is shared by most tasks), ready to paste.
+
+    Raises:
+        SpecError: a task's YAML gives neither ``source.bibtex`` nor ``citation``.
+
+    Example::
+
+        >>> from medeval.task_index import packaged_tasks
+        >>> print(task_bibtex([packaged_tasks()["WikiSyndromesClassification"].spec]))  # @misc{wikipedia2025, ...} ...
+    """
+    entries: list[str] = []
+    for spec in specs:
+        own = [e for e in (spec.source.bibtex, spec.citation) if e]
+        if not own:
+            raise SpecError(f"task {spec.name}: its YAML gives no BibTeX; add 'citation' (or 'source.bibtex') to cite it")
+        entries += own
+    return _unique(entries)
+
+
+def benchmark_bibtex(benchmark: BenchmarkSpec, specs: Iterable[TaskSpec]) -> str:
+    """Every entry a paper using a benchmark should cite: the benchmark, medeval, mteb and each task's source.
+
+    Args:
+        benchmark: the benchmark's spec (``tasks/benchmarks/*.yaml``).
+        specs: the specs of the benchmark's tasks.
+
+    Returns:
+        BibTeX entries, de-duplicated by key, ready to paste.
+    """
+    entries = [benchmark.citation, MEDEVAL_BIBTEX, MTEB_BIBTEX]
+    entries += [spec.source.bibtex for spec in specs if spec.source.bibtex]
+    return _unique(entries)
+
+
 def cite_task(name: str) -> str:
     """The BibTeX a paper using one task should cite: the task's upstream source, then its paper or benchmark.
 
@@ -66,21 +117,13 @@ def cite_task(name: str) -> str:
 
     Raises:
         TaskNotFoundError: unknown task.
-        SpecError: the task's YAML gives no BibTeX (neither ``citation`` nor ``source.bibtex``).
+        SpecError: the task's YAML gives no BibTeX.
 
     Example::
 
         >>> print(cite_task("WikiSyndromesClassification"))   # @misc{wikipedia2025, ...} then @article{khodadad2025medte, ...}
     """
-    from medeval.catalog import get_spec
-
-    spec = get_spec(name)
-    entries = [e for e in (spec.source.bibtex, spec.citation) if e]
-    if not entries:
-        from medeval.errors import SpecError
-
-        raise SpecError(f"task {spec.name}: its YAML gives no BibTeX; add 'citation' (or 'source.bibtex') to cite it")
-    return _unique(entries)
+    return cite_tasks([name])
 
 
 def cite_tasks(names: list[str]) -> str:
@@ -94,8 +137,11 @@ def cite_tasks(names: list[str]) -> str:
 
     Raises:
         TaskNotFoundError: an unknown task (nothing is returned for the others).
+        SpecError: a task's YAML gives no BibTeX.
     """
-    return _unique([cite_task(name) for name in names])
+    from medeval.catalog import get_spec
+
+    return task_bibtex(get_spec(name) for name in names)
 
 
 def cite_benchmark(name: str) -> str:
@@ -114,9 +160,7 @@ def cite_benchmark(name: str) -> str:
     from medeval.catalog import get_tasks
 
     tasks = get_tasks(benchmark=name)
-    entries = [get_benchmark_spec(name).citation, MEDEVAL_BIBTEX, MTEB_BIBTEX]
-    entries += [t.spec.source.bibtex for t in tasks]  # type: ignore[attr-defined]
-    return _unique(entries)
+    return benchmark_bibtex(get_benchmark_spec(name), [t.spec for t in tasks])  # type: ignore[attr-defined]
 
 
 def __getattr__(name: str) -> Any:

@@ -28,9 +28,6 @@ from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
-import pyarrow as pa
-import pyarrow.parquet as pq
-
 from medeval.errors import DataNotBuiltError, SourceError
 from medeval.fsutil import staged_dir
 from medeval.io import iter_jsonl
@@ -84,6 +81,9 @@ def content_hash(tables: Mapping[str, Rows]) -> str:
 
 
 def _write_parquet(rows: Rows, path: Path) -> None:
+    import pyarrow as pa  # here, not at the top: reading a manifest (``medeval tasks``) needs no pyarrow
+    import pyarrow.parquet as pq
+
     path.parent.mkdir(parents=True, exist_ok=True)
     table = pa.Table.from_pylist(rows) if rows else pa.table({})
     # fixed writer options: the same rows with the same pyarrow give byte-identical files
@@ -209,6 +209,9 @@ def read_table(folder: str | Path, name: str) -> Rows:
     if path is None:
         raise DataNotBuiltError(f"{folder}: missing table '{name}' (expected {name}.parquet or {name}.jsonl)")
     if path.suffix == ".parquet":
+        import pyarrow as pa
+        import pyarrow.parquet as pq
+
         try:
             return pq.read_table(path).to_pylist()
         except (pa.ArrowInvalid, OSError) as err:

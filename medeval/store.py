@@ -33,13 +33,14 @@ from medeval.errors import MedEvalError
 
 if TYPE_CHECKING:
     from medeval.loaders import MedEvalTaskMixin
+    from medeval.task_index import TaskEntry
 
 #: A revision that is a content hash of built data (the 16 hex digits :func:`medeval.data.content_hash` returns).
 CONTENT_HASH_RE = re.compile(r"^[0-9a-f]{16}$")
 
-#: Something that names a task's data: a task name, or an mteb task class / object of medeval (it has ``spec`` and
-#: ``spec_path``, so a user task's own ``data:`` folder resolves relative to its YAML).
-TaskRef = Union[str, "MedEvalTaskMixin", "type[MedEvalTaskMixin]"]
+#: Something that names a task's data: a task name, or an mteb task class / object of medeval or a task index entry
+#: (each has ``spec`` and ``spec_path``, so a user task's own ``data:`` folder resolves relative to its YAML).
+TaskRef = Union[str, "MedEvalTaskMixin", "type[MedEvalTaskMixin]", "TaskEntry"]
 
 
 class DataStore:

@@ -51,14 +51,19 @@ def apply_shared_options(include_path: list[Path] | None = None, data_dir: Path 
     Example:
         >>> apply_shared_options(data_dir=Path("/tmp/medeval-data"))
     """
-    from medeval import catalog, paths
+    from medeval import paths
 
     if allow_custom_loaders:
-        catalog.allow_custom_loaders()
+        from medeval.task_class import allow_custom_loaders as allow
+
+        allow()
     if data_dir is not None:
         paths.set_data_dir(data_dir)
-    for folder in include_path or []:
-        catalog.add_include_path(folder)
+    if include_path:
+        from medeval import catalog  # user task files are checked against mteb's metadata rules: imports mteb
+
+        for folder in include_path:
+            catalog.add_include_path(folder)
 
 
 def echo_table(rows: list[dict[str, object]], columns: list[str]) -> None:

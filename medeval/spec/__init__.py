@@ -6,9 +6,10 @@
   :func:`load_benchmark_spec`.
 - :mod:`medeval.spec.fields`: what both share: strict models, BibTeX / licence / URL checks, error wording.
 - :mod:`medeval.spec.safe_yaml`: reading untrusted YAML (no Python objects, no anchors or aliases, size cap).
+- :mod:`medeval.spec.mteb_literals`: mteb's lists of allowed values (licence ids), read from its source unimported.
 
 Every loader raises :class:`~medeval.errors.SpecError` with one line per problem, naming the file and the field.
-Importing this package is cheap (pydantic and PyYAML; mteb only when a licence id is first checked)::
+Importing this package is cheap (pydantic and PyYAML; mteb's licence ids are read from its source, not imported)::
 
     >>> from medeval.spec import load_spec
     >>> load_spec("tasks/WikiSyndromesClassification.yaml").evaluation.main_score
