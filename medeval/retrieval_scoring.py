@@ -88,7 +88,11 @@ class TopKResults(Mapping):
             yield {self.query_ids[i]: self._row(i) for i in range(start, stop)}
 
     def to_dict(self) -> dict[str, dict[str, float]]:
-        """Every query's top k as one plain dict (what mteb's own search returns; all of it in memory)."""
+        """Every query's top k as one plain dict (what mteb's own search returns; all of it in memory).
+
+        Returns:
+            ``{query_id: {doc_id: score}}`` for every query, best document first in each.
+        """
         return {q: self._row(i) for i, q in enumerate(self.query_ids)}
 
 
