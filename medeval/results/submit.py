@@ -66,11 +66,10 @@ class SubmitReport:
 
     Args:
         validation: The check of the run.
-        actions: One planned action per file (empty when validation failed).
-        changed: Actions whose target another writer changed between the plan and the write.
-        dest_root: The leaderboard's ``results/`` folder.
         leaderboard: The leaderboard folder.
         results_dir: The submitted folder.
+        actions: One planned action per file (empty when validation failed).
+        changed: Actions whose target another writer changed between the plan and the write.
     """
 
     validation: ValidationReport
@@ -178,7 +177,7 @@ def _changed_keys(old: bytes, new: bytes) -> str:
         return "unreadable file"
 
 
-def _merge_run_settings(old: bytes, new: bytes, written_tasks: set[str]) -> bytes:
+def _merged_run_settings(old: bytes, new: bytes, written_tasks: set[str]) -> bytes:
     """Lines of ``old`` for tasks not written now, then ``new``'s lines for the written tasks (mteb's keyed jsonl)."""
 
     def rows(raw: bytes) -> list[tuple[str, str]]:
@@ -250,7 +249,7 @@ def _plan_folder(rev: RevisionFolder, dest_dir: Path, force: bool, skip: set[str
             actions.append(Action("added", dest, data))
         else:
             old = dest.read_bytes()
-            merged = _merge_run_settings(old, data, written)
+            merged = _merged_run_settings(old, data, written)
             if merged == old or old == data:
                 actions.append(Action("unchanged", dest))
             else:

@@ -76,6 +76,7 @@ class _Checker(FileChecks):
 
     # -- walking ---------------------------------------------------------------------------------------------
     def check_path(self, path: Path) -> None:
+        """Check whatever ``path`` is: a leaderboard, a results root, a model or revision folder, a result file."""
         if not os.path.lexists(path):
             self.add(path, "path", "does not exist", "give a leaderboard folder, a results/ folder, a model folder or a revision folder")
             return
@@ -114,6 +115,7 @@ class _Checker(FileChecks):
         return False
 
     def check_results_root(self, root: Path) -> None:
+        """Check every ``<org>__<name>/`` folder in a results root; only a few known files may sit beside them."""
         for entry in self._entries(root):
             if self._is_symlink(entry):
                 continue
@@ -124,6 +126,7 @@ class _Checker(FileChecks):
                          "results go in <org>__<name>/<revision>/<TaskName>.json; move or delete it")
 
     def check_model_folder(self, folder: Path) -> None:
+        """Check an ``<org>__<name>/`` folder's name and each revision folder in it."""
         name = folder.absolute().name
         if not MODEL_FOLDER_RE.match(name):
             self.add(folder, "folder name", f"{short(name)} is not <org>__<name>",
@@ -138,6 +141,7 @@ class _Checker(FileChecks):
                          "result files go one level down, in <org>__<name>/<revision>/; move it there")
 
     def check_revision_folder(self, folder: Path, parent_checked: bool = False) -> None:
+        """Check a revision folder's names and files once (symbolic links and temp files are findings too)."""
         real = os.path.realpath(folder)
         if real in self._seen:
             return
@@ -249,6 +253,7 @@ class _Checker(FileChecks):
 
     # -- across folders --------------------------------------------------------------------------------------
     def check_duplicates(self) -> None:
+        """One result per (model, task) across every folder seen (names compared case-insensitively)."""
         by_key: dict[tuple[str, str], list[Path]] = {}
         for rev in self.scan.folders:
             for fname in rev.task_files:
