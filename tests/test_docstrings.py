@@ -32,9 +32,9 @@ from pathlib import Path
 
 PACKAGE = Path(__file__).resolve().parents[1] / "medeval"
 
-#: Complete public objects reached so far (see the module docstring). Baseline before issue 14: 198/644; raised as
-#: docstrings were written (554/729 on 2026-11-30, with the builders, sources, results and search modules mid-move).
-FLOOR = 554
+#: Complete public objects reached so far (see the module docstring). Baseline before issue 14: 198/644; after it
+#: 737/740 (the 3 left are in medeval/search.py). When none is left, set STRICT = True.
+FLOOR = 737
 STRICT = False
 
 _SECTION = re.compile(r"^\s*(Args|Arguments|Parameters|Returns|Return|Yields|Raises|Example|Examples|Note|Notes|"
