@@ -88,7 +88,7 @@ class HashedTfidfEncoder(AbsEncoder):
         ValueError: if ``dim`` is not positive.
     """
 
-    mteb_model_meta: Any = None
+    mteb_model_meta: ModelMeta | None = None
 
     def __init__(self, model_name: str = MODEL_NAME, revision: str | None = MODEL_REVISION,
                  dim: int = DEFAULT_DIM, **kwargs: Any) -> None:

@@ -63,7 +63,7 @@ class OnnxSentenceEncoder(AbsEncoder):
         ImportError: if onnxruntime or a default package is missing (the message says what to install).
     """
 
-    mteb_model_meta: Any = None
+    mteb_model_meta: ModelMeta | None = None
 
     def __init__(self, model_name: str = MODEL_NAME, revision: str | None = MODEL_REVISION,
                  onnx_path: str | None = None, tokenizer_path: str | None = None,
