@@ -262,8 +262,8 @@ def load_config(path: str | Path) -> TrainConfig:
             (see :func:`parse_config`).
 
     Example:
-        >>> load_config("configs/medte-mini.yaml").loss.scale
-        14.285714285714285
+        >>> load_config("configs/medte-mini.yaml").name
+        'medeval/MedTE-mini'
     """
     path = Path(path)
     try:
