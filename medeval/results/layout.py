@@ -136,8 +136,9 @@ def revision_folder(output_dir: str | Path, meta: Any) -> Path:
             :func:`revision_problem`); nothing is written outside ``<output>/results/``.
 
     Example:
-        >>> revision_folder("out", SimpleNamespace(name="a/b", revision="v1", model_name_as_path=lambda: "a__b"))
-        PosixPath('out/results/a__b/v1')
+        >>> from mteb.models import ModelMeta
+        >>> revision_folder("out", ModelMeta.create_empty(overwrites={"name": "my-lab/med-embed", "revision": "v1"}))
+        PosixPath('out/results/my-lab__med-embed/v1')
     """
     from medeval.errors import ResultError
 
