@@ -34,6 +34,7 @@ from typing import Any
 from medeval import identity
 from medeval.results import files
 from medeval.results.layout import result_files, revision_folders_under
+from medeval.results.report import status_line
 
 #: Metrics a retrieval result must hold for each k of the task's k values.
 _RETRIEVAL_PREFIXES = ("ndcg_at_", "map_at_", "recall_at_")
@@ -56,12 +57,12 @@ class Outcome:
     reason: str = ""
 
     def line(self) -> str:
-        """The line ``medeval results migrate`` prints for this file.
+        """The line ``medeval results migrate`` prints for this file: ``status path: reason``.
 
         Returns:
-            ``status path: reason``.
+            :func:`~medeval.results.report.status_line` with an 8-character status column.
         """
-        return f"{self.status:<8} {self.path}" + (f": {self.reason}" if self.reason else "")
+        return status_line(self.status, self.path, self.reason, width=8)
 
 
 @dataclass

@@ -46,6 +46,25 @@ def short(value: object, limit: int = 60) -> str:
     return clean(repr(value), limit)
 
 
+def status_line(status: str, where: object, note: str = "", width: int = 9) -> str:
+    """One line of a per-file listing (``medeval submit``, ``medeval results migrate``): status, path, note.
+
+    Args:
+        status: What happened to the file (``added``, ``kept``, ``stamped``, ...), padded to ``width``.
+        where: The file.
+        note: Why, or "" for nothing.
+        width: The status column's width in characters.
+
+    Returns:
+        ``status where: note`` (without ``: note`` when there is none).
+
+    Example:
+        >>> status_line("kept", "results/a__b/v1/T.json", "same scores", width=8)
+        'kept     results/a__b/v1/T.json: same scores'
+    """
+    return f"{status:<{width}} {where}" + (f": {note}" if note else "")
+
+
 @dataclass(frozen=True, order=True)
 class Problem:
     """One thing wrong with a submission: where (file, field), what, and how to fix it.

@@ -29,7 +29,7 @@ from typing import Any
 from medeval.errors import MedEvalError
 from medeval.fsutil import atomic_write_bytes, describe_os_error, file_lock
 from medeval.results.layout import MODEL_META, RESULTS, RUN_SETTINGS, SUBMIT_LOCK
-from medeval.results.report import RevisionFolder, ValidationReport, clean
+from medeval.results.report import RevisionFolder, ValidationReport, clean, status_line
 from medeval.results.validate import validate
 
 
@@ -52,12 +52,12 @@ class Action:
     prior: str | None = None
 
     def line(self) -> str:
-        """The line ``medeval submit`` prints for this file.
+        """The line ``medeval submit`` prints for this file, with the path and note made printable.
 
         Returns:
-            ``kind dest: note``.
+            ``kind dest: note`` (:func:`~medeval.results.report.status_line`).
         """
-        return f"{self.kind:<9} {clean(self.dest)}" + (f": {clean(self.note)}" if self.note else "")
+        return status_line(self.kind, clean(self.dest), clean(self.note) if self.note else "")
 
 
 @dataclass
