@@ -18,8 +18,9 @@ The model and protocol fingerprints are recorded per task in ``run_settings.json
     {"task": "CCSCategoryClassification", "protocol": "3f1c...", "protocol_params": {...},
      "model_fingerprint": "9ab2...", "data_revision": "c7a3...", ...}
 
+    >>> from medeval.catalog import get_spec
     >>> from medeval.identity import protocol_fingerprint, protocol_params
-    >>> spec = medeval.catalog.get_spec("CCSCategoryClassification")
+    >>> spec = get_spec("CCSCategoryClassification")
     >>> len(protocol_fingerprint(spec))       # 16 hex digits
     16
     >>> protocol_params(spec)["evaluation"]["main_score"]

@@ -351,8 +351,18 @@ RUNNABLE_EXAMPLES = (
     "medeval.manifest.compare_records",
     "medeval.fsutil.is_temp_file",
     "medeval.train.default_output",
+    "medeval.identity",
     "medeval.identity.canonical",
     "medeval.identity.mteb_minor",
+    "medeval.identity.protocol_fingerprint",
+    "medeval.vectors",
+    "medeval.progress",
+    "medeval.clustering",
+    "medeval.option_pairs",
+    "medeval.lexical",
+    "medeval.leaderboard",  # these three read the committed leaderboard/ folder
+    "medeval.leaderboard.load",
+    "medeval.leaderboard.aggregate",
 )
 
 

@@ -8,10 +8,11 @@ here needs mkdocs or plotly::
 
     >>> from medeval.leaderboard import load_leaderboard
     >>> lb = load_leaderboard("leaderboard")
-    >>> lb.scores                                # tidy: one row per (model, task)
-    >>> lb.summary("MedEval(v1)")                # Borda rank, means, coverage, 95% CI, paired tie groups
-    >>> lb.group_means("MedEval(v1)", by="source")[0]   # mean per upstream source (the paper's second table)
-    >>> lb.warnings                              # files skipped, and why
+    >>> lb.scores.columns[:3].tolist()           # tidy: one row per (model, task)
+    ['model', 'revision', 'task']
+    >>> table = lb.summary("MedEval(v1)")        # Borda rank, means, coverage, 95% CI, paired tie groups
+    >>> by_source, counts = lb.group_means("MedEval(v1)", by="source")   # mean per upstream source (paper, table 2)
+    >>> skipped = lb.warnings                    # files skipped, and why
 """
 
 from medeval.leaderboard.aggregate import PAPER_MODEL_IDS, Leaderboard, borda_rank, coverage_label, reported_source

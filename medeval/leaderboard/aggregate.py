@@ -2,9 +2,12 @@
 
     >>> from medeval.leaderboard import load_leaderboard
     >>> lb = load_leaderboard("leaderboard")
-    >>> lb.summary("MedEval(v1)")                # Borda rank, strict and completed means, coverage, 95% CI, ties
-    >>> lb.reported_table("MedEval(v1)")         # what the paper reports: its own table, never ranked
-    >>> lb.chance                                # chance level per task (constant predictor, random encoder)
+    >>> table = lb.summary("MedEval(v1)")        # Borda rank, strict and completed means, coverage, 95% CI, ties
+    >>> table.columns[:4].tolist()
+    ['Model', 'Rank (Borda)', 'Mean (Task)', 'Mean (TaskType)']
+    >>> paper = lb.reported_table("MedEval(v1)")  # what the paper reports: its own table, never ranked
+    >>> lb.chance.columns.tolist()               # chance level per task (constant predictor, random encoder)
+    ['Constant', 'Random encoder', 'Chance']
 
 Definitions (``summary``):
 
