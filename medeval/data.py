@@ -17,7 +17,7 @@ The content hash covers the rows only (canonical JSON, sorted table names), so i
 parquet writer: the same rows always give the same revision.
 
     >>> from medeval.data import write_task_data, read_table
-    >>> rev = write_task_data(folder, {"data/test": rows}, manifest={"builder": "demo"})
+    >>> rev = write_task_data(folder, {"data/test": rows}, manifest={"builder": "demo"})  # doctest: +SKIP
 """
 
 from __future__ import annotations

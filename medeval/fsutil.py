@@ -3,10 +3,10 @@ file-mode policy (files and folders follow the umask, like ``open`` and ``mkdir`
 ``OSError`` means.
 
     >>> from medeval import fsutil
-    >>> fsutil.atomic_write_json("out/results/x.json", {"a": 1})          # readers see the old file or the new one
-    >>> with fsutil.staged_dir("data/tasks/MyTask") as stage:             # build a folder, swap it in at the end
+    >>> fsutil.atomic_write_json("out/results/x.json", {"a": 1})  # readers see old or new  # doctest: +SKIP
+    >>> with fsutil.staged_dir("data/tasks/MyTask") as stage:  # build a folder, swap it in at the end  # doctest: +SKIP
     ...     (stage / "a.txt").write_text("hello")
-    >>> with fsutil.file_lock("out/results/org__m/rev/.run_settings.jsonl.lock"):
+    >>> with fsutil.file_lock("out/results/org__m/rev/.run_settings.jsonl.lock"):  # doctest: +SKIP
     ...     ...                                                            # one process at a time
 """
 
@@ -108,7 +108,7 @@ def atomic_write_bytes(path: str | Path, data: bytes) -> Path:
         OSError: The folder cannot be created or written (full disk, read-only, permissions).
 
     Example:
-        >>> atomic_write_bytes("out/a.bin", b"\\x00\\x01")
+        >>> atomic_write_bytes("out/a.bin", b"\\x00\\x01")  # doctest: +SKIP
         PosixPath('out/a.bin')
     """
     path = Path(path)

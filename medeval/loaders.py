@@ -9,7 +9,7 @@ fails with :class:`~medeval.errors.DataNotBuiltError` saying how to build it.
 
     >>> import medeval
     >>> task = medeval.get_task("ICD10CMChapterClassification")
-    >>> task.load_data()            # builds the data on first use
+    >>> task.load_data()  # builds the data on first use  # doctest: +SKIP
     >>> task.dataset["default"]["test"][0]
 """
 

@@ -13,7 +13,7 @@ is not built cannot be checked: with ``build_missing`` the ones that need no inp
 first; the others are listed in the report under ``not_checked`` with the command that builds them.
 
     >>> from medeval.training.leakage import TaskTextIndex, filter_pairs
-    >>> index = TaskTextIndex.from_tasks(["MedEval-Terms(v1)"], [], build_missing=True)
+    >>> index = TaskTextIndex.from_tasks(["MedEval-Terms(v1)"], [], build_missing=True)  # doctest: +SKIP
     >>> kept, report = filter_pairs(pairs_by_source, index)
 """
 
