@@ -51,7 +51,22 @@ def _doi(r: dict) -> str:
 
 @builder("biorxiv.llm_question_retrieval", params=PreprintParams, needs={"network", "llm"})
 def llm_question_retrieval(spec: TaskSpec, ctx: BuildContext) -> BuiltTask:
-    """An LLM-written question per CC-licensed preprint -> the preprint's abstract."""
+    """``biorxiv.llm_question_retrieval``: an LLM writes a question per preprint (the query); the preprint's abstract
+    is relevant, and the corpus is the abstracts of all preprints in the task. Preprints: CC-licensed, not
+    withdrawn, posted between ``params.from`` and ``params.to``, latest version per DOI, distinct abstracts, at most
+    ``max_rows`` drawn (seeded).
+
+    Args:
+        spec: the task; ``params`` is :class:`PreprintParams` (server, date range); ``construction.llm`` the prompt.
+        ctx: ``--source-dir DIR/biorxiv_medrxiv`` or api.biorxiv.org; the LLM endpoint; ``record_ids`` for a rebuild.
+
+    Returns:
+        The retrieval tables and the manifest's ``source`` (listing counts, every preprint used, the LLM step).
+
+    Raises:
+        SpecError: a server other than biorxiv or medrxiv.
+        SourceError: no usable preprint in the range.
+    """
     c = spec.construction
     assert c is not None
     server = str(c.params.get("server", "")).lower()

@@ -17,13 +17,12 @@ original-release JSON whose ``cop`` numbering cannot be detected), ``splits`` (d
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from typing import Any, Literal
 
 from pydantic import Field
 
 from medeval.build import BuildContext, BuilderParams, BuiltTask, builder
-from medeval.builders.sampling import rng, sample
+from medeval.builders.sampling import first_per_key, rng, sample
 from medeval.builders.tables import retrieval_tables
 from medeval.errors import SourceError, SpecError
 from medeval.manifest import restrict
@@ -58,20 +57,25 @@ def _splits(spec: TaskSpec, questions: list[Question]) -> list[Question]:
     return [q for q in questions if q.split in wanted]
 
 
-def _first_text(questions: Sequence[Question], key: Any) -> list[Question]:
-    seen: set[str] = set()
-    out = []
-    for q in questions:
-        k = key(q)
-        if k in seen:
-            continue
-        seen.add(k)
-        out.append(q)
-    return out
-
-
 def option_pairs_task(spec: TaskSpec, ctx: BuildContext, questions: list[Question], origin: dict[str, Any], source: str) -> BuiltTask:
-    """Question x each option, label 1 for the correct option; ``max_rows`` pairs at most."""
+    """Option pairs of multiple-choice questions (shared by MedMCQA and MedQA): (question, each option), label 1 for
+    the correct option, so positives : negatives = 1 : options - 1. Only questions with a known answer and distinct
+    non-empty options count; a repeated question text is kept once; at most ``max_rows`` pairs.
+
+    Args:
+        spec: the task (``params.options``, ``ratio``, ``splits``, ``max_rows``, ``seed``).
+        ctx: ``ctx.record_ids`` for a rebuild.
+        questions: the loaded questions (:func:`~medeval.sources.hf_datasets.load_medmcqa` / ``load_medqa``).
+        origin: the loader's origin block.
+        source: the dataset's name for messages and seeds, ``"MedMCQA"`` or ``"MedQA"``.
+
+    Returns:
+        ``data/test`` (shuffled) and the manifest's ``source`` (origin, counts, question records).
+
+    Raises:
+        SpecError: a ratio other than 1:(options - 1), or ``require_known_answer: false``.
+        SourceError: no usable question.
+    """
     c = spec.construction
     assert c is not None
     names = c.params.get("options") or ["A", "B", "C", "D"]
@@ -87,7 +91,7 @@ def option_pairs_task(spec: TaskSpec, ctx: BuildContext, questions: list[Questio
         if q.answer is not None and q.question and len(q.options) == n_opt and all(q.options)
         and len({o.casefold() for o in q.options}) == n_opt
     ]
-    usable = _first_text(usable, lambda q: q.question)
+    usable = first_per_key(usable, lambda q: q.question)
     if not usable:
         raise SourceError(f"task {spec.name}: no {source} question has a known answer and {n_opt} distinct options")
     chosen = sample(usable, c.max_rows // n_opt, c.seed, source, "option_pairs")
@@ -109,12 +113,35 @@ def _load(spec: TaskSpec, ctx: BuildContext) -> tuple[list[Question], dict[str, 
 
 @builder("medmcqa.option_pairs", params=OptionPairParams, needs={"network"})
 def option_pairs(spec: TaskSpec, ctx: BuildContext) -> BuiltTask:
+    """``medmcqa.option_pairs``: MedMCQA questions paired with each of their four options (:func:`option_pairs_task`).
+
+    Args:
+        spec: the task; ``params`` is :class:`OptionPairParams` (Hub ``revision``, ``cop_base``, ``splits``).
+        ctx: ``--source-dir DIR/medmcqa`` or the Hub; ``record_ids`` for a rebuild.
+
+    Returns:
+        The pair table and the manifest's ``source``.
+    """
     questions, origin = _load(spec, ctx)
     return option_pairs_task(spec, ctx, questions, origin, "MedMCQA")
 
 
 @builder("medmcqa.explanation_retrieval", params=ExplanationParams, needs={"network"})
 def explanation_retrieval(spec: TaskSpec, ctx: BuildContext) -> BuiltTask:
+    """``medmcqa.explanation_retrieval``: a question is the query, its explanation (``exp``) the relevant document;
+    repeated questions and explanations are kept once; at most ``max_rows`` questions.
+
+    Args:
+        spec: the task; ``params`` is :class:`ExplanationParams`.
+        ctx: ``--source-dir DIR/medmcqa`` (original layout: the converted one has no ``exp``) or the Hub.
+
+    Returns:
+        The retrieval tables and the manifest's ``source``.
+
+    Raises:
+        SourceError: no question with an explanation (the message says when the folder holds only the converted
+            layout).
+    """
     c = spec.construction
     assert c is not None
     questions, origin = _load(spec, ctx)
@@ -131,7 +158,7 @@ def explanation_retrieval(spec: TaskSpec, ctx: BuildContext) -> BuiltTask:
                 "(openlifescienceai/medmcqa: question, opa..opd, cop, exp) or build without --source-dir"
             )
         raise SourceError(f"task {spec.name}: no MedMCQA question in {where} has an explanation ('exp')")
-    usable = _first_text(_first_text(usable, lambda q: q.question), lambda q: q.explanation)
+    usable = first_per_key(first_per_key(usable, lambda q: q.question), lambda q: q.explanation)
     chosen = sample(usable, c.max_rows, c.seed, "MedMCQA", "explanation_retrieval")
     tables = retrieval_tables(spec, [(q.id, q.explanation or "") for q in chosen], {q.id: q.question for q in chosen})
     records = [{"id": q.id, "sha": q.fingerprint(with_explanation=True)} for q in chosen]

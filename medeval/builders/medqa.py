@@ -32,6 +32,19 @@ class MedQAParams(BuilderParams):
 
 @builder("medqa.option_pairs", params=MedQAParams, needs={"network"})
 def option_pairs(spec: TaskSpec, ctx: BuildContext) -> BuiltTask:
+    """``medqa.option_pairs``: MedQA (USMLE) questions paired with each option
+    (:func:`~medeval.builders.medmcqa.option_pairs_task`).
+
+    Args:
+        spec: the task; ``params`` is :class:`MedQAParams` (option letters, Hub ``revision``, ``splits``).
+        ctx: ``--source-dir DIR/medqa_usmle`` or the Hub; ``record_ids`` for a rebuild.
+
+    Returns:
+        The pair table and the manifest's ``source``.
+
+    Raises:
+        SpecError: ``params.options`` is not a list of single letters.
+    """
     c = spec.construction
     assert c is not None
     letters = c.params.get("options") or ["A", "B", "C", "D"]

@@ -18,12 +18,12 @@ from __future__ import annotations
 from pydantic import Field
 
 from medeval.build import BuildContext, BuilderParams, BuiltTask, builder
-from medeval.builders.sampling import sample
+from medeval.builders.sampling import first_per_key, sample
 from medeval.builders.tables import retrieval_tables
 from medeval.errors import SourceError
 from medeval.llm import run_llm_step
 from medeval.manifest import restrict
-from medeval.sources.medquad import QAPair, load_pairs, parse_collections
+from medeval.sources.medquad import load_pairs, parse_collections
 from medeval.spec import TaskSpec
 
 
@@ -35,23 +35,27 @@ class MedQuADParams(BuilderParams):
     commit: str | None = Field(default=None, description="git commit of the MedQuAD repository")
 
 
-def _first(pairs: list[QAPair], key) -> list[QAPair]:  # type: ignore[no-untyped-def]
-    seen: set[str] = set()
-    out = []
-    for p in pairs:
-        if key(p) not in seen:
-            seen.add(key(p))
-            out.append(p)
-    return out
-
-
 @builder("medquad.paraphrase_retrieval", params=MedQuADParams, needs={"network", "llm"})
 def paraphrase_retrieval(spec: TaskSpec, ctx: BuildContext) -> BuiltTask:
+    """``medquad.paraphrase_retrieval``: the LLM paraphrases each sampled answer; the question is the query and the
+    paraphrase its relevant document. Pairs without a question or answer, and repeated questions or answers, are
+    left out.
+
+    Args:
+        spec: the task; ``params`` is :class:`MedQuADParams` (collections, commit); ``construction.llm`` the prompt.
+        ctx: ``--source-dir DIR/medquad`` or the pinned GitHub commit; the LLM endpoint (answers cached).
+
+    Returns:
+        The retrieval tables and the manifest's ``source`` (records, the LLM step).
+
+    Raises:
+        SourceError: fewer than two usable pairs.
+    """
     c = spec.construction
     assert c is not None
     pairs, origin = load_pairs(ctx, collections=parse_collections(c.params.get("collections")), commit=c.params.get("commit"))
     pairs = restrict(pairs, ctx, lambda p: p.id, what="MedQuAD pairs")
-    usable = _first(_first([p for p in pairs if p.question and p.answer], lambda p: p.question), lambda p: p.answer)
+    usable = first_per_key(first_per_key([p for p in pairs if p.question and p.answer], lambda p: p.question), lambda p: p.answer)
     if len(usable) < 2:
         raise SourceError(f"task {spec.name}: only {len(usable)} MedQuAD pairs have a question and an answer; a task needs at least 2")
     chosen = sample(usable, c.max_rows, c.seed, "MedQuAD", "paraphrase_retrieval")

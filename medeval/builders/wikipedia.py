@@ -56,7 +56,14 @@ MIN_SECTION_CHARS = 50  # the paper keeps sections longer than 50 characters
 
 
 def clean_section(text: str) -> str:
-    """A section's text as the paper uses it: whitespace runs collapsed to one space, lower-cased."""
+    """A section's text as the paper uses it.
+
+    Args:
+        text: the section's plain text.
+
+    Returns:
+        The text with whitespace runs collapsed to one space, lower-cased.
+    """
     return " ".join(text.split()).lower()
 
 
@@ -87,7 +94,15 @@ def section_rows(page: Page, min_chars: int = MIN_SECTION_CHARS) -> list[tuple[i
 
 
 def article_text(page: Page) -> str:
-    """Title-less LLM input: every non-lead section under its heading, as the paper sends the sections."""
+    """The LLM's input for an article, as the paper sends it: every non-lead section under its heading (no title; the
+    prompt adds it).
+
+    Args:
+        page: the article with its whole extract.
+
+    Returns:
+        ``"<heading>\n<text>"`` per non-lead section, separated by blank lines ("" when there is none).
+    """
     return "\n\n".join(f"{heading}\n{text}" for heading, text in page.sections if heading != "")
 
 
@@ -145,7 +160,15 @@ def _key(pageid: int | str) -> str:
 
 
 def page_record(page: Page, label: str | None = None) -> dict[str, Any]:
-    """Manifest entry: pageid, revision id, fingerprint of the whole extract, title (and label)."""
+    """The build manifest's entry of a page (never its text).
+
+    Args:
+        page: the page.
+        label: the label it was used under (category tasks).
+
+    Returns:
+        pageid, revision id, a fingerprint of the whole extract, title, and the label when given.
+    """
     out: dict[str, Any] = record(str(page.pageid), version=None if page.revid is None else str(page.revid), content=page.extract)
     out["title"] = page.title
     if label is not None:
@@ -208,7 +231,22 @@ def category_task(spec: TaskSpec, ctx: BuildContext) -> BuiltTask:
 
 @builder("wikipedia.llm_pairs", params=LlmPairsParams, needs={"network", "llm"})
 def llm_pairs(spec: TaskSpec, ctx: BuildContext) -> BuiltTask:
-    """Two related sentences an LLM writes from each article's title and sections (positive), plus one hard negative."""
+    """``wikipedia.llm_pairs``: an LLM writes two related sentences from each article's title and non-lead sections
+    (the positive pair); each negative pairs the first sentence with a hard-negative second sentence
+    (all-MiniLM-L6-v2), 1:1. Articles are drawn (seeded) from the categories' walk, at most
+    ``min(params.max_pages, max_rows // 2)``.
+
+    Args:
+        spec: the task; ``params`` is :class:`LlmPairsParams`; ``construction.llm`` the prompt.
+        ctx: ``--source-dir DIR/wikipedia`` or the API; the LLM endpoint; ``record_ids`` for a rebuild.
+
+    Returns:
+        ``data/test`` and the manifest's ``source`` (walk, pages, LLM step, pair counts).
+
+    Raises:
+        SpecError: no labels.
+        SourceError: no drawn article has a non-lead section.
+    """
     c = spec.construction
     assert c is not None
     labels = _labels(spec)

@@ -103,6 +103,63 @@ def _iso_date(value: Any) -> str | None:
     return value
 
 
+#: Where each :class:`Study` field sits in a study object, as key paths under its protocol section: API v2
+#: (camelCase) and the retired classic API (PascalCase). ``last_update`` lists paths tried in order; ``outcome``
+#: names an outcome's (measure, description) keys.
+_PATHS: dict[str, dict[str, Any]] = {
+    "v2": {
+        "section": "protocolSection",
+        "nct_id": ("identificationModule", "nctId"),
+        "last_update": (("statusModule", "lastUpdatePostDateStruct", "date"), ("statusModule", "lastUpdateSubmitDate")),
+        "official_title": ("identificationModule", "officialTitle"),
+        "brief_title": ("identificationModule", "briefTitle"),
+        "brief_summary": ("descriptionModule", "briefSummary"),
+        "detailed_description": ("descriptionModule", "detailedDescription"),
+        "outcomes": ("outcomesModule", "primaryOutcomes"),
+        "outcome": ("measure", "description"),
+    },
+    "classic": {
+        "section": "ProtocolSection",
+        "nct_id": ("IdentificationModule", "NCTId"),
+        "last_update": (("StatusModule", "LastUpdatePostDateStruct", "LastUpdatePostDate"),),
+        "official_title": ("IdentificationModule", "OfficialTitle"),
+        "brief_title": ("IdentificationModule", "BriefTitle"),
+        "brief_summary": ("DescriptionModule", "BriefSummary"),
+        "detailed_description": ("DescriptionModule", "DetailedDescription"),
+        "outcomes": ("OutcomesModule", "PrimaryOutcomeList", "PrimaryOutcome"),
+        "outcome": ("PrimaryOutcomeMeasure", "PrimaryOutcomeDescription"),
+    },
+}
+
+
+def _dig(obj: Any, path: Sequence[str]) -> Any:
+    """``obj[path[0]][path[1]]...``; None where a step is missing or empty."""
+    for key in path:
+        obj = (obj or {}).get(key) if isinstance(obj or {}, Mapping) else None
+    return obj
+
+
+def _parse_study(obj: Mapping[str, Any], api: str, file: str) -> Study | None:
+    paths = _PATHS[api]
+    ps = obj.get(paths["section"]) or {}
+    nct = _dig(ps, paths["nct_id"])
+    if not nct:
+        return None
+    last = next((v for v in (_dig(ps, p) for p in paths["last_update"]) if v), None)
+    measure, description = paths["outcome"]
+    outcomes = _dig(ps, paths["outcomes"]) or []
+    return Study(
+        nct_id=str(nct),
+        last_update=_iso_date(last),
+        official_title=clean(_dig(ps, paths["official_title"])),
+        brief_title=clean(_dig(ps, paths["brief_title"])),
+        brief_summary=clean(_dig(ps, paths["brief_summary"])),
+        detailed_description=clean(_dig(ps, paths["detailed_description"])),
+        primary_outcomes=tuple((clean(o.get(measure)), clean(o.get(description))) for o in outcomes if isinstance(o, Mapping)),
+        file=file,
+    )
+
+
 def parse_v2_study(obj: Mapping[str, Any], file: str = "") -> Study | None:
     """A :class:`Study` from an API v2 study object.
 
@@ -113,24 +170,7 @@ def parse_v2_study(obj: Mapping[str, Any], file: str = "") -> Study | None:
     Returns:
         The study, or None without an NCT id.
     """
-    ps = obj.get("protocolSection") or {}
-    ident = ps.get("identificationModule") or {}
-    nct = ident.get("nctId")
-    if not nct:
-        return None
-    desc = ps.get("descriptionModule") or {}
-    outcomes = (ps.get("outcomesModule") or {}).get("primaryOutcomes") or []
-    status = ps.get("statusModule") or {}
-    return Study(
-        nct_id=str(nct),
-        last_update=_iso_date((status.get("lastUpdatePostDateStruct") or {}).get("date") or status.get("lastUpdateSubmitDate")),
-        official_title=clean(ident.get("officialTitle")),
-        brief_title=clean(ident.get("briefTitle")),
-        brief_summary=clean(desc.get("briefSummary")),
-        detailed_description=clean(desc.get("detailedDescription")),
-        primary_outcomes=tuple((clean(o.get("measure")), clean(o.get("description"))) for o in outcomes if isinstance(o, Mapping)),
-        file=file,
-    )
+    return _parse_study(obj, "v2", file)
 
 
 def parse_classic_study(obj: Mapping[str, Any], file: str = "") -> Study | None:
@@ -143,26 +183,7 @@ def parse_classic_study(obj: Mapping[str, Any], file: str = "") -> Study | None:
     Returns:
         The study, or None without an NCT id.
     """
-    ps = obj.get("ProtocolSection") or {}
-    ident = ps.get("IdentificationModule") or {}
-    nct = ident.get("NCTId")
-    if not nct:
-        return None
-    desc = ps.get("DescriptionModule") or {}
-    outcomes = ((ps.get("OutcomesModule") or {}).get("PrimaryOutcomeList") or {}).get("PrimaryOutcome") or []
-    status = ps.get("StatusModule") or {}
-    return Study(
-        nct_id=str(nct),
-        last_update=_iso_date((status.get("LastUpdatePostDateStruct") or {}).get("LastUpdatePostDate")),
-        official_title=clean(ident.get("OfficialTitle")),
-        brief_title=clean(ident.get("BriefTitle")),
-        brief_summary=clean(desc.get("BriefSummary")),
-        detailed_description=clean(desc.get("DetailedDescription")),
-        primary_outcomes=tuple(
-            (clean(o.get("PrimaryOutcomeMeasure")), clean(o.get("PrimaryOutcomeDescription"))) for o in outcomes if isinstance(o, Mapping)
-        ),
-        file=file,
-    )
+    return _parse_study(obj, "classic", file)
 
 
 def studies_in(doc: Any, file: str = "") -> list[Study] | None:

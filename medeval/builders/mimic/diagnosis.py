@@ -73,7 +73,17 @@ def _diagnosis_rows(spec: TaskSpec, ctx: BuildContext) -> tuple[mimic.MimicFiles
 
 @builder("mimic.diagnosis_classification", params=DiagnosisParams, needs={"mimic_dir"})
 def diagnosis_classification(spec: TaskSpec, ctx: BuildContext) -> BuiltTask:
-    """Chief complaint + HPI -> diagnosis label group (70/30 split)."""
+    """``mimic.diagnosis_classification``: the note's template text (e.g. Chief Complaint + HPI) labelled by the
+    ``construction.labels`` group whose strings contain its Discharge Diagnosis; 70/30 split stratified by label.
+    Labels are stored as integers, the group's position in the YAML (mteb's binary scoring needs them).
+
+    Args:
+        spec: the task; ``params`` is :class:`DiagnosisParams`; ``construction.labels`` maps groups to diagnoses.
+        ctx: ``ctx.mimic_dir`` (required), ``ctx.record_ids`` for a rebuild.
+
+    Returns:
+        ``data/train``, ``data/test`` and the manifest's ``source`` (release, counts, ``label_ids``, salted records).
+    """
     assert spec.construction is not None and spec.construction.labels is not None
     files, cache, rows, records, stats = _diagnosis_rows(spec, ctx)
     # integer labels, in the YAML's group order: mteb's binary classification scoring needs them (pos_label=1)
@@ -87,7 +97,16 @@ def diagnosis_classification(spec: TaskSpec, ctx: BuildContext) -> BuiltTask:
 
 @builder("mimic.diagnosis_clustering", params=DiagnosisParams, needs={"mimic_dir"})
 def diagnosis_clustering(spec: TaskSpec, ctx: BuildContext) -> BuiltTask:
-    """Chief complaint + HPI, clustered by diagnosis label group (one test set)."""
+    """``mimic.diagnosis_clustering``: the same rows as :func:`diagnosis_classification`, to be clustered by label
+    group (group names as labels, one shuffled test set).
+
+    Args:
+        spec: the task; ``params`` is :class:`DiagnosisParams`.
+        ctx: ``ctx.mimic_dir`` (required), ``ctx.record_ids`` for a rebuild.
+
+    Returns:
+        ``data/test`` (``sentences``, ``labels``) and the manifest's ``source``.
+    """
     assert spec.construction is not None
     files, cache, rows, records, stats = _diagnosis_rows(spec, ctx)
     sampling.rng(spec.construction.seed, "order", "test").shuffle(rows)

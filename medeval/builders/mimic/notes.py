@@ -26,11 +26,35 @@ TEMPLATE_FIELDS = {"CC": "cc", "HPI": "hpi", "DD": "dd", "DI": "di"}
 
 
 def inputs(spec: TaskSpec, ctx: BuildContext) -> tuple[mimic.MimicFiles, mimic_sections.SectionCache]:
+    """The user's MIMIC files and their parsed-section cache (parsed now if this release was never parsed).
+
+    Args:
+        spec: the task (unused; the builders' common call shape).
+        ctx: ``ctx.mimic_dir`` (required) and ``ctx.show_progress``.
+
+    Returns:
+        ``(files, cache)``.
+
+    Raises:
+        SourceError: no ``--mimic-dir``, or its files are missing or malformed.
+    """
     files = mimic.locate(ctx.mimic_dir)
     return files, mimic_sections.section_cache(files, show_progress=ctx.show_progress)
 
 
 def section_key(spec: TaskSpec, name: str) -> str:
+    """The cache key of a section the YAML names.
+
+    Args:
+        spec: the task (named in the error).
+        name: a YAML section name, e.g. ``"Chief Complaint"``.
+
+    Returns:
+        The short key, e.g. ``"cc"``.
+
+    Raises:
+        SpecError: not one of the four task sections.
+    """
     if name not in mimic_sections.SECTIONS:
         raise SpecError(
             f"task {spec.name}: field 'construction.sections': unknown section {name!r}; use {', '.join(mimic_sections.SECTIONS)}"
@@ -39,6 +63,17 @@ def section_key(spec: TaskSpec, name: str) -> str:
 
 
 def two_sections(spec: TaskSpec) -> tuple[str, str]:
+    """The cache keys of ``construction.sections``: the query/first and the document/second section.
+
+    Args:
+        spec: the task.
+
+    Returns:
+        ``(first key, second key)``.
+
+    Raises:
+        SpecError: not exactly two sections, or an unknown one.
+    """
     c = spec.construction
     assert c is not None
     if not c.sections or len(c.sections) != 2:
@@ -47,6 +82,17 @@ def two_sections(spec: TaskSpec) -> tuple[str, str]:
 
 
 def text_template(spec: TaskSpec) -> tuple[str, list[str]]:
+    """``construction.params.text_template`` and the section fields it uses.
+
+    Args:
+        spec: the task.
+
+    Returns:
+        ``(template, fields)``: fields among ``CC``, ``HPI``, ``DD``, ``DI``, in first-use order, once each.
+
+    Raises:
+        SpecError: no template, a field other than those, or no field at all.
+    """
     c = spec.construction
     assert c is not None
     tpl = c.params.get("text_template")
@@ -63,21 +109,49 @@ def text_template(spec: TaskSpec) -> tuple[str, list[str]]:
 
 
 def fill_template(tpl: str, fields: list[str], texts: dict[str, list[Any]], i: int) -> str:
+    """One row's text: the template with the note's section texts.
+
+    Args:
+        tpl: the template, e.g. ``"Chief Complaint: {CC} History of Present Illness: {HPI}"``.
+        fields: its fields (:func:`text_template`).
+        texts: section key -> texts of the chosen notes (:meth:`SectionCache.take`).
+        i: the note's position among them.
+
+    Returns:
+        The filled text.
+    """
     return tpl.format_map({f: texts[TEMPLATE_FIELDS[f]][i] for f in fields})
 
 
 
 
 def hash_rank(note_ids: np.ndarray, seed: int) -> np.ndarray:
-    """Positions of ``note_ids`` ordered by a seeded hash of each id (a deterministic shuffle that does not depend on
-    file order or on which other notes are present)."""
+    """Positions of ``note_ids`` ordered by a seeded hash of each id: a deterministic shuffle that does not depend on
+    file order or on which other notes are present (tasks sample the same notes as far as eligibility allows).
+
+    Args:
+        note_ids: the candidates' note ids.
+        seed: the task's seed.
+
+    Returns:
+        int64 positions into ``note_ids``.
+    """
     keys = [hashlib.sha256(f"{seed}\x00mimic-sample\x00{nid}".encode()).digest()[:8] for nid in note_ids]
     return np.array(sorted(range(len(keys)), key=keys.__getitem__), dtype=np.int64)
 
 
 def usable_rows(spec: TaskSpec, ctx: BuildContext, cache: mimic_sections.SectionCache, mask: np.ndarray) -> np.ndarray:
-    """Rows where ``mask`` holds, in file order; when rebuilding from a manifest, exactly the manifest's notes
-    (a SourceError names the ones that are missing or no longer usable)."""
+    """Cache rows where ``mask`` holds, in file order; when rebuilding from a manifest, exactly the manifest's notes.
+
+    Args:
+        spec: the task (named in errors).
+        ctx: ``ctx.record_ids`` for a rebuild.
+        cache: the section cache.
+        mask: one bool per cached note (the task's eligibility).
+
+    Returns:
+        int64 row positions.
+    """
     rows = np.flatnonzero(mask)
     if ctx.record_ids is not None:
         ids = cache.columns(["note_id"])["note_id"]
@@ -87,15 +161,33 @@ def usable_rows(spec: TaskSpec, ctx: BuildContext, cache: mimic_sections.Section
 
 
 def sample_rows(rows: np.ndarray, note_ids: np.ndarray, k: int, seed: int) -> np.ndarray:
-    """At most k of the rows (by hash rank), returned in file order."""
+    """At most ``k`` of the rows, the first by :func:`hash_rank`, returned in file order.
+
+    Args:
+        rows: eligible row positions.
+        note_ids: the cache's ``note_id`` column.
+        k: how many to keep.
+        seed: the task's seed.
+
+    Returns:
+        The kept row positions, sorted.
+    """
     if len(rows) > k:
         rows = np.sort(rows[hash_rank(note_ids[rows], seed)[:k]])
     return rows
 
 
 def dedupe_texts(records: list[dict[str, Any]], hashes: list[np.ndarray]) -> tuple[list[dict[str, Any]], int]:
-    """One note per distinct text (the first in file order); a text under several labels is dropped altogether,
-    so that no text is in both splits or under two labels."""
+    """One note per distinct text (the first in file order); a text under several labels is dropped altogether, so
+    that no text is in both splits or under two labels. Texts are compared by their section hashes.
+
+    Args:
+        records: ``{"row": cache row, "label": ...}`` in file order.
+        hashes: the ``h_<key>`` columns of the sections the text uses.
+
+    Returns:
+        ``(kept records, how many were dropped)``.
+    """
     labels: dict[tuple[int, ...], set[Any]] = {}
     for r in records:
         labels.setdefault(tuple(int(h[r["row"]]) for h in hashes), set()).add(r["label"])
@@ -110,12 +202,35 @@ def dedupe_texts(records: list[dict[str, Any]], hashes: list[np.ndarray]) -> tup
 
 
 def note_records(files: mimic.MimicFiles, note_ids: list[str], *contents: list[Any]) -> list[dict[str, str]]:
-    """Manifest records: the note id and a salted hash of the fields used (never the text)."""
+    """The build manifest's records: each note id with a hash of the fields used, salted with
+    :func:`~medeval.sources.mimic.record_salt` (never the text).
+
+    Args:
+        files: the located files (for the salt).
+        note_ids: the notes used.
+        contents: per field, the values aligned with ``note_ids``.
+
+    Returns:
+        One ``{"id", "sha"}`` record per note.
+    """
     salt = mimic.record_salt(files)
     return [record(nid, content=[salt, *(c[i] for c in contents)]) for i, nid in enumerate(note_ids)]
 
 
 def manifest_sources(files: mimic.MimicFiles, cache: mimic_sections.SectionCache, records: list[dict[str, str]], *, admissions: bool = False, **extra: Any) -> dict[str, Any]:
+    """The build manifest's ``source`` block of a MIMIC task.
+
+    Args:
+        files: the located files.
+        cache: the section cache (its parse counts).
+        records: :func:`note_records`.
+        admissions: record the admissions file's release too.
+        extra: task-specific entries (``selection`` counts, ...).
+
+    Returns:
+        Origin, the release (:func:`~medeval.sources.mimic.release_info`), parser version, counts, ``extra`` and
+        the records.
+    """
     return {
         "origin": "local:mimic-iv-note",
         "mimic_release": mimic.release_info(files, admissions=admissions),
@@ -127,10 +242,30 @@ def manifest_sources(files: mimic.MimicFiles, cache: mimic_sections.SectionCache
 
 
 def keep_keys(rows: list[dict[str, Any]], *keep: str) -> list[dict[str, Any]]:
+    """The rows with only the given keys.
+
+    Args:
+        rows: dict rows.
+        keep: the keys to keep.
+
+    Returns:
+        New dicts, in the same order.
+    """
     return [{k: r[k] for k in keep} for r in rows]
 
 
 def need_rows(spec: TaskSpec, n: int, what: str, minimum: int = 2) -> None:
+    """Stop with one clear line when the user's MIMIC copy gives too few notes.
+
+    Args:
+        spec: the task (named in the error).
+        n: how many notes qualified.
+        what: what they had to have, e.g. ``"with both Chief Complaint and Discharge Diagnosis"``.
+        minimum: the least the task needs.
+
+    Raises:
+        MedEvalError: ``n < minimum``.
+    """
     if n < minimum:
         raise MedEvalError(
             f"task {spec.name}: only {n} note(s) {what} in your MIMIC copy; the task needs at least {minimum}. "
@@ -143,8 +278,21 @@ def labelled_rows(
     spec: TaskSpec, ctx: BuildContext, files: mimic.MimicFiles, cache: mimic_sections.SectionCache, label_of: np.ndarray, eligible: np.ndarray,
     *, balance: bool = False,
 ) -> tuple[list[dict[str, Any]], list[dict[str, str]], dict[str, Any]]:
-    """Template text + label rows for the eligible notes: de-duplicated, optionally balanced, capped (label
-    proportions kept), in file order; with their manifest records and selection counts."""
+    """Template-text + label rows for the eligible notes: de-duplicated (:func:`dedupe_texts`), optionally balanced,
+    capped at ``max_rows`` keeping label proportions, in file order.
+
+    Args:
+        spec: the task (text template, ``max_rows``, ``seed``).
+        ctx: ``ctx.record_ids`` for a rebuild.
+        files: the located files.
+        cache: the section cache.
+        label_of: one label per cached note (None where unlabelled).
+        eligible: one bool per cached note.
+        balance: down-sample every label to the rarest first.
+
+    Returns:
+        ``(rows, records, stats)``: ``{"text", "label", "note_id"}`` rows, their manifest records and selection counts.
+    """
     c = spec.construction
     assert c is not None
     tpl, fields = text_template(spec)
@@ -173,6 +321,16 @@ def labelled_rows(
 
 
 def classification_tables(spec: TaskSpec, rows: list[dict[str, Any]]) -> tuple[dict[str, list[dict[str, Any]]], dict[str, int]]:
+    """Classification ``data/<split>`` tables (``text``, ``label``), split by the YAML's fractions (default 70/30),
+    stratified by label.
+
+    Args:
+        spec: the task.
+        rows: :func:`labelled_rows` rows.
+
+    Returns:
+        ``(tables, rows per split)``.
+    """
     c = spec.construction
     assert c is not None
     split = c.split or {"train": 0.7, "test": 0.3}

@@ -81,7 +81,21 @@ def _has_sections(spec: TaskSpec, cache: mimic_sections.SectionCache, names: lis
 
 @builder("mimic.readmission_classification", params=ReadmissionParams, needs={"mimic_dir"})
 def readmission_classification(spec: TaskSpec, ctx: BuildContext) -> BuiltTask:
-    """Chief complaint + HPI -> readmitted within ``window_days`` (1) or not (0); balanced, 70/30 split."""
+    """``mimic.readmission_classification``: the note's template text -> readmitted within ``window_days`` whole days
+    (1) or not (0), by the paper's rule (:func:`readmission_labels`); notes need the six
+    ``params.require_sections``; classes balanced by down-sampling, then capped and split 70/30.
+
+    Args:
+        spec: the task; ``params`` is :class:`ReadmissionParams`.
+        ctx: ``ctx.mimic_dir`` with ``hosp/admissions`` (required), ``ctx.record_ids`` for a rebuild.
+
+    Returns:
+        ``data/train``, ``data/test`` and the manifest's ``source`` (both files' release, counts, salted records).
+
+    Raises:
+        SpecError: ``window_days`` is not a positive whole number.
+        MedEvalError: fewer than 2 notes in a class, or one class left after de-duplication.
+    """
     c = spec.construction
     assert c is not None
     window = c.params.get("window_days")

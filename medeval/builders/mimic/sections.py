@@ -39,7 +39,18 @@ class SectionPairParams(BuilderParams):
 # --------------------------------------------------------------------------------------------------- retrieval
 @builder("mimic.section_retrieval", params=SectionRetrievalParams, needs={"mimic_dir"})
 def section_retrieval(spec: TaskSpec, ctx: BuildContext) -> BuiltTask:
-    """Section 1 of a note -> section 2 of the same note; corpus = de-duplicated section-2 texts."""
+    """``mimic.section_retrieval``: section 1 of a note is the query (its id the note id), section 2 of the same note
+    is relevant; the corpus is the section-2 texts of the sampled notes, identical texts stored once
+    (``params.dedup_corpus``), so a query whose text occurs under several notes has that one document.
+
+    Args:
+        spec: the task (``construction.sections``, ``max_rows`` notes, ``seed``); ``params`` is
+            :class:`SectionRetrievalParams`.
+        ctx: ``ctx.mimic_dir`` (required), ``ctx.record_ids`` for a rebuild.
+
+    Returns:
+        The retrieval tables and the manifest's ``source``.
+    """
     c = spec.construction
     assert c is not None
     a, b = two_sections(spec)
@@ -91,7 +102,21 @@ def _embed(cache: mimic_sections.SectionCache, section: str, note_ids: list[str]
 
 @builder("mimic.section_pairs", params=SectionPairParams, needs={"mimic_dir"})
 def section_pairs(spec: TaskSpec, ctx: BuildContext) -> BuiltTask:
-    """(section 1, section 2) of one note (1) vs with a hard-negative note's different section 2 (0)."""
+    """``mimic.section_pairs``: (section 1, section 2) of one note = 1; (section 1, another note's section 2 drawn
+    among the ``hard_negatives.k`` most similar under all-MiniLM-L6-v2) = 0. ``hard_negatives.restrict`` says what
+    the other note must differ in; a negative never repeats any note's positive pair word for word.
+
+    Args:
+        spec: the task (``construction.sections``, ``max_rows // 2`` notes, ``hard_negatives``); ``params`` is
+            :class:`SectionPairParams`.
+        ctx: ``ctx.mimic_dir`` (required), ``ctx.record_ids`` for a rebuild, ``ctx.show_progress``.
+
+    Returns:
+        ``data/test`` (1:1, shuffled) and the manifest's ``source`` (with the negative note pairs).
+
+    Raises:
+        SpecError: no ``hard_negatives``, another model, an unknown ``restrict`` or a ratio other than 1:1.
+    """
     from medeval.builders.negatives import MINILM, hard_negative_indices
 
     c = spec.construction

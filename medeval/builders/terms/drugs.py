@@ -32,7 +32,17 @@ _MARKUP_RE = re.compile(r"&[A-Za-z]+;|[<>{}|=]|https?:|[\x00-\x1f\x7f-\x9f\u200b
 
 @builder("terms.drug_synonym_pairs", params=DrugPairParams)
 def drug_synonym_pairs(spec: TaskSpec, ctx: BuildContext) -> BuiltTask:
-    """(name variant, its canonical drug name) = 1; (variant, a similar canonical name of another drug) = 0."""
+    """``terms.drug_synonym_pairs``: (a name variant, its canonical drug name) = 1; (the variant, a TF-IDF-similar
+    canonical name of another drug, neither name containing the other) = 0. Variants with markup, under the
+    minimum length or mapped to several drugs are left out.
+
+    Args:
+        spec: the task; ``params`` is :class:`DrugPairParams` (minimum variant length).
+        ctx: unused (offline).
+
+    Returns:
+        ``data/test`` (1:1) and the manifest's counts.
+    """
     path = package_file("drug_named_entity_recognition", "drug-named-entity-recognition", "drug_ner_dictionary.pkl.bz2")
     c = construction_of(spec)
     min_len = int(param_of(spec, "min_variant_length", 4))

