@@ -62,7 +62,12 @@ class BlockedExactIndex:
         self._docs: list[Any] = []
 
     def add_documents(self, embeddings: Any, idxs: list[str]) -> None:
-        """Keep the document vectors (as a float32 tensor) and their ids."""
+        """Keep the document vectors (as a float32 tensor) and their ids.
+
+        Args:
+            embeddings: document vectors, ``[n_documents, dim]`` (numpy or torch).
+            idxs: the documents' ids, in the same order.
+        """
         self._docs.append(_as_tensor(embeddings))
         self.idxs.extend(idxs)
 
@@ -76,7 +81,14 @@ class BlockedExactIndex:
         return self._docs[0]
 
     def block_size(self, n_documents: int) -> int:
-        """Queries per block so that one block of similarities fits ``max_block_bytes``."""
+        """Queries per block so that one block of similarities fits ``max_block_bytes``.
+
+        Args:
+            n_documents: documents each query is scored against.
+
+        Returns:
+            At least 1: ``max_block_bytes // (4 * n_documents)`` (float32 similarities).
+        """
         return max(1, self.max_block_bytes // max(1, 4 * n_documents))
 
     def search(
@@ -256,7 +268,11 @@ def _as_tensor(x: Any) -> Any:
 
 
 def faiss_available() -> bool:
-    """True when the ``faiss`` module (faiss-cpu or faiss-gpu) can be imported."""
+    """Whether FAISS is installed.
+
+    Returns:
+        True when the ``faiss`` module (faiss-cpu or faiss-gpu) can be imported.
+    """
     import importlib.util
 
     return importlib.util.find_spec("faiss") is not None
