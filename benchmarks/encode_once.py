@@ -97,7 +97,8 @@ def phase_plain(args: argparse.Namespace, out: dict[str, Any]) -> None:
 def phase_run(args: argparse.Namespace, out: dict[str, Any]) -> None:
     from medeval.results import files as resmod
     from medeval.results.layout import RESULTS, is_result_file
-    from medeval.run import run_models, select_tasks
+    from medeval.launch import run_models
+    from medeval.run import select_tasks
 
     opts = _setup(args)
     opts.output_dir = Path(args.output)

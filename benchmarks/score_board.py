@@ -149,7 +149,8 @@ def build_missing(source_dir: Path) -> None:
 def run_child(key: str, out: Path, batch_size: int, data_dir: Path, only_tasks: list[str] | None = None) -> int:
     """In the child process: register medeval's extra models with mteb, then run one board model."""
     from medeval import lexical, onnx_encoder
-    from medeval.run import RunOptions, run_models
+    from medeval.launch import run_models
+    from medeval.run import RunOptions
 
     lexical.register()
     onnx_encoder.register()

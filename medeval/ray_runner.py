@@ -178,7 +178,7 @@ def run_on_ray(opts: RunOptions, address: str, echo: Callable[[str], object] = p
     """Run every (model, task) unit of ``opts`` on the Ray cluster at ``address``.
 
     Args:
-        opts: the run's options (models, tasks, output folder ...), as for :func:`medeval.run.run_models`.
+        opts: the run's options (models, tasks, output folder ...), as for :func:`medeval.launch.run_models`.
         address: the cluster (``auto``, ``HOST:PORT``, ``ray://HOST:PORT``); see :func:`connect`.
         echo: prints one line per finished unit.
 

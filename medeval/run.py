@@ -1,8 +1,8 @@
-"""``medeval run``: score models on tasks with mteb; results in mteb's layout; a summary table at the end.
+"""``medeval run``'s local code path: select the tasks, score one model on them with mteb (results in mteb's
+layout) and summarise; :func:`medeval.launch.run_models` runs every model this way, or on Ray.
 
-    >>> from medeval.run import RunOptions, run_models
-    >>> run_models(RunOptions(models=[], benchmark="MedEval-Terms(v1)", output_dir=Path("out")))  # MiniLM, offline
-    0
+    >>> from medeval.run import RunOptions, run_model, select_tasks
+    >>> outcomes = run_model(model, meta, select_tasks(RunOptions(tasks=["HPOLaypersonRetrieval"])), RunOptions())
 
 Each task's result is written atomically as soon as the task finishes, so Ctrl-C loses at most the task in
 progress, and a second run skips every task whose stored result was computed from the same model (fingerprint),
@@ -22,10 +22,10 @@ from typing import TYPE_CHECKING, Any
 
 from medeval import fsutil, identity
 from medeval.results import files as resfiles
-from medeval.results.layout import RESULTS, result_path, revision_folder
+from medeval.results.layout import result_path, revision_folder
 from medeval.build import stale_reason
 from medeval.progress import RunProgress, task_weights, texts_encoded
-from medeval.errors import DataNotBuiltError, MedEvalError, ModelLoadError
+from medeval.errors import DataNotBuiltError, MedEvalError
 
 if TYPE_CHECKING:
     from mteb.abstasks import AbsTask
@@ -354,101 +354,6 @@ def summary_table(model_label: str, outcomes: list[TaskOutcome]) -> Table:
         table.add_row("Mean (Task)", f"{len(scored)}/{len(outcomes)}", f"{mean:.4f}", f"{total:.1f}", "")
         table.add_row("Mean (TaskType)", f"{len(by_type)} types", f"{type_mean:.4f}", "", "")
     return table
-
-
-def run_models(opts: RunOptions) -> int:
-    """Run every model on the selected tasks; returns the exit code (0 ok, 1 some task failed, 2 a model failed).
-
-    Prints each task's line, each model's summary table and one ``error:`` line per problem.
-
-    Args:
-        opts: the run's options.
-
-    Returns:
-        0 when every task ran or was reused, 1 when some task failed or is not built, 2 when a model did not load.
-
-    Raises:
-        MedEvalError: ``--model-name``/``--model-revision`` with several models, or the output folder is not
-            writable (checked before any model loads).
-    """
-    from rich.console import Console
-
-    from medeval.encoding import EncoderAdapter
-    from medeval.models import load_model
-
-    import warnings
-
-    warnings.filterwarnings("ignore", category=FutureWarning)
-    _quiet_libraries()
-    console = Console(soft_wrap=True)
-    errors = Console(soft_wrap=True, stderr=True)
-    if opts.ray:
-        return _run_on_ray(opts, console, errors)
-    tasks = select_tasks(opts)
-    models = opts.models or [None]
-    if (opts.model_name or opts.model_revision) and len(models) > 1:
-        raise MedEvalError("--model-name/--model-revision name one local model; run several models one at a time")
-    fsutil.check_writable(Path(opts.output_dir) / RESULTS, "--output-dir")  # before minutes of model loading
-    code = 0
-    for model_id in models:
-        try:
-            loaded = load_model(
-                model_id, device=opts.device, trust_remote_code=opts.trust_remote_code,
-                model_name=opts.model_name, model_revision=opts.model_revision, precision=opts.precision,
-            )
-        except ModelLoadError as err:
-            errors.print(f"error: {err}", style="red", markup=False, highlight=False)
-            code = 2
-            continue
-        for note in loaded.notes:
-            console.print(f"note: {note}", markup=False, highlight=False)
-        model = _prepare_encoder(loaded.model, loaded.meta, opts)
-        label = f"{loaded.meta.name} @ {loaded.meta.revision}"
-        console.print(f"Scoring {label} on {len(tasks)} tasks -> {revision_folder(opts.output_dir, loaded.meta)}", markup=False, highlight=False)
-        try:
-            outcomes = run_model(model, loaded.meta, tasks, opts, echo=lambda s: console.print(s, markup=False, highlight=False),
-                                 model_fp=loaded.fingerprint)
-        finally:
-            if isinstance(model, EncoderAdapter):
-                model.close()  # stops the --devices worker pool
-        if hasattr(model, "summary"):
-            console.print(model.summary(), markup=False, highlight=False)
-        console.print(summary_table(label, outcomes))
-        problems = [o for o in outcomes if o.status in ("failed", "not built")]
-        for o in problems:
-            for line in o.message.splitlines() or [o.status]:  # a data check gives one line per finding
-                errors.print(f"error: {o.task}: {line}", style="red", markup=False, highlight=False)
-        if problems and code == 0:
-            code = 1
-    return code
-
-
-def _run_on_ray(opts: RunOptions, console: Any, errors: Any) -> int:
-    """``--ray``: the (model, task) units on a Ray cluster (:mod:`medeval.ray_runner`), then the same tables."""
-    from medeval.ray_runner import run_on_ray, summarize
-
-    fsutil.check_writable(Path(opts.output_dir) / RESULTS, "--output-dir")
-    code, outcomes = run_on_ray(opts, opts.ray or "auto", echo=lambda s: console.print(s, markup=False, highlight=False))
-    summarize(outcomes, console)
-    for o in outcomes:
-        if o["status"] in ("failed", "not built"):
-            for line in str(o["message"]).splitlines() or [o["status"]]:
-                errors.print(f"error: {o['task']}: {line}", style="red", markup=False, highlight=False)
-    return code
-
-
-def _quiet_libraries() -> None:
-    """No library noise between the run's task lines: transformers' weight-loading bars and info/warning logs go.
-
-    The encoding progress bar of sentence-transformers stays (one line updated in place during a long task).
-    """
-    try:
-        from transformers.utils import logging as hf_logging
-
-        hf_logging.disable_progress_bar()
-        hf_logging.set_verbosity_error()
-    except ImportError:  # pragma: no cover - transformers is a dependency
-        pass
 
 
 def _prepare_encoder(model: Any, meta: Any, opts: RunOptions) -> Any:

@@ -140,10 +140,7 @@ def test_cycle_finder_finds_a_planted_cycle() -> None:
 
 
 #: Cycles not yet broken, each with the reason; the test fails when one is broken too (then delete it here).
-KNOWN: list[list[str]] = [
-    # run.run_models hands --ray to ray_runner, whose workers call run.run_model (the local code path)
-    ["medeval.ray_runner", "medeval.run"],
-]
+KNOWN: list[list[str]] = []
 
 
 def test_no_import_cycles() -> None:

@@ -53,7 +53,7 @@ def _differences(a: object, b: object, where: str = "") -> list[str]:
 def test_ray_run_equals_local_run_and_resumes(cluster: str, minilm_path: str, examples_dir: Path, data_home: Path,
                                               tmp_path: Path) -> None:
     from medeval.ray_runner import run_on_ray
-    from medeval.run import run_models
+    from medeval.launch import run_models
 
     tasks = [str(examples_dir / "ClinicTriage.yaml"), str(examples_dir / "SymptomSearch.yaml")]
     local = tmp_path / "local"

@@ -13,7 +13,8 @@ import pytest
 
 import medeval
 from medeval import run as runmod
-from medeval.run import RunOptions, run_models
+from medeval.launch import run_models
+from medeval.run import RunOptions
 
 # the real terms tasks and builders, with smaller size caps so that CPU-only CI stays fast
 RETRIEVAL = "MedicalAbbreviationRetrievalSmall"

@@ -1,4 +1,4 @@
-"""The ``run`` command: score models on tasks (:func:`medeval.run.run_models` does the work)."""
+"""The ``run`` command: score models on tasks (:func:`medeval.launch.run_models` does the work)."""
 
 from __future__ import annotations
 
@@ -56,9 +56,10 @@ def run_cmd(
         allow_custom_loaders: let task YAMLs name a loader outside medeval.
 
     Raises:
-        typer.Exit: always, with :func:`medeval.run.run_models`' exit code.
+        typer.Exit: always, with :func:`medeval.launch.run_models`' exit code.
     """
-    from medeval.run import RunOptions, run_models
+    from medeval.launch import run_models
+    from medeval.run import RunOptions
 
     if offline or all(Path(m).expanduser().exists() for m in model or []):
         # --offline, or only local models (incl. the default from PyPI): nothing needs the Hub, so never wait on it

@@ -241,7 +241,8 @@ def test_cli_build_from_datakit(datakit: Path, data_home: Path, capsys):
 
 def test_built_tasks_score_with_minilm_through_medeval_run(datakit: Path, data_home: Path, tmp_path: Path, minilm_path: str, monkeypatch):
     monkeypatch.setenv("HF_HUB_OFFLINE", "1")
-    from medeval.run import RunOptions, run_models
+    from medeval.launch import run_models
+    from medeval.run import RunOptions
 
     src = _medquad_subset(datakit, tmp_path / "src", files=4)
     with FakeOpenAI() as fake:

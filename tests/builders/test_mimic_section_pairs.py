@@ -105,7 +105,8 @@ def test_embeddings_shared_across_tasks(small) -> None:
 
 
 def test_score_with_minilm_and_no_text_in_results(small, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, minilm_path: str) -> None:
-    from medeval.run import RunOptions, run_models
+    from medeval.launch import run_models
+    from medeval.run import RunOptions
 
     monkeypatch.setenv("MEDEVAL_HOME", str(small["home"]))
     out = tmp_path / "results"

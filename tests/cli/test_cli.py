@@ -157,12 +157,12 @@ def test_show_and_cite_take_several_tasks(capsys: pytest.CaptureFixture[str]) ->
 
 
 def test_ctrl_c_prints_the_resume_hint_and_exits_130(capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> None:
-    import medeval.run
+    import medeval.launch
 
     def interrupted(opts: object) -> int:
         raise KeyboardInterrupt
 
-    monkeypatch.setattr(medeval.run, "run_models", interrupted)
+    monkeypatch.setattr(medeval.launch, "run_models", interrupted)
     code, out, err = run_cli(capsys, "run", "-t", "HPOLaypersonRetrieval")
     assert code == 130
     assert "run the same command again to resume" in err and "Traceback" not in out + err

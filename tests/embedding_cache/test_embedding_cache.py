@@ -248,7 +248,8 @@ def test_medeval_run_cached_equals_uncached(data_home: Path, examples_dir: Path,
     from sentence_transformers import SentenceTransformer
 
     from medeval import catalog
-    from medeval.run import RunOptions, run_models
+    from medeval.launch import run_models
+    from medeval.run import RunOptions
 
     # a second task over ClinicTriage's texts, under another name: its texts must come from the cache
     tasks_dir = tmp_path / "my_tasks"

@@ -16,6 +16,7 @@ import pytest
 from fixtures import DATA_REV, MODEL, REV, TASK, TASK2, fake_result, model_meta, submit_cmd, tasks, write_run
 
 from medeval import fsutil
+from medeval import launch
 from medeval import run as runmod
 from medeval.errors import MedEvalError
 from medeval.results import files as resfiles
@@ -145,7 +146,7 @@ def test_unwritable_output_folder_is_refused_before_any_model_loads(tmp_path: Pa
     monkeypatch.setattr(medeval.models, "load_model", never)
     (tmp_path / "out").write_text("a file where the output folder should be")
     with pytest.raises(MedEvalError) as info:
-        runmod.run_models(RunOptions(tasks=[TASK], output_dir=tmp_path / "out", show_progress=False))
+        launch.run_models(RunOptions(tasks=[TASK], output_dir=tmp_path / "out", show_progress=False))
     assert "--output-dir" in str(info.value) and "\n" not in str(info.value)
 
 
