@@ -182,13 +182,17 @@ def table_path(folder: str | Path, name: str) -> Path | None:
         name: the table, e.g. ``"qrels/test"``.
 
     Returns:
-        ``<folder>/<name>.parquet`` if it exists, else ``<folder>/<name>.jsonl`` if that does, else None.
+        ``<folder>/<name>.parquet`` or ``<folder>/<name>.jsonl``, whichever exists, else None.
+
+    Raises:
+        SourceError: both exist (which one holds the task's rows would be a guess); the message names both files
+            and says to keep one.
     """
-    for ext in (".parquet", ".jsonl"):
-        p = Path(folder) / f"{name}{ext}"
-        if p.is_file():
-            return p
-    return None
+    found = [p for p in (Path(folder) / f"{name}.parquet", Path(folder) / f"{name}.jsonl") if p.is_file()]
+    if len(found) == 2:
+        raise SourceError(f"{found[0]} and {found[1]} both hold table '{name}'; keep one of the two files "
+                          "(delete or move the other)")
+    return found[0] if found else None
 
 
 def read_table(folder: str | Path, name: str) -> Rows:
@@ -203,7 +207,7 @@ def read_table(folder: str | Path, name: str) -> Rows:
 
     Raises:
         DataNotBuiltError: neither ``<name>.parquet`` nor ``<name>.jsonl`` exists.
-        SourceError: the file cannot be read (the message names it).
+        SourceError: the file cannot be read, or both exist (the message names the files).
     """
     path = table_path(folder, name)
     if path is None:

@@ -60,3 +60,19 @@ def test_atomic_writes_are_readable_by_others(tmp_path: Path) -> None:
     finally:
         os.umask(old)
     assert stat.S_IMODE(path.stat().st_mode) == 0o644
+
+
+def test_a_table_in_both_formats_is_an_error_naming_both(tmp_path: Path) -> None:
+    """data/test.jsonl beside data/test.parquet: which one the task reads would be a guess, so neither is read."""
+    from medeval.errors import SourceError
+
+    datamod.write_task_data(tmp_path / "t", {"data/test": [{"text": "a", "label": "x"}]}, manifest={"task": "T"})
+    (tmp_path / "t" / "data" / "test.jsonl").write_text('{"text": "b", "label": "y"}\n', encoding="utf-8")
+    for call in (datamod.table_path, datamod.read_table):
+        with pytest.raises(SourceError) as info:
+            call(tmp_path / "t", "data/test")
+        message = str(info.value)
+        assert "\n" not in message and "test.parquet" in message and "test.jsonl" in message
+        assert "keep one of the two files" in message
+    (tmp_path / "t" / "data" / "test.parquet").unlink()
+    assert datamod.read_table(tmp_path / "t", "data/test") == [{"text": "b", "label": "y"}]

@@ -29,7 +29,10 @@ logger = logging.getLogger(__name__)
 
 # --------------------------------------------------------------------------------------------------- reading
 def _read(folder: Path, name: str) -> tuple[Table | None, list[Finding]]:
-    path = datamod.table_path(folder, name)
+    try:
+        path = datamod.table_path(folder, name)
+    except MedEvalError as err:  # the table in two files: its own line names both and the fix
+        return None, [Finding(str(folder / name), "", "", "", text=str(err))]
     if path is None:
         return None, [Finding(str(folder / name), "", f"missing table '{name}'",
                               f"add {name}.parquet or {name}.jsonl (layout: see medeval.data)")]

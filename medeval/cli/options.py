@@ -33,6 +33,32 @@ DataDir = Annotated[
 ]
 
 
+def output_folder(value: str | Path) -> Path:
+    """The parser of an ``--output-dir`` option: the folder as a path; an empty one is refused, since ``Path("")``
+    would silently mean the current folder.
+
+    Args:
+        value: the text after ``--output-dir``/``-o`` (or the option's default, already a path).
+
+    Returns:
+        The folder (not created or checked here).
+
+    Raises:
+        MedEvalError: ``value`` is empty or only spaces (printed as one ``error:`` line, exit 2).
+
+    Example:
+        >>> output_folder("out")
+        PosixPath('out')
+    """
+    if isinstance(value, Path):
+        return value
+    if not value.strip():
+        from medeval.errors import MedEvalError
+
+        raise MedEvalError("--output-dir (-o) is empty; give a folder, e.g. `-o runs`, or `-o .` for the current folder")
+    return Path(value)
+
+
 def apply_shared_options(include_path: list[Path] | None = None, data_dir: Path | None = None,
                          allow_custom_loaders: bool = False) -> None:
     """Apply the options every command shares, in the order they depend on each other.

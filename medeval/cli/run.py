@@ -8,14 +8,14 @@ from typing import Annotated, Optional
 
 import typer
 
-from medeval.cli.options import AllowCustomLoaders, DataDir, IncludePath, apply_shared_options
+from medeval.cli.options import AllowCustomLoaders, DataDir, IncludePath, apply_shared_options, output_folder
 
 
 def run_cmd(
     model: Annotated[Optional[list[str]], typer.Option("--model", "-m", help="Hub ids or local folders (-m A B or -m A -m B). Default: all-MiniLM-L6-v2 from PyPI.")] = None,
     benchmark: Annotated[Optional[str], typer.Option("--benchmark", "-b", help='Benchmark (default "MedEval-Terms(v1)").')] = None,
     task: Annotated[Optional[list[str]], typer.Option("--task", "-t", help="Task names, paper ids or YAML paths (-t A B or -t A -t B).")] = None,
-    output_dir: Annotated[Path, typer.Option("--output-dir", "-o", help="Results go to OUTPUT/results/<org>__<model>/<revision>/.")] = Path("."),
+    output_dir: Annotated[Path, typer.Option("--output-dir", "-o", parser=output_folder, metavar="<path>", help="Results go to OUTPUT/results/<org>__<model>/<revision>/.")] = Path("."),
     batch_size: Annotated[int, typer.Option("--batch-size", min=1, help="Encoding batch size.")] = 32,
     device: Annotated[Optional[str], typer.Option("--device", help="cpu, cuda, cuda:1, mps (default: best available).")] = None,
     devices: Annotated[Optional[str], typer.Option("--devices", help="Several devices for multi-process encoding, e.g. cuda:0,cuda:1.")] = None,

@@ -95,7 +95,7 @@ def read_yaml(path: str | Path, what: str = "task file") -> Any:
     try:
         text = path.read_text(encoding="utf-8")
     except FileNotFoundError:
-        raise SpecError(f"{path}: no such {what}") from None
+        raise SpecError(f"{path}: no such {what}; check the path") from None
     except UnicodeDecodeError as err:
         raise SpecError(f"{path}: not UTF-8 text ({err.reason} at byte {err.start}); save it as UTF-8") from None
     try:

@@ -274,7 +274,8 @@ def parse_spec(data: Any, path: Path | str = "<string>", own: bool = False) -> T
         SpecError: one line per problem, naming the file and the field.
     """
     if not isinstance(data, dict):
-        raise SpecError(f"{path}: expected a mapping of fields at the top level, got {type(data).__name__}")
+        raise SpecError(f"{path}: expected a mapping of fields at the top level, got {type(data).__name__}; "
+                        "write one 'field: value' per line, starting with 'name:' and 'type:'")
     try:
         spec = TaskSpec.model_validate(data)
     except ValidationError as err:

@@ -319,3 +319,13 @@ def test_a_build_stamps_clean_data_so_every_load_is_the_cheap_one(tmp_path: Path
     finally:
         mp.undo()
     assert seen == [False] and len(tables["data/test"]) == 8
+
+
+def test_a_table_in_both_formats_is_one_line_naming_both(tmp_path: Path) -> None:
+    root = write_user_tasks(tmp_path / "tasks", {"TwinTablesRetrieval": ("Retrieval", _retrieval(), [])})
+    folder = root / "data" / "TwinTablesRetrieval"
+    pq.write_table(pa.table({"query-id": ["q1"], "corpus-id": ["d1"], "score": [1]}), folder / "qrels" / "test.parquet")
+    code, output = _cli("check", "--include-path", str(root), "TwinTablesRetrieval")
+    assert code == 1
+    _one_line(output, "TwinTablesRetrieval", ["test.parquet and", "test.jsonl both hold table 'qrels/test'",
+                                               "keep one of the two files"])

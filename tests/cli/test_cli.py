@@ -279,3 +279,38 @@ def test_a_task_named_twice_runs_once(monkeypatch: pytest.MonkeyPatch) -> None:
     tasks = select_tasks(RunOptions(tasks=["HPOLaypersonRetrieval", "HPOLaypersonRetrieval", "retrieval_medquad_dataset"]))
     names = [t.metadata.name for t in tasks]
     assert names.count("HPOLaypersonRetrieval") == 1 and len(names) == 2
+
+
+def test_an_empty_output_folder_is_refused(capsys: pytest.CaptureFixture[str], tmp_path: "object",
+                                           monkeypatch: pytest.MonkeyPatch) -> None:
+    """`-o ""` would silently mean the current folder: one line, exit 2, and nothing written there."""
+    monkeypatch.chdir(tmp_path)  # type: ignore[arg-type]
+    for empty in ("", "  "):
+        code, out, err = run_cli(capsys, "run", "-t", "HPOLaypersonRetrieval", "-o", empty)
+        assert code == 2 and err.startswith("error: --output-dir (-o) is empty") and "-o ." in err, err
+        assert len(err.strip().splitlines()) == 1 and "Traceback" not in out + err
+    assert list(tmp_path.iterdir()) == []  # type: ignore[attr-defined]
+
+
+@pytest.mark.parametrize(
+    ("text", "needle"),
+    [
+        ("name: BrokenRetrieval\ntype: [Retrieval\n", "BrokenRetrieval.yaml: line 3, column 1: invalid YAML"),
+        ("name: BrokenRetrieval\ndata: d\n", "BrokenRetrieval.yaml: field 'type': required field is missing"),
+        ("name: BrokenRetrieval\ntype: Retrieval\ndata: d\nmain_scor: x\n", "BrokenRetrieval.yaml: field 'main_scor': unknown field"),
+        ("name: OtherRetrieval\ntype: Retrieval\ndata: d\n", "BrokenRetrieval.yaml: field 'name': 'OtherRetrieval' must equal"),
+        ("- name\n- type\n", "BrokenRetrieval.yaml: expected a mapping of fields at the top level, got list; write one"),
+        (None, "BrokenRetrieval.yaml: no such task file; check the path"),
+    ],
+)
+def test_one_malformed_yaml_among_several_tasks_stops_the_run_in_one_line(
+        capsys: pytest.CaptureFixture[str], tmp_path: "object", text: str | None, needle: str) -> None:
+    """The run stops before any model loads or anything is written, with one line naming the file and the field."""
+    path = tmp_path / "BrokenRetrieval.yaml"  # type: ignore[operator]
+    if text is not None:
+        path.write_text(text, encoding="utf-8")
+    out_dir = tmp_path / "out"  # type: ignore[operator]
+    code, out, err = run_cli(capsys, "run", "-t", "HPOLaypersonRetrieval", str(path), "MedQuADRetrieval", "-o", str(out_dir))
+    assert code == 2 and err.startswith("error: ") and needle in err, err
+    assert len(err.strip().splitlines()) == 1 and "Traceback" not in out + err
+    assert not out_dir.exists()
