@@ -1,7 +1,7 @@
 """Built task data on disk: one Hub-layout folder per task, written atomically, identified by a content hash.
 
 Layout of ``<data folder>/tasks/<TaskName>/`` (the same layout a Hub dataset repo of the task has, and the
-layout a user's own task folder must have; each table as ``<config>/<split>.parquet`` or ``.jsonl``)::
+layout a user's own task folder must have; each table as ``<config>/<split>.parquet`` or ``.jsonl``, not both)::
 
     Classification       data/train.parquet, data/test.parquet        columns: text, label
     Clustering           data/test.parquet                            columns: sentences, labels
