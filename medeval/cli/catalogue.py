@@ -23,7 +23,8 @@ import typer
 from medeval.cli.options import AllowCustomLoaders, DataDir, Fmt, IncludePath, apply_shared_options, echo_table
 
 
-def _known_tasks(include_path: Sequence[Path] | None, names: Sequence[str] = ()) -> tuple[Mapping[str, Any], Callable[[str], Any]]:
+def _known_tasks(include_path: Sequence[Path] | None,
+                 names: Sequence[str] = ()) -> tuple[Mapping[str, Any], Callable[[str], Any]]:
     """The tasks a command sees and how it looks one up: the catalogue's mteb task classes when user tasks are in play
     (``--include-path``, ``$MEDEVAL_INCLUDE_PATH``, a YAML path, or tasks this process added), else the packaged
     specs of the task index, without mteb. Both answer ``spec``, ``spec_path``, ``data_folder()`` and ``is_built()``."""

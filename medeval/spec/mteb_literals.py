@@ -44,7 +44,8 @@ def _string_literal(node: ast.expr) -> tuple[str, ...] | None:
     if not isinstance(node, ast.Subscript):
         return None
     head = node.value
-    if not ((isinstance(head, ast.Name) and head.id == "Literal") or (isinstance(head, ast.Attribute) and head.attr == "Literal")):
+    named = head.id if isinstance(head, ast.Name) else head.attr if isinstance(head, ast.Attribute) else None
+    if named != "Literal":
         return None
     items = node.slice.elts if isinstance(node.slice, ast.Tuple) else [node.slice]
     if not items or not all(isinstance(i, ast.Constant) and isinstance(i.value, str) for i in items):
