@@ -99,3 +99,36 @@ def no_eval(monkeypatch: pytest.MonkeyPatch) -> list[str]:
     monkeypatch.setattr(runmod, "evaluate_task", evaluate)
     monkeypatch.setattr(runmod, "current_revision", lambda task: DATA_REV)
     return evaluated
+
+
+# --------------------------------------------------------------------------------------- source clients (sources/)
+@pytest.fixture
+def offline_source_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Online caches go to a temporary data folder and no NCBI credentials are set; no test uses the real network."""
+    monkeypatch.setenv("MEDEVAL_HOME", str(tmp_path / "home"))
+    monkeypatch.delenv("MEDEVAL_OFFLINE", raising=False)
+    monkeypatch.delenv("NCBI_API_KEY", raising=False)
+    monkeypatch.delenv("NCBI_EMAIL", raising=False)
+
+
+def _shared_datakit() -> Path:
+    path = shared_dir()
+    if path is None:
+        pytest.skip("../shared (datakit samples) is not present next to the checkout")
+    return path / "datakit"
+
+
+@pytest.fixture(scope="session")
+def pubmed_records() -> dict[str, bytes]:
+    """PMID -> <PubmedArticle> XML of the datakit's real PubMed records (tests/local_server.py serves them)."""
+    from local_server import datakit_pubmed_records
+
+    return datakit_pubmed_records(_shared_datakit())
+
+
+@pytest.fixture(scope="session")
+def medrxiv_records() -> list[dict]:
+    """The datakit's real medRxiv ``details`` records (tests/local_server.py serves them)."""
+    from local_server import datakit_medrxiv_records
+
+    return datakit_medrxiv_records(_shared_datakit())

@@ -204,3 +204,53 @@ class FakeEncoder:
 def expected(texts: list[str]) -> np.ndarray:
     """The vectors :class:`FakeEncoder` gives ``texts`` (``[len(texts), 8]``)."""
     return np.stack([fake_vector(t) for t in texts])
+
+
+# ---------------------------------------------------------------------------------- Wikipedia source (SYNTHETIC)
+# FIXTURE (synthetic): made-up categories and pages in the MediaWiki API's answer format; not Wikipedia content.
+WIKI_CATS: dict[str, list[tuple[int, int, str]]] = {
+    "Category:Pain": [(101, 0, "Alpha ache"), (102, 0, "Beta ache"), (103, 0, "Gamma ache"), (104, 0, "Delta ache"),
+                      (14001, 14, "Category:Pain by site"), (500, 0, "Ache with fever")],
+    "Category:Pain by site": [(105, 0, "Epsilon ache"), (106, 0, "Zeta ache"), (14002, 14, "Category:Deep pain")],
+    "Category:Deep pain": [(107, 0, "Eta ache")],  # depth 2: outside depth-1 tasks
+    "Category:Fever": [(201, 0, "Alpha fever"), (202, 0, "Beta fever"), (203, 0, "Gamma fever"), (204, 0, "Delta fever"),
+                       (205, 0, "Epsilon fever"), (500, 0, "Ache with fever")],
+    "Category:Diseases and disorders by system": [(14003, 14, "Category:Fixture system diseases"), (301, 0, "Omega syndrome")],
+    "Category:Fixture system diseases": [(14004, 14, "Category:Fixture organ diseases"), (302, 0, "Psi disease"), (303, 0, "Chi disease")],
+    "Category:Fixture organ diseases": [(304, 0, "Phi disease"), (305, 0, "Upsilon disease"), (306, 0, "Tau disease")],
+}
+WIKI_TITLES = {pid: t for members in WIKI_CATS.values() for pid, ns, t in members if ns == 0}
+
+
+def wiki_article(pid: int, tag: str = "") -> str:
+    t = WIKI_TITLES[pid]
+    kind = "pain" if "ache" in t else "fever" if "fever" in t else "disease"
+    return (f"{t} is a made-up fixture article number {pid} about a {kind}{tag}. It is used to test medeval. "
+            f"Patients with {t.lower()} report symptom {pid % 7}.\n\n== Causes ==\nThe made-up CAUSE of fixture {pid} "
+            f"is   described here{tag}.\nIt spans two lines.\n\n=== Short ===\nToo short {pid}.\n\n"
+            f"== Treatment ==\nRest and fluids help fixture {kind} number {pid} in this test article.")
+
+
+def cm_answers(members: list[tuple[int, int, str]], page: int = 4) -> list[dict[str, Any]]:
+    out = []
+    for k in range(0, len(members), page):
+        a: dict[str, Any] = {"query": {"categorymembers": [{"pageid": p, "ns": ns, "title": t} for p, ns, t in members[k : k + page]]}}
+        if k + page < len(members):
+            a["continue"] = {"cmcontinue": f"page|{k + page}", "continue": "-||"}
+        else:
+            a["batchcomplete"] = ""
+        out.append(a)
+    return out
+
+
+def write_wiki_source(root: Path, changed: dict[int, str] | None = None) -> Path:
+    changed = changed or {}
+    base = root / "wikipedia"
+    (base / "categorymembers").mkdir(parents=True)
+    (base / "pages").mkdir()
+    for cat, members in WIKI_CATS.items():
+        (base / "categorymembers" / f"{cat.removeprefix('Category:').replace(' ', '_')}.json").write_text(json.dumps(cm_answers(members)))
+    pages = {str(pid): {"pageid": pid, "ns": 0, "title": t, "lastrevid": 7000 + pid, "extract": wiki_article(pid, changed.get(pid, ""))}
+             for pid, t in WIKI_TITLES.items()}
+    (base / "pages" / "all.json").write_text(json.dumps({"batchcomplete": "", "query": {"pages": pages}}))
+    return root

@@ -4,7 +4,7 @@ PMC, PubMed and bioRxiv/medRxiv tasks are built from the real datakit records (/
 without it). The datakit is not organised by search term, so each test writes the esearch JSON answer that says
 which (real) records a term "retrieved", next to symlinks to the datakit files: a test-written mapping, not data.
 Wikipedia has no real samples: its tests use a SYNTHETIC fixture in the MediaWiki API's answer format (made-up
-pages, not Wikipedia content), read from a folder and served by a local HTTP server on 127.0.0.1.
+pages, not Wikipedia content; tests/fixtures.py), read from a folder and served by a local HTTP server on 127.0.0.1.
 LLM tasks talk to a fake OpenAI-compatible server on 127.0.0.1 that derives its answers from the prompt.
 
 Each task is built twice (identical content hash); changing one source record changes the hash.
@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from fixtures import WIKI_CATS, WIKI_TITLES, cm_answers, wiki_article, write_wiki_source
 from local_server import Answer, LocalServer, json_headers
 
 from medeval.build import BuildContext, build_task
@@ -311,55 +312,6 @@ def test_llm_task_without_llm_is_a_clear_error(tmp_path, datakit):
 
 
 # -------------------------------------------------------------------------------- Wikipedia (synthetic fixture)
-# FIXTURE (synthetic): made-up categories and pages in the MediaWiki API's answer format; not Wikipedia content.
-CATS: dict[str, list[tuple[int, int, str]]] = {
-    "Category:Pain": [(101, 0, "Alpha ache"), (102, 0, "Beta ache"), (103, 0, "Gamma ache"), (104, 0, "Delta ache"),
-                      (14001, 14, "Category:Pain by site"), (500, 0, "Ache with fever")],
-    "Category:Pain by site": [(105, 0, "Epsilon ache"), (106, 0, "Zeta ache"), (14002, 14, "Category:Deep pain")],
-    "Category:Deep pain": [(107, 0, "Eta ache")],  # depth 2: outside depth-1 tasks
-    "Category:Fever": [(201, 0, "Alpha fever"), (202, 0, "Beta fever"), (203, 0, "Gamma fever"), (204, 0, "Delta fever"),
-                       (205, 0, "Epsilon fever"), (500, 0, "Ache with fever")],
-    "Category:Diseases and disorders by system": [(14003, 14, "Category:Fixture system diseases"), (301, 0, "Omega syndrome")],
-    "Category:Fixture system diseases": [(14004, 14, "Category:Fixture organ diseases"), (302, 0, "Psi disease"), (303, 0, "Chi disease")],
-    "Category:Fixture organ diseases": [(304, 0, "Phi disease"), (305, 0, "Upsilon disease"), (306, 0, "Tau disease")],
-}
-TITLES = {pid: t for members in CATS.values() for pid, ns, t in members if ns == 0}
-
-
-def extract(pid: int, tag: str = "") -> str:
-    t = TITLES[pid]
-    kind = "pain" if "ache" in t else "fever" if "fever" in t else "disease"
-    return (f"{t} is a made-up fixture article number {pid} about a {kind}{tag}. It is used to test medeval. "
-            f"Patients with {t.lower()} report symptom {pid % 7}.\n\n== Causes ==\nThe made-up CAUSE of fixture {pid} "
-            f"is   described here{tag}.\nIt spans two lines.\n\n=== Short ===\nToo short {pid}.\n\n"
-            f"== Treatment ==\nRest and fluids help fixture {kind} number {pid} in this test article.")
-
-
-def cm_answers(members: list[tuple[int, int, str]], page: int = 4) -> list[dict[str, Any]]:
-    out = []
-    for k in range(0, len(members), page):
-        a: dict[str, Any] = {"query": {"categorymembers": [{"pageid": p, "ns": ns, "title": t} for p, ns, t in members[k : k + page]]}}
-        if k + page < len(members):
-            a["continue"] = {"cmcontinue": f"page|{k + page}", "continue": "-||"}
-        else:
-            a["batchcomplete"] = ""
-        out.append(a)
-    return out
-
-
-def write_wiki_source(root: Path, changed: dict[int, str] | None = None) -> Path:
-    changed = changed or {}
-    base = root / "wikipedia"
-    (base / "categorymembers").mkdir(parents=True)
-    (base / "pages").mkdir()
-    for cat, members in CATS.items():
-        (base / "categorymembers" / f"{cat.removeprefix('Category:').replace(' ', '_')}.json").write_text(json.dumps(cm_answers(members)))
-    pages = {str(pid): {"pageid": pid, "ns": 0, "title": t, "lastrevid": 7000 + pid, "extract": extract(pid, changed.get(pid, ""))}
-             for pid, t in TITLES.items()}
-    (base / "pages" / "all.json").write_text(json.dumps({"batchcomplete": "", "query": {"pages": pages}}))
-    return root
-
-
 PAIN_FEVER = {"Pain": ["Category:Pain"], "Fever": ["Category:Fever"]}
 
 
@@ -396,12 +348,12 @@ def test_wikipedia_online_build_caches_the_source_dir_layout(tmp_path, monkeypat
 
     def api(method: str, path: str, p: dict[str, str], body: bytes) -> Answer:
         if p.get("list") == "categorymembers":
-            answers = cm_answers(CATS.get(p["cmtitle"], []), page=3)
+            answers = cm_answers(WIKI_CATS.get(p["cmtitle"], []), page=3)
             k = int(p.get("cmcontinue", "page|0").split("|")[1]) // 3
             return 200, json_headers(), json.dumps(answers[k] if answers else {"batchcomplete": "", "query": {"categorymembers": []}}).encode()
         ids = [int(i) for i in p["pageids"].split("|")]
-        text = (lambda i: extract(i).split("\n\n==")[0]) if p.get("exintro") else extract  # exintro: the lead only
-        pages = {str(i): {"pageid": i, "ns": 0, "title": TITLES[i], "lastrevid": 7000 + i, "extract": text(i)} for i in ids}
+        text = (lambda i: wiki_article(i).split("\n\n==")[0]) if p.get("exintro") else wiki_article  # exintro: the lead only
+        pages = {str(i): {"pageid": i, "ns": 0, "title": WIKI_TITLES[i], "lastrevid": 7000 + i, "extract": text(i)} for i in ids}
         return 200, json_headers(), json.dumps({"batchcomplete": "", "query": {"pages": pages}}).encode()
 
     spec = get_spec("WikiPainVsFeverClassification")
