@@ -171,7 +171,7 @@ def phase_lower(args: argparse.Namespace, out: dict[str, Any]) -> None:
     import numpy as np
 
     from medeval.embedding_cache import CachedEncoder
-    from medeval.encoding import text_rows, texts_dataloader
+    from medeval.batching import text_rows, texts_dataloader
     from medeval.models import load_model
     from medeval.run import select_tasks
 

@@ -13,14 +13,8 @@ import pytest
 import torch
 from fixtures import FAKE_TASK, FakeEncoder, expected, fake_vector
 
-from medeval.encoding import (
-    EncoderAdapter,
-    adapt_encoder,
-    call_with_batch_backoff,
-    is_out_of_memory,
-    parse_devices,
-    texts_dataloader,
-)
+from medeval.batching import call_with_batch_backoff, is_out_of_memory, parse_devices, texts_dataloader
+from medeval.encoding import EncoderAdapter, adapt_encoder
 from medeval.errors import MedEvalError
 
 def encode(adapter: Any, texts: list[str], **kwargs: Any) -> np.ndarray:

@@ -21,10 +21,11 @@ from typing import Any
 
 import numpy as np
 
+from medeval.batching import dedup, text_rows
 from medeval.embedding_cache import keys as keymod
 from medeval.embedding_cache.folders import model_folder
 from medeval.embedding_cache.shards import ShardStore
-from medeval.encoding import EncoderAdapter, dedup, is_dense_encoder, text_rows
+from medeval.encoding import EncoderAdapter, is_dense_encoder
 from medeval.errors import MedEvalError
 
 logger = logging.getLogger("medeval.embedding_cache")

@@ -18,8 +18,8 @@ import pytest
 from fixtures import FAKE_TASK, FakeEncoder, expected
 
 from medeval import cli, fsutil
+from medeval.batching import texts_dataloader
 from medeval.embedding_cache import CachedEncoder, ShardStore, cache_clear, cache_info, cache_root, cached_encoder
-from medeval.encoding import texts_dataloader
 from medeval.errors import MedEvalError
 
 A = SimpleNamespace(name="TaskA", type="Classification")
@@ -328,7 +328,7 @@ import numpy as np
 sys.path.insert(0, sys.argv[1])
 from fixtures import FAKE_TASK as TASK, FakeEncoder, expected
 from medeval.embedding_cache import CachedEncoder
-from medeval.encoding import texts_dataloader
+from medeval.batching import texts_dataloader
 
 folder, seed, go = Path(sys.argv[2]), int(sys.argv[3]), Path(sys.argv[4])
 texts = [f"shared text {i} " + "x" * (i % 13) for i in range(600)]
