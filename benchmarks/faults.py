@@ -42,11 +42,11 @@ def _result(name: str) -> Any:
 
 
 def _writer(out: str, names: list[str], start: float, locked: bool) -> None:
-    from medeval import fsutil
+    from medeval import locks
     from medeval.results import files as resmod
 
     if not locked:  # the code before issue 17: read-merge-replace with no lock
-        fsutil.file_lock = lambda *a, **k: contextlib.nullcontext()  # type: ignore[assignment]
+        locks.file_lock = lambda *a, **k: contextlib.nullcontext()  # type: ignore[assignment]
     meta = _meta()
     results = [_result(n) for n in names]
     time.sleep(max(0.0, start - time.time()))

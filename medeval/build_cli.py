@@ -13,7 +13,7 @@ from medeval.build import BuildContext, build_task, builder_needs
 from medeval.benchmarks import get_benchmark_spec
 from medeval.catalog import get_task_class, get_tasks
 from medeval.errors import MedEvalError
-from medeval.fsutil import describe_os_error
+from medeval.os_errors import describe_os_error
 from medeval.spec import TaskSpec
 
 logger = logging.getLogger(__name__)

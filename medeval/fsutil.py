@@ -1,19 +1,17 @@
-"""File-system helpers every writer in medeval shares: one atomic write, one folder swap, one file lock, one
-file-mode policy (files and folders follow the umask, like ``open`` and ``mkdir`` do) and one way to say what an
-``OSError`` means.
+"""File-system helpers every writer in medeval shares: one atomic write, one folder swap, the cleanup of temp files a
+killed writer left, and one file-mode policy (files and folders follow the umask, like ``open`` and ``mkdir`` do).
+The file lock is :func:`medeval.locks.file_lock`; what an ``OSError`` means, in one line, is
+:func:`medeval.os_errors.describe_os_error`.
 
     >>> from medeval import fsutil
     >>> fsutil.atomic_write_json("out/results/x.json", {"a": 1})  # readers see old or new  # doctest: +SKIP
     >>> with fsutil.staged_dir("data/tasks/MyTask") as stage:  # build a folder, swap it in at the end  # doctest: +SKIP
     ...     (stage / "a.txt").write_text("hello")
-    >>> with fsutil.file_lock("out/results/org__m/rev/.run_settings.jsonl.lock"):  # doctest: +SKIP
-    ...     ...                                                            # one process at a time
 """
 
 from __future__ import annotations
 
 import contextlib
-import errno
 import json
 import os
 import re
@@ -24,14 +22,11 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from medeval.errors import MedEvalError
 
 #: Temp files this module writes: ``.<target name>.<pid>.<random>.tmp`` next to the target.
 _TEMP_RE = re.compile(r"^\.(?P<target>.+?)\.(?:(?P<pid>\d+)\.)?[A-Za-z0-9_]+\.tmp$")
 #: A temp file without a readable pid counts as stale once it is this old (seconds).
 STALE_TEMP_AGE = 600.0
-#: Seconds a writer waits for another process's lock before giving up with a message.
-LOCK_TIMEOUT = 120.0
 
 
 # --------------------------------------------------------------------------------------------------- modes
@@ -331,118 +326,3 @@ def set_tree_modes(root: str | Path) -> None:
             p = os.path.join(dirpath, f)
             if not os.path.islink(p):
                 os.chmod(p, file_mode())
-
-
-# --------------------------------------------------------------------------------------------------- locks
-@contextlib.contextmanager
-def file_lock(path: str | Path, timeout: float = LOCK_TIMEOUT, what: str = "") -> Iterator[None]:
-    """Hold an exclusive lock on ``path`` (an OS lock via :mod:`filelock`, released on exit or when the process dies).
-
-    Args:
-        path: The lock file; created if missing and left in place (it is empty).
-        timeout: Seconds to wait for another process to release it.
-        what: What the lock protects, for the message when it times out.
-
-    Returns:
-        A context manager holding the lock for its block.
-
-    Raises:
-        MedEvalError: The lock stayed taken for ``timeout`` seconds.
-
-    Example:
-        >>> with file_lock("leaderboard/.submit.lock", what="the leaderboard"):      # doctest: +SKIP
-        ...     ...
-    """
-    from filelock import FileLock, Timeout
-
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    lock = FileLock(str(path), timeout=timeout, mode=file_mode())
-    try:
-        lock.acquire()
-    except Timeout:
-        raise MedEvalError(
-            f"{path}: another medeval process has held this lock on {what or path.parent} for {timeout:.0f}s; "
-            "wait for it to finish and try again"
-        ) from None
-    try:
-        yield
-    finally:
-        lock.release()
-
-
-# --------------------------------------------------------------------------------------------------- errors
-_CAUSES = {
-    errno.ENOSPC: "no space left on the device",
-    errno.EDQUOT: "disk quota exceeded",
-    errno.EROFS: "read-only file system",
-    errno.EACCES: "permission denied",
-    errno.EPERM: "operation not permitted",
-    errno.ENOTDIR: "a file is in the way where a folder is needed",
-    errno.EEXIST: "a file is in the way where a folder is needed",
-    errno.EISDIR: "a folder is in the way where a file is needed",
-    errno.ENOENT: "no such file or folder",
-    errno.EIO: "input/output error (failing disk?)",
-    errno.ENAMETOOLONG: "file name too long",
-}
-
-
-def describe_os_error(err: OSError, path: str | Path | None = None, fix: str = "", action: str = "write") -> str:
-    """One line for an ``OSError``: the path, the cause in words and the fix, e.g.
-    ``out/results/x.json: cannot write (no space left on the device); free space or choose another --output-dir``.
-
-    Args:
-        err: The error.
-        path: The path to name when ``err`` does not carry one (``err.filename`` wins when set).
-        fix: What the user should do; a default fitting the cause is used when empty.
-        action: The verb for the message (``"write"``, ``"read"``).
-
-    Returns:
-        The message, one line, no traceback.
-    """
-    where = err.filename if getattr(err, "filename", None) else path
-    if err.errno is None and (m := re.search(r"\[errno (\d+)\]", str(err), re.IGNORECASE)):
-        err = OSError(int(m.group(1)), os.strerror(int(m.group(1))))  # pyarrow puts the errno in its message only
-    cause = _CAUSES.get(err.errno or -1) or err.strerror or (str(err).splitlines() or [type(err).__name__])[0]
-    if not fix:
-        if err.errno in (errno.ENOSPC, errno.EDQUOT):
-            fix = "free space, or choose a folder on another disk"
-        elif err.errno in (errno.EROFS, errno.EACCES, errno.EPERM):
-            fix = "make the folder writable, or choose another folder"
-        elif err.errno in (errno.ENOTDIR, errno.EEXIST, errno.EISDIR):
-            fix = "move the file away, or choose another folder"
-        else:
-            fix = "check the folder, or choose another one"
-    return f"{where if where is not None else '(unknown path)'}: cannot {action} ({cause}); {fix}"
-
-
-def check_writable(folder: str | Path, option: str) -> Path:
-    """Create ``folder`` if needed and prove a file can be written there (and removed), before any long work.
-
-    Args:
-        folder: The output folder.
-        option: The command-line option that chooses it (for the fix, e.g. ``"--output-dir"``).
-
-    Returns:
-        ``folder``.
-
-    Raises:
-        MedEvalError: One line naming the folder, the cause and ``option`` as the fix.
-    """
-    folder = Path(folder)
-    try:
-        folder.mkdir(parents=True, exist_ok=True)
-        fd, probe = tempfile.mkstemp(prefix=f".write-check.{os.getpid()}.", suffix=".tmp", dir=folder)
-        try:
-            os.write(fd, b"ok")
-            os.fsync(fd)
-        finally:
-            os.close(fd)
-            os.unlink(probe)
-    except OSError as err:
-        if err.errno in (errno.ENOSPC, errno.EDQUOT):
-            fix = f"free space, or choose a folder on another disk with {option}"
-        else:
-            fix = f"choose a writable folder with {option}"
-        raise MedEvalError(describe_os_error(err, folder, fix)) from None
-    return folder

@@ -15,7 +15,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from medeval import fsutil
+from medeval import os_errors
 from medeval.errors import MedEvalError, ModelLoadError
 from medeval.results.layout import RESULTS, revision_folder
 from medeval.run import RunOptions, _prepare_encoder, run_model, select_tasks, summary_table
@@ -53,7 +53,7 @@ def run_models(opts: RunOptions) -> int:
     models = opts.models or [None]
     if (opts.model_name or opts.model_revision) and len(models) > 1:
         raise MedEvalError("--model-name/--model-revision name one local model; run several models one at a time")
-    fsutil.check_writable(Path(opts.output_dir) / RESULTS, "--output-dir")  # before minutes of model loading
+    os_errors.check_writable(Path(opts.output_dir) / RESULTS, "--output-dir")  # before minutes of model loading
     code = 0
     for model_id in models:
         try:
@@ -92,7 +92,7 @@ def _run_on_ray(opts: RunOptions, console: Any, errors: Any) -> int:
     """``--ray``: the (model, task) units on a Ray cluster (:mod:`medeval.ray_runner`), then the same tables."""
     from medeval.ray_runner import run_on_ray, summarize
 
-    fsutil.check_writable(Path(opts.output_dir) / RESULTS, "--output-dir")
+    os_errors.check_writable(Path(opts.output_dir) / RESULTS, "--output-dir")
     code, outcomes = run_on_ray(opts, opts.ray or "auto", echo=lambda s: console.print(s, markup=False, highlight=False))
     summarize(outcomes, console)
     for o in outcomes:

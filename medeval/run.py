@@ -20,7 +20,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from medeval import fsutil, identity
+from medeval import identity, os_errors
 from medeval.results import files as resfiles
 from medeval.results.layout import result_path, revision_folder
 from medeval.build import stale_reason
@@ -229,7 +229,7 @@ def run_model(model: MTEBModels, meta: ModelMeta, tasks: list[AbsTask], opts: Ru
         for note in resfiles.heal_folder(opts.output_dir, meta):
             echo(f"{revision_folder(opts.output_dir, meta)}: {note} (left by an interrupted run)")
     except OSError as err:
-        echo(f"warning: {fsutil.describe_os_error(err, fix='free space or choose another --output-dir')}")
+        echo(f"warning: {os_errors.describe_os_error(err, fix='free space or choose another --output-dir')}")
     for i, task in enumerate(tasks, 1):
         _report_progress(progress, outcomes, model, started, echo)
         name, ttype = task.metadata.name, task.metadata.type
@@ -249,7 +249,7 @@ def run_model(model: MTEBModels, meta: ModelMeta, tasks: list[AbsTask], opts: Ru
             echo(f"{prefix}: failed: {err}")
             continue
         except OSError as err:  # a full, read-only or misplaced data folder: this task fails, the run goes on
-            msg = fsutil.describe_os_error(err, task.data_folder(), "free space, or choose another data folder with --data-dir")
+            msg = os_errors.describe_os_error(err, task.data_folder(), "free space, or choose another data folder with --data-dir")
             outcomes.append(TaskOutcome(name, ttype, "failed", message=msg))
             echo(f"{prefix}: failed: {msg}")
             continue
@@ -300,7 +300,7 @@ def run_model(model: MTEBModels, meta: ModelMeta, tasks: list[AbsTask], opts: Ru
         try:
             resfiles.save_result(opts.output_dir, meta, task_result, run_info)
         except OSError as err:  # the score is shown, the run goes on; a rerun runs this task again
-            msg = fsutil.describe_os_error(err, path, "free space, or choose another --output-dir") + (
+            msg = os_errors.describe_os_error(err, path, "free space, or choose another --output-dir") + (
                 f" (score {score:.4f} not saved)" if score is not None else " (result not saved)")
             outcomes.append(TaskOutcome(name, ttype, "failed", None, seconds, message=msg))
             echo(f"{prefix}: failed: {msg}")

@@ -1,4 +1,4 @@
-"""medeval.fsutil: atomic writes, folder swaps and modes under the umask, stale temp files, locks, OS-error lines."""
+"""medeval.fsutil: atomic writes, folder swaps and modes under the umask, stale temp files."""
 
 from __future__ import annotations
 
@@ -12,7 +12,6 @@ from pathlib import Path
 import pytest
 
 from medeval import fsutil
-from medeval.errors import MedEvalError
 
 
 @pytest.fixture
@@ -103,47 +102,6 @@ def test_remove_stale_temps_keeps_live_writers(tmp_path: Path) -> None:
     removed = fsutil.remove_stale_temps(tmp_path)
     assert removed == sorted([dead, old_style])
     assert live.exists() and fresh_old_style.exists() and other.exists()
-
-
-def test_describe_os_error_names_path_cause_and_fix(tmp_path: Path) -> None:
-    err = OSError(errno.ENOSPC, "No space left on device")
-    line = fsutil.describe_os_error(err, tmp_path / "x.json", "free space, or choose another --output-dir")
-    assert line == f"{tmp_path / 'x.json'}: cannot write (no space left on the device); free space, or choose another --output-dir"
-    arrow_style = OSError("Error writing bytes to file. Detail: [errno 28] No space left on device")
-    assert "no space left on the device" in fsutil.describe_os_error(arrow_style, "data/T")
-    assert "\n" not in fsutil.describe_os_error(OSError("a\nb"), "p")
-
-
-def test_check_writable_refuses_a_file_in_the_way(tmp_path: Path) -> None:
-    blocker = tmp_path / "out"
-    blocker.write_text("I am a file")
-    with pytest.raises(MedEvalError) as info:
-        fsutil.check_writable(blocker / "results", "--output-dir")
-    msg = str(info.value)
-    assert "\n" not in msg and str(blocker) in msg and "--output-dir" in msg
-    assert fsutil.check_writable(tmp_path / "ok" / "results", "--output-dir").is_dir()
-    assert list((tmp_path / "ok" / "results").iterdir()) == []  # the probe file is gone
-
-
-def _hold(path: str, ready: object, seconds: float) -> None:
-    with fsutil.file_lock(path):
-        ready.set()  # type: ignore[attr-defined]
-        time.sleep(seconds)
-
-
-def test_file_lock_excludes_another_process_and_times_out_with_a_line(tmp_path: Path) -> None:
-    ctx = multiprocessing.get_context("fork")
-    ready = ctx.Event()
-    proc = ctx.Process(target=_hold, args=(str(tmp_path / ".x.lock"), ready, 3.0))
-    proc.start()
-    try:
-        assert ready.wait(10)
-        with pytest.raises(MedEvalError, match="another medeval process"), fsutil.file_lock(tmp_path / ".x.lock", timeout=0.2):
-            pass
-    finally:
-        proc.join()
-    with fsutil.file_lock(tmp_path / ".x.lock", timeout=1):  # free again once the holder is gone
-        pass
 
 
 def test_built_task_data_folder_is_0755_under_umask_022(tmp_path: Path, umask022: None) -> None:

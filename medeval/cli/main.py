@@ -93,7 +93,7 @@ def main(argv: list[str] | None = None) -> int:
         typer.echo(INTERRUPT_HINT, err=True)
         return 130
     except OSError as err:  # a full, read-only or missing folder outside the per-task handling: one line
-        from medeval.fsutil import describe_os_error
+        from medeval.os_errors import describe_os_error
 
         typer.echo(f"error: {describe_os_error(err, action='read or write')}", err=True)
         return 1

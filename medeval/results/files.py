@@ -21,7 +21,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
-from medeval import fsutil
+from medeval import fsutil, locks
 from medeval.fsutil import atomic_write_json, atomic_write_text
 from medeval.results.layout import MODEL_META, RESULTS_LOCK, RUN_SETTINGS, result_files, revision_folder
 
@@ -267,7 +267,7 @@ def record_run_settings(folder: str | Path, entries: dict[str, dict[str, Any]]) 
 
 def _merge_run_settings(path: Path, new: dict[str, dict[str, Any]], only_missing: bool = False) -> None:
     """Read-merge-replace ``run_settings.jsonl`` under a file lock, so concurrent runs never drop each other's lines."""
-    with fsutil.file_lock(path.parents[2] / RESULTS_LOCK, what=str(path)):  # <output>/results/.medeval.lock
+    with locks.file_lock(path.parents[2] / RESULTS_LOCK, what=str(path)):  # <output>/results/.medeval.lock
         lines = read_run_settings(path.parent)
         for task, entry in new.items():
             if not (only_missing and task in lines):

@@ -27,7 +27,9 @@ from pathlib import Path
 from typing import Any
 
 from medeval.errors import MedEvalError
-from medeval.fsutil import atomic_write_bytes, describe_os_error, file_lock
+from medeval.fsutil import atomic_write_bytes
+from medeval.locks import file_lock
+from medeval.os_errors import describe_os_error
 from medeval.results.layout import MODEL_META, RESULTS, RUN_SETTINGS, SUBMIT_LOCK
 from medeval.results.report import RevisionFolder, ValidationReport, clean, status_line
 from medeval.results.validate import validate

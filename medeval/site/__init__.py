@@ -24,7 +24,8 @@ from pathlib import Path
 from typing import Any
 
 from medeval.errors import MedEvalError
-from medeval.fsutil import check_writable, replace_dir
+from medeval.fsutil import replace_dir
+from medeval.os_errors import check_writable
 
 ASSETS = Path(__file__).parent / "assets"
 MARKER = ".medeval-site"
