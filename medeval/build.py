@@ -23,7 +23,7 @@ from pydantic import BaseModel, ConfigDict, ValidationError
 
 from medeval import data as datamod
 from medeval.errors import MedEvalError, SpecError
-from medeval.io import atomic_write_json
+from medeval.fsutil import atomic_write_json
 from medeval.spec import TaskSpec
 from medeval.store import DataStore
 

@@ -30,7 +30,7 @@ from typing import Any
 
 from medeval.errors import DataNotBuiltError, SourceError
 from medeval.fsutil import staged_dir
-from medeval.io import iter_jsonl
+from medeval.jsonl import iter_jsonl
 
 MANIFEST = "manifest.json"
 STATS = "stats.json"

@@ -52,7 +52,7 @@ def test_atomic_writes_are_readable_by_others(tmp_path: Path) -> None:
     import os
     import stat
 
-    from medeval.io import atomic_write_json
+    from medeval.fsutil import atomic_write_json
 
     old = os.umask(0o022)
     try:

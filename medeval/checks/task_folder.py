@@ -22,7 +22,8 @@ from medeval.checks.across_rows import check_across_rows
 from medeval.checks.column_types import LAYOUT, check_parquet_types, check_row_types
 from medeval.checks.table import Finding, Table
 from medeval.errors import DataCheckError, MedEvalError
-from medeval.io import atomic_write_json, iter_jsonl
+from medeval.fsutil import atomic_write_json
+from medeval.jsonl import iter_jsonl
 
 logger = logging.getLogger(__name__)
 

@@ -40,7 +40,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from medeval.io import iter_jsonl
+from medeval.jsonl import iter_jsonl
 from medeval.errors import SourceError, SpecError
 from medeval.manifest import content_sha
 from medeval.sources.text import clean

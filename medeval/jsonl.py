@@ -1,4 +1,10 @@
-"""JSON-lines reading; the atomic writes and the folder swap live in :mod:`medeval.fsutil` (re-exported here)."""
+"""JSON-lines reading: one JSON object per line, a bad line named by file and line number.
+
+Writing is :mod:`medeval.fsutil`'s (atomic writes).
+
+    >>> from medeval.jsonl import iter_jsonl
+    >>> rows = list(iter_jsonl("data/tasks/MyTask/corpus.jsonl"))  # doctest: +SKIP
+"""
 
 from __future__ import annotations
 
@@ -6,10 +12,6 @@ import json
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
-
-from medeval.fsutil import atomic_write_bytes, atomic_write_json, atomic_write_text, replace_dir
-
-__all__ = ["atomic_write_bytes", "atomic_write_json", "atomic_write_text", "iter_jsonl", "replace_dir"]
 
 
 def iter_jsonl(path: str | Path) -> Iterator[dict[str, Any]]:
