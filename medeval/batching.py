@@ -3,7 +3,7 @@ out-of-memory, the ``--devices`` list, and outputs as numpy. :class:`medeval.enc
 
     >>> from medeval.batching import dedup, call_with_batch_backoff
     >>> distinct, first, inverse = dedup(["b", "a", "b"])          # encode ``distinct``, index with ``inverse``
-    >>> vectors, used = call_with_batch_backoff(encode_at, 64)   # halves 64 -> 32 -> ... on out-of-memory  # doctest: +SKIP
+    >>> vectors, used = call_with_batch_backoff(encode_at, 64)  # 64 -> 32 -> ... on out-of-memory  # doctest: +SKIP
 """
 
 from __future__ import annotations

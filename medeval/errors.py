@@ -34,6 +34,10 @@ class ModelLoadError(MedEvalError):
     """A model id or folder cannot be loaded."""
 
 
+class LLMError(MedEvalError):
+    """The LLM endpoint failed, answered badly, or a needed text is not cached (:mod:`medeval.llm`)."""
+
+
 class ResultError(MedEvalError):
     """A result file or folder is malformed."""
 

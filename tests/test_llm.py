@@ -8,15 +8,10 @@ from pathlib import Path
 import pytest
 from local_server import FakeOpenAI, fake_llm_answer
 
-from medeval.llm import (
-    LLMCache,
-    LLMClient,
-    LLMError,
-    cache_key,
-    render,
-    run_llm_step,
-    template_fields,
-)
+from medeval.errors import LLMError
+from medeval.llm import run_llm_step
+from medeval.llm_cache import LLMCache, cache_key
+from medeval.llm_client import LLMClient, render, template_fields
 
 
 TEMPLATE = "Paraphrase.\n\nQuestion: {question}\nAnswer: {answer}"

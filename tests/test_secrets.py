@@ -68,7 +68,8 @@ def test_eutils_errors_never_show_the_key_or_email(canaries: dict[str, str], sta
 
 
 def test_llm_errors_never_show_the_key(canaries: dict[str, str]) -> None:
-    from medeval.llm import LLMClient, LLMError
+    from medeval.errors import LLMError
+    from medeval.llm_client import LLMClient
 
     with LocalServer(echoing_server(401)) as server:
         with pytest.raises(LLMError) as info:
