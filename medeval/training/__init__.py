@@ -3,7 +3,8 @@
 * :mod:`medeval.training.config`  the YAML schema of a training run (``configs/medte.yaml``, ``configs/medte-mini.yaml``)
 * :mod:`medeval.training.pairs`   one positive-pair builder per training source, on the build pipeline's source clients
 * :mod:`medeval.training.leakage` the filter that drops every pair sharing a text with a benchmark task's data
-* :mod:`medeval.training.run`     model, loss, trainer arguments, the run itself and what it writes
+* :mod:`medeval.training.trainer` model, loss, trainer arguments and the probe loss, as the config says
+* :mod:`medeval.training.run`     the run itself (resume, leakage filter, training) and what it writes
 
 The command line entry is ``medeval train --config configs/medte-mini.yaml`` (:func:`medeval.train.train_from_config`).
 """

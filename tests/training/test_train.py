@@ -17,7 +17,7 @@ from medeval.training.config import TrainingConfigError, load_config, parse_conf
 from medeval.training.leakage import TaskTextIndex, filter_pairs, normalize
 from medeval.training.pairs import MIMIC_TEMPLATE, Pair, build_pairs
 
-REPO = Path(__file__).resolve().parents[1]
+REPO = Path(__file__).resolve().parents[2]
 CLINIC = REPO / "examples" / "my_tasks" / "ClinicTriage.yaml"
 
 
@@ -195,7 +195,7 @@ def test_unbuilt_tasks_are_listed_not_checked(data_home: Path) -> None:
 # ------------------------------------------------------------------------------------------- one source per batch
 @pytest.mark.parametrize("sampler", ["proportional", "round_robin"])
 def test_every_batch_comes_from_one_source(minilm_path: str, tmp_path: Path, sampler: str) -> None:
-    from medeval.training.run import build_model, make_trainer, train_datasets, training_arguments
+    from medeval.training.trainer import build_model, make_trainer, train_datasets, training_arguments
 
     sizes = {"alpha": 23, "beta": 9, "gamma": 14}
     pairs = {s: [Pair(f"{s}{i}", f"{s} question {i}", f"{s} answer {i}") for i in range(n)] for s, n in sizes.items()}
