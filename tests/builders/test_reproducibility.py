@@ -17,7 +17,7 @@ from medeval.builders import negatives
 from medeval.builders.sampling import rng, sample, split_rows, stratified_cap
 from medeval.builders.negatives import hard_negative_indices
 
-REPO = Path(__file__).resolve().parents[1]
+REPO = Path(__file__).resolve().parents[2]
 
 # one script computing every seeded function on a fixed input; run in fresh processes with different hash seeds
 SCRIPT = r"""
