@@ -23,7 +23,7 @@ if TYPE_CHECKING:
     from mteb.types import BatchedInput
     from torch.utils.data import DataLoader
 
-logger = logging.getLogger(__name__)
+logger = logging.getLogger("medeval.encoding")  # the adapter's log name, as before the split
 
 #: Columns of an mteb dataloader that mean "not a plain text input": such calls pass through untouched.
 NON_TEXT_COLUMNS = frozenset({"image", "audio", "video", "conversation"})
