@@ -40,7 +40,8 @@ from typing import TYPE_CHECKING, Any
 from medeval.errors import MedEvalError, ModelLoadError
 from medeval.fsutil import atomic_write_json, set_tree_modes, staged_dir
 from medeval.training.config import TrainConfig, TrainingConfigError
-from medeval.training.pairs import Pair, PairSet, build_pairs
+from medeval.training.pair_sources import build_pairs
+from medeval.training.pairs import Pair, PairSet
 from medeval.training.trainer import (
     PROBE_BATCH,
     PROBE_PAIRS,
@@ -152,7 +153,7 @@ def prepare_pairs(cfg: TrainConfig, *, source_dir: Path | None, show_progress: b
 
     Raises:
         MedEvalError: every source was skipped, or the filter removed every pair.
-        SourceError: a source's records are absent (see :func:`~medeval.training.pairs.build_pairs`).
+        SourceError: a source's records are absent (see :func:`~medeval.training.pair_sources.build_pairs`).
     """
     from medeval.training.leakage import TaskTextIndex, disabled_report, filter_pairs
 

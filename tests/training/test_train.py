@@ -15,7 +15,8 @@ import yaml
 from medeval.cli import main
 from medeval.training.config import TrainingConfigError, load_config, parse_config
 from medeval.training.leakage import TaskTextIndex, filter_pairs, normalize
-from medeval.training.pairs import MIMIC_TEMPLATE, Pair, build_pairs
+from medeval.training.pair_sources import MIMIC_TEMPLATE, build_pairs
+from medeval.training.pairs import Pair
 
 REPO = Path(__file__).resolve().parents[2]
 CLINIC = REPO / "examples" / "my_tasks" / "ClinicTriage.yaml"
