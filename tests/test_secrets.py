@@ -80,7 +80,7 @@ def test_llm_errors_never_show_the_key(canaries: dict[str, str]) -> None:
 
 def test_build_failed_line_is_redacted(canaries: dict[str, str], built: Path, monkeypatch: pytest.MonkeyPatch,
                                        capsys: pytest.CaptureFixture[str]) -> None:
-    from medeval import build_cli
+    from medeval.cli import build_tasks as build_cli
     from medeval.sources.eutils import EutilsClient
 
     with LocalServer(echoing_server(200)) as server:

@@ -12,8 +12,9 @@ library module that does the work, which returns values or reports for the comma
 Layout: :mod:`~medeval.cli.app` wires the typer app; one module per command group holds its commands
 (:mod:`~medeval.cli.catalogue`: tasks, show, check, cite; :mod:`~medeval.cli.build`: build, push-data;
 :mod:`~medeval.cli.run`; :mod:`~medeval.cli.results`: validate, submit, results migrate; :mod:`~medeval.cli.site`;
-:mod:`~medeval.cli.cache`; :mod:`~medeval.cli.train`); :mod:`~medeval.cli.options` holds the shared options;
-:mod:`~medeval.cli.argv` rewrites ``-t A B``; :mod:`~medeval.cli.main` is the entry point and its exit codes.
+:mod:`~medeval.cli.cache`; :mod:`~medeval.cli.train`; :mod:`~medeval.cli.descriptive_stats`, a script);
+:mod:`~medeval.cli.options` holds the shared options; :mod:`~medeval.cli.argv` rewrites ``-t A B``;
+:mod:`~medeval.cli.main` is the entry point and its exit codes.
 
 Bad input ends with one line ``error: ...`` (what, where, how to fix) and a non-zero exit, never a traceback.
 """

@@ -1,5 +1,5 @@
 """Commands that make task data: ``build`` (from upstream sources into the data folder) and ``push-data`` (a built
-task to a Hub dataset repo). The work is in :mod:`medeval.build_cli` and :mod:`medeval.hub`."""
+task to a Hub dataset repo). The work is in :mod:`medeval.cli.build_tasks` and :mod:`medeval.hub`."""
 
 from __future__ import annotations
 
@@ -40,9 +40,9 @@ def build_cmd(
         allow_custom_loaders: let task YAMLs name a loader outside medeval.
 
     Raises:
-        typer.Exit: always, with :func:`medeval.build_cli.run_build`'s exit code (0 all built, 1 some failed).
+        typer.Exit: always, with :func:`medeval.cli.build_tasks.run_build`'s exit code (0 all built, 1 some failed).
     """
-    from medeval.build_cli import run_build
+    from medeval.cli.build_tasks import run_build
 
     apply_shared_options(include_path, data_dir, allow_custom_loaders)
     code = run_build(

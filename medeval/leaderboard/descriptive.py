@@ -6,7 +6,7 @@ repository. medeval does the same for every task whose data builds offline (MedE
 ``tasks/descriptive_stats/<Task>.json`` (``medeval/_tasks/descriptive_stats/`` in a wheel) with the data revision
 they describe, and are regenerated with::
 
-    MEDEVAL_HOME=/tmp/medeval-home python -m medeval.leaderboard.descriptive     # every offline task (or -b / -t)
+    MEDEVAL_HOME=/tmp/medeval-home python -m medeval.cli.descriptive_stats     # every offline task (or -b / -t)
 
 A file whose ``dataset_revision`` is not the task's pinned revision is ignored (the data changed since).
 :func:`descriptive_stats` returns the committed statistics, else those of this machine's own build (``stats.json``
@@ -19,8 +19,8 @@ in the data folder, medeval's older format), else None.
 
 from __future__ import annotations
 
-import argparse
 import json
+from collections.abc import Iterator
 from functools import cache
 from pathlib import Path
 from typing import Any
@@ -136,57 +136,51 @@ def compute_stats(task: str) -> dict[str, Any]:
             "mteb_version": mteb.__version__, "stats": json.loads(json.dumps(stats, default=float))}
 
 
-def _write_atomic(path: Path, text: str) -> None:
-    import os
-    import tempfile
-
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
-    with os.fdopen(fd, "w", encoding="utf-8") as f:
-        f.write(text)
-    os.chmod(tmp, 0o644)
-    os.replace(tmp, path)
-
-
-def main(argv: list[str] | None = None) -> int:
-    """Write ``tasks/descriptive_stats/<Task>.json`` for the given tasks, a benchmark's tasks, or every offline task.
-
-    A task whose data is not built is skipped with one line; each file is written atomically.
+def select_tasks(tasks: list[str] | None = None, benchmark: str | None = None) -> list[str]:
+    """The tasks to describe: those named, else a benchmark's, else every task whose data builds offline.
 
     Args:
-        argv: command-line arguments (``-b BENCHMARK``, ``-t TASK`` repeated, ``--out FOLDER``); None reads
-            ``sys.argv``.
+        tasks: task names (``-t``); None or empty to choose by ``benchmark``.
+        benchmark: a benchmark name (``-b``, e.g. ``"MedEval-Terms(v1)"``); None for every offline task.
 
     Returns:
-        The exit status, 0.
+        Task names, in the catalogue's order (or as named).
     """
     from medeval.catalog import task_classes
+
+    if tasks:
+        return list(tasks)
+    if benchmark:
+        return [n for n, c in task_classes().items() if c.spec.benchmark == benchmark]
+    from medeval.build import can_build_without_inputs  # every task whose data builds offline, from pinned packages
+
+    return [n for n, c in task_classes().items()
+            if c.spec.construction is not None and can_build_without_inputs(c.spec)]
+
+
+def write_stats(names: list[str], out: Path | None = None) -> Iterator[str]:
+    """Compute and write ``<out>/<Task>.json`` for each task (atomically); a task whose data is not built is skipped.
+
+    Args:
+        names: task names (:func:`select_tasks`).
+        out: the folder; None for :func:`stats_dir` (``tasks/descriptive_stats``).
+
+    Returns:
+        An iterator of report lines, one per task as it is done: ``wrote <path>`` or ``skipped <reason>``.
+
+    Example:
+        >>> list(write_stats(["HPOOrganSystemClassification"], Path("/tmp/stats")))   # doctest: +SKIP
+        ['wrote /tmp/stats/HPOOrganSystemClassification.json']
+    """
     from medeval.errors import MedEvalError
+    from medeval.fsutil import atomic_write_text
 
-    ap = argparse.ArgumentParser(description=(main.__doc__ or "").splitlines()[0])
-    ap.add_argument("-b", "--benchmark", default=None)
-    ap.add_argument("-t", "--task", action="append", default=[])
-    ap.add_argument("--out", type=Path, default=None, help="folder (default: tasks/descriptive_stats)")
-    args = ap.parse_args(argv)
-    if args.task:
-        names = list(args.task)
-    elif args.benchmark:
-        names = [n for n, c in task_classes().items() if c.spec.benchmark == args.benchmark]
-    else:  # every task whose data builds offline, from pinned packages alone
-        from medeval.build import can_build_without_inputs
-
-        names = [n for n, c in task_classes().items() if c.spec.construction is not None and can_build_without_inputs(c.spec)]
-    out = args.out or stats_dir()
+    out = out or stats_dir()
     for name in names:
         try:
             data = compute_stats(name)
         except MedEvalError as err:
-            print(f"skipped {err}")
+            yield f"skipped {err}"
             continue
-        _write_atomic(out / f"{name}.json", json.dumps(data, indent=1, sort_keys=True) + "\n")
-        print(f"wrote {out / f'{name}.json'}")
-    return 0
-
-
-if __name__ == "__main__":
-    raise SystemExit(main())
+        atomic_write_text(out / f"{name}.json", json.dumps(data, indent=1, sort_keys=True) + "\n")
+        yield f"wrote {out / f'{name}.json'}"

@@ -7,7 +7,7 @@ import pytest
 import medeval
 from medeval import build
 from medeval.build import BuildContext, builder, builder_needs, can_build_without_inputs
-from medeval.build_cli import skip_reason
+from medeval.cli.build_tasks import skip_reason
 from medeval.loaders import how_to_build
 
 

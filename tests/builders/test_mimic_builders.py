@@ -14,7 +14,7 @@ from mimic_fixture import DISCHARGE_HEADER, count_parse_calls, generate, write_c
 import medeval
 from medeval import paths
 from medeval.build import BuildContext, build_task
-from medeval.build_cli import run_build
+from medeval.cli.build_tasks import run_build
 from medeval.cli import main as cli_main
 from medeval.data import read_manifest, read_table
 from medeval.errors import MedEvalError, SourceError

@@ -134,7 +134,7 @@ def test_multi_value_options_expand_like_mtebs_cli(argv: list[str], expected: li
 
 
 def test_build_takes_several_tasks_after_one_flag(capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> None:
-    import medeval.build_cli
+    import medeval.cli.build_tasks
 
     seen: dict[str, object] = {}
 
@@ -142,7 +142,7 @@ def test_build_takes_several_tasks_after_one_flag(capsys: pytest.CaptureFixture[
         seen.update(kwargs)
         return 0
 
-    monkeypatch.setattr(medeval.build_cli, "run_build", fake_run_build)
+    monkeypatch.setattr(medeval.cli.build_tasks, "run_build", fake_run_build)
     code, _, err = run_cli(capsys, "build", "-t", "MedicalAbbreviationRetrieval", "DrugSynonymPairClassification", "--offline")
     assert code == 0, err
     assert seen["tasks"] == ["MedicalAbbreviationRetrieval", "DrugSynonymPairClassification"] and seen["offline"] is True

@@ -152,7 +152,7 @@ def test_unwritable_output_folder_is_refused_before_any_model_loads(tmp_path: Pa
 
 def test_build_goes_on_after_an_os_error(built: Path, monkeypatch: pytest.MonkeyPatch,
                                          capsys: pytest.CaptureFixture[str]) -> None:
-    from medeval import build_cli
+    from medeval.cli import build_tasks as build_cli
 
     def build(spec: Any, ctx: Any) -> str:
         if spec.name == TASK:

@@ -1,4 +1,7 @@
-"""``medeval build``: build many tasks, report one line per task, never stop at the first failure."""
+"""``medeval build``: build many tasks, print one line per task, never stop at the first failure.
+
+Imported by :mod:`medeval.cli.build` when the command runs (it loads the catalogue, so not at ``medeval --help``).
+"""
 
 from __future__ import annotations
 
