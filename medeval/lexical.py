@@ -168,8 +168,6 @@ def register() -> ModelMeta:
     Returns:
         Its ModelMeta, as registered (so ``mteb.get_model_meta(MODEL_NAME)`` finds it).
     """
-    from mteb.models.model_implementations import MODEL_REGISTRY
+    from medeval.models import register_model_meta
 
-    if MODEL_NAME not in MODEL_REGISTRY:
-        MODEL_REGISTRY[MODEL_NAME] = model_meta()
-    return MODEL_REGISTRY[MODEL_NAME]
+    return register_model_meta(MODEL_NAME, model_meta)
