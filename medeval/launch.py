@@ -13,21 +13,27 @@ the two imports this module.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from medeval import os_errors
 from medeval.errors import MedEvalError, ModelLoadError
 from medeval.results.layout import RESULTS, revision_folder
 from medeval.run import RunOptions, _prepare_encoder, run_model, select_tasks, summary_table
 
+if TYPE_CHECKING:
+    from rich.console import Console
 
-def run_models(opts: RunOptions) -> int:
+
+def run_models(opts: RunOptions, *, console: Console | None = None, errors: Console | None = None) -> int:
     """Run every model on the selected tasks; returns the exit code (0 ok, 1 some task failed, 2 a model failed).
 
-    Prints each task's line, each model's summary table and one ``error:`` line per problem.
+    Each task's line, each model's summary table and one ``error:`` line per problem go to the consoles the caller
+    passes (``medeval run`` passes its stdout and stderr consoles).
 
     Args:
         opts: the run's options.
+        console: where task lines, notes and summary tables go; None for a ``rich.console.Console`` on stdout.
+        errors: where ``error:`` lines go; None for a ``rich.console.Console`` on stderr.
 
     Returns:
         0 when every task ran or was reused, 1 when some task failed or is not built, 2 when a model did not load.
@@ -45,8 +51,8 @@ def run_models(opts: RunOptions) -> int:
 
     warnings.filterwarnings("ignore", category=FutureWarning)
     _quiet_libraries()
-    console = Console(soft_wrap=True)
-    errors = Console(soft_wrap=True, stderr=True)
+    console = console if console is not None else Console(soft_wrap=True)
+    errors = errors if errors is not None else Console(soft_wrap=True, stderr=True)
     if opts.ray:
         return _run_on_ray(opts, console, errors)
     tasks = select_tasks(opts)

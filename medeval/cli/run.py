@@ -58,6 +58,8 @@ def run_cmd(
     Raises:
         typer.Exit: always, with :func:`medeval.launch.run_models`' exit code.
     """
+    from rich.console import Console
+
     from medeval.launch import run_models
     from medeval.run import RunOptions
 
@@ -71,4 +73,4 @@ def run_cmd(
         device=device, devices=devices, precision=precision, use_cache=not no_cache, trust_remote_code=trust_remote_code,
         model_name=model_name, model_revision=model_revision, co2=co2, overwrite=overwrite, ray=ray,
     )
-    raise typer.Exit(run_models(opts))
+    raise typer.Exit(run_models(opts, console=Console(soft_wrap=True), errors=Console(soft_wrap=True, stderr=True)))

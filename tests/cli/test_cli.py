@@ -159,7 +159,7 @@ def test_show_and_cite_take_several_tasks(capsys: pytest.CaptureFixture[str]) ->
 def test_ctrl_c_prints_the_resume_hint_and_exits_130(capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> None:
     import medeval.launch
 
-    def interrupted(opts: object) -> int:
+    def interrupted(opts: object, **consoles: object) -> int:
         raise KeyboardInterrupt
 
     monkeypatch.setattr(medeval.launch, "run_models", interrupted)
