@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import os
+import sys
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -132,3 +134,16 @@ def medrxiv_records() -> list[dict]:
     from local_server import datakit_medrxiv_records
 
     return datakit_medrxiv_records(_shared_datakit())
+
+
+@pytest.fixture(scope="module", autouse=True)
+def _forget_user_tasks() -> Iterator[None]:
+    """User tasks a test module registers (task files, short YAMLs, include paths) leave the catalogue with it, so
+    a later module's ``medeval.get_tasks()`` sees the packaged tasks only, whatever order the modules run in."""
+    yield
+    catalog = sys.modules.get("medeval.catalog")
+    if catalog is None:  # nothing imported the catalogue: nothing registered
+        return
+    packaged = set(catalog._packaged())
+    for name in [n for n in catalog._CLASSES if n not in packaged]:
+        del catalog._CLASSES[name]
