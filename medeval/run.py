@@ -204,6 +204,25 @@ def evaluate_task(model: MTEBModels, task: AbsTask, opts: RunOptions) -> TaskRes
     return result.task_results[0]
 
 
+def _device_of(model: object) -> str:
+    """The device a loaded model runs on (``cpu``, ``cuda:0``, ``mps``), for the run settings; ``auto`` if unknown.
+
+    Args:
+        model: the mteb encoder, possibly wrapped (``.model``/``._model`` chains: cache, adapter, sentence-transformers
+            wrapper).
+
+    Returns:
+        The first ``device`` found along the ``.model`` chain, as a string, or ``"auto"``.
+    """
+    seen = 0
+    while model is not None and seen < 6:
+        device = getattr(model, "device", None)
+        if device is not None and not callable(device):
+            return str(device)
+        model, seen = getattr(model, "model", None) or getattr(model, "_model", None), seen + 1
+    return "auto"
+
+
 def run_model(model: MTEBModels, meta: ModelMeta, tasks: list[AbsTask], opts: RunOptions,
               echo: Callable[[str], object] = print, model_fp: str | None = None) -> list[TaskOutcome]:
     """Run (or reuse) every task for one loaded model; returns one outcome per task.
@@ -293,7 +312,7 @@ def run_model(model: MTEBModels, meta: ModelMeta, tasks: list[AbsTask], opts: Ru
             if getattr(task, "data_loaded", False):  # mteb.evaluate unloads it itself; a second unload only warns
                 task.unload_data()
         seconds = time.perf_counter() - t0
-        run_info = {"encode_kwargs": {"batch_size": opts.batch_size}, "device": opts.device or "auto",
+        run_info = {"encode_kwargs": {"batch_size": opts.batch_size}, "device": opts.device or _device_of(model),
                     "precision": opts.precision or "fp32", "data_revision": revision, "wall_seconds": round(seconds, 2),
                     "protocol": protocol, "protocol_params": params, "model_fingerprint": model_fp}
         score = resfiles.main_score(task_result)

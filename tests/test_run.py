@@ -181,3 +181,15 @@ def test_run_prints_overall_progress_and_no_library_noise(home: Path, tmp_path: 
     assert progress[1].startswith("progress: 2/2 tasks") and "left" not in progress[1]
     noise = out + err + caplog.text
     assert "cannot unload it" not in noise and "Loading weights" not in noise
+
+
+def test_run_settings_record_the_device_the_model_runs_on() -> None:
+    """Without --device, run_settings.jsonl records where the model actually runs, found through the wrappers."""
+    from types import SimpleNamespace
+
+    from medeval.run import _device_of
+
+    st = SimpleNamespace(device="cuda:1")
+    wrapped = SimpleNamespace(_model=SimpleNamespace(model=st))  # cache -> adapter -> sentence-transformers
+    assert _device_of(wrapped) == "cuda:1"
+    assert _device_of(SimpleNamespace(model=None)) == "auto"
