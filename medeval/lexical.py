@@ -168,6 +168,6 @@ def register() -> ModelMeta:
     Returns:
         Its ModelMeta, as registered (so ``mteb.get_model_meta(MODEL_NAME)`` finds it).
     """
-    from medeval.models import register_model_meta
+    from medeval.model_registry import register_model_meta
 
     return register_model_meta(MODEL_NAME, model_meta)

@@ -20,8 +20,6 @@ from typing import TYPE_CHECKING, Any
 from medeval.errors import ModelLoadError
 
 if TYPE_CHECKING:
-    from collections.abc import Callable
-
     from mteb.models import ModelMeta
     from mteb.models.models_protocols import MTEBModels
     from sentence_transformers import SentenceTransformer
@@ -266,19 +264,3 @@ def _register_own_models() -> None:
     lexical.register()
     onnx_encoder.register()
 
-
-def register_model_meta(name: str, make_meta: Callable[[], ModelMeta]) -> ModelMeta:
-    """Add one of medeval's own models to mteb's model registry, once (the TF-IDF floor, the int8 ONNX MiniLM).
-
-    Args:
-        name: the model's ``ORG/NAME``, the registry key.
-        make_meta: builds its ``mteb.models.ModelMeta`` (called only when ``name`` is not registered yet).
-
-    Returns:
-        The registered ModelMeta, so ``mteb.get_model_meta(name)`` finds it.
-    """
-    from mteb.models.model_implementations import MODEL_REGISTRY
-
-    if name not in MODEL_REGISTRY:
-        MODEL_REGISTRY[name] = make_meta()
-    return MODEL_REGISTRY[name]
