@@ -122,6 +122,11 @@ class SubmitReport:
             "submitted: " + ", ".join(f"{n} {k}" for k, n in counts.items() if n) + f" in {self.dest_root}",
             f"next: `medeval validate {self.leaderboard}`, commit {self.dest_root} and open a pull request",
         ]
+#: Why a result of a user task (``--include-path``, ``$MEDEVAL_INCLUDE_PATH``) is not copied into the leaderboard.
+OWN_TASK_NOTE = ("a task of your own (--include-path / $MEDEVAL_INCLUDE_PATH), not one of medeval's: the leaderboard "
+                 "takes only tasks `medeval tasks` lists; add the task to medeval first (docs/adding-a-task.md) or "
+                 "submit the folder without this file")
+
 
 def _sha(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
@@ -313,8 +318,12 @@ def submit(results_dir: str | os.PathLike[str], leaderboard: str | os.PathLike[s
 
 
 def _plan(folders: list[RevisionFolder], dest_root: Path, force: bool) -> list[Action]:
-    """The actions for every file of ``folders``, refusing a second revision of a model for a task it already has."""
+    """The actions for every file of ``folders``, refusing a second revision of a model for a task it already has
+    and any result of the user's own tasks (``--include-path``), which the leaderboard's validation would reject."""
+    from medeval.catalog import user_task_names
+
     existing = validate([dest_root]) if dest_root.is_dir() else ValidationReport()
+    own = set(user_task_names())  # --include-path tasks validate a run, but the leaderboard has only medeval's
     taken: dict[tuple[str, str], Path] = {}
     for rev in existing.folders:
         for fname in rev.task_files:
@@ -332,6 +341,10 @@ def _plan(folders: list[RevisionFolder], dest_root: Path, force: bool) -> list[A
             continue
         skip: set[str] = set()
         for fname in rev.task_files:
+            if Path(fname).stem in own:
+                skip.add(fname)
+                actions.append(Action("conflict", dest_dir / fname, note=OWN_TASK_NOTE))
+                continue
             other = taken.get((rev.model_folder.lower(), fname))
             if other is not None and os.path.realpath(other) != os.path.realpath(dest_dir):
                 skip.add(fname)

@@ -16,6 +16,29 @@ from medeval.results.validate import validate_paths
 
 pytestmark = pytest.mark.usefixtures("demo_tasks")
 
+
+@pytest.fixture(autouse=True)
+def demo_tasks_as_medevals_own(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The demo tasks stand in for medeval's packaged tasks here: submit refuses the user's own tasks."""
+    monkeypatch.setattr("medeval.catalog.user_task_names", lambda: [])
+
+
+def test_results_of_the_users_own_tasks_are_refused(tmp_path: Path, built: Path, leaderboard: Path,
+                                                    monkeypatch: pytest.MonkeyPatch,
+                                                    capsys: pytest.CaptureFixture[str]) -> None:
+    from medeval import catalog
+
+    monkeypatch.setattr("medeval.catalog.user_task_names", lambda: [TASK2])  # TASK2 came from --include-path
+    assert catalog.user_task_names() == [TASK2]
+    run = tmp_path / "run"
+    write_run(run, (TASK, TASK2))
+    assert submit_cmd(run, leaderboard) == 1
+    out = capsys.readouterr().out
+    conflict = [line for line in out.splitlines() if line.startswith("conflict")]
+    assert len(conflict) == 1 and f"{TASK2}.json" in conflict[0] and "docs/adding-a-task.md" in conflict[0]
+    assert "nothing copied" in out
+    assert not (leaderboard / "results").exists() or not any(p.is_file() for p in (leaderboard / "results").rglob("*"))
+
 @pytest.fixture
 def leaderboard(tmp_path: Path) -> Path:
     lb = tmp_path / "leaderboard"
