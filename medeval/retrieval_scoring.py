@@ -101,8 +101,10 @@ def score_top_k(qrels: Mapping[str, Mapping[str, int]], results: TopKResults, k_
     """mteb's retrieval metrics (nDCG, MAP, recall, precision, hit rate, MRR at each k, and their nAUCs).
 
     Equal to ``mteb._evaluators.retrieval_metrics.calculate_retrieval_scores(results.to_dict(), qrels, k_values)``
-    (without ``skip_first_result``), in a fraction of its memory: only one slice of queries is a Python dict (and
-    in pytrec_eval) at a time.
+    (without ``skip_first_result``). Computed on the arrays by :func:`medeval.retrieval_metrics.score_arrays`
+    (numpy, about 20x less CPU on the ICD-10-CM tasks) when the qrels are non-negative integers and every query has a
+    relevant document and a result; otherwise by mteb's own functions, one slice of queries at a time, so that only
+    one slice is a Python dict (and in pytrec_eval) at once.
 
     Args:
         qrels: relevance judgements, ``{query_id: {doc_id: relevance}}`` (mteb's ``relevant_docs``).
@@ -114,6 +116,11 @@ def score_top_k(qrels: Mapping[str, Mapping[str, int]], results: TopKResults, k_
         mteb's ``RetrievalEvaluationResult`` (per-query pytrec_eval scores in ``all_scores``, the means rounded to
         5 decimals as mteb rounds them, and the nAUCs).
     """
+    from medeval.retrieval_metrics import score_arrays
+
+    fast = score_arrays(qrels, results, k_values)
+    if fast is not None:  # every value equal to mteb's, in numpy (tests/test_retrieval_metrics.py)
+        return fast
     import pytrec_eval
     from mteb._evaluators.retrieval_metrics import confidence_scores, mrr, nauc, parse_metrics_from_scores
     from mteb.types import RetrievalEvaluationResult

@@ -39,11 +39,15 @@ def _flatten(result) -> dict[str, float]:
     return out
 
 
+@pytest.mark.parametrize("arrays", [True, False], ids=["numpy", "mteb-sliced"])
 @pytest.mark.parametrize("per_slice", [1, 7 * 20, 1_000_000])
 @pytest.mark.parametrize("seed", [0, 1])
-def test_sliced_scores_equal_mteb_on_the_whole_dict(seed: int, per_slice: int) -> None:
+def test_sliced_scores_equal_mteb_on_the_whole_dict(seed: int, per_slice: int, arrays: bool,
+                                                     monkeypatch: pytest.MonkeyPatch) -> None:
     from mteb._evaluators.retrieval_metrics import calculate_retrieval_scores
 
+    if not arrays:  # the fallback: mteb's own functions, a slice of queries at a time
+        monkeypatch.setattr("medeval.retrieval_metrics.score_arrays", lambda *args: None)
     results, qrels = _instance(seed)
     expected = calculate_retrieval_scores(results.to_dict(), qrels, K_VALUES)
     got = score_top_k(qrels, results, K_VALUES, results_per_slice=per_slice)
