@@ -77,7 +77,7 @@ def tasks_cmd(
         typer.echo(json.dumps(rows, indent=2))
     else:
         echo_table(rows, ["name", "type", "benchmark", "source", "access", "built", "paper_id"])
-        typer.echo(f"{len(rows)} tasks")
+        typer.echo(f"{len(rows)} tasks", err=not sys.stdout.isatty())  # a pipe gets only the tab-separated rows
 
 
 def show_cmd(

@@ -93,7 +93,8 @@ def apply_shared_options(include_path: list[Path] | None = None, data_dir: Path 
 
 
 def echo_table(rows: list[dict[str, object]], columns: list[str]) -> None:
-    """Print rows as a ``rich`` table to stdout.
+    """Print rows as a ``rich`` table to a terminal, or as tab-separated lines (a header line first) to a pipe or
+    file, so that ``medeval tasks | grep``, ``cut -f1`` and scripts see whole names, never wrapped cells.
 
     Args:
         rows: one mapping per row; a column a row lacks shows empty.
@@ -102,6 +103,14 @@ def echo_table(rows: list[dict[str, object]], columns: list[str]) -> None:
     Example:
         >>> echo_table([{"name": "A", "type": "Retrieval"}], ["name", "type"])  # doctest: +SKIP
     """
+    import sys
+
+    if not sys.stdout.isatty():
+        import typer
+
+        for line in [columns] + [[str(r.get(c, "")) for c in columns] for r in rows]:
+            typer.echo("\t".join(cell.replace("\t", " ").replace("\n", " ") for cell in line))
+        return
     from rich.console import Console
     from rich.table import Table
 

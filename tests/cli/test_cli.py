@@ -314,3 +314,14 @@ def test_one_malformed_yaml_among_several_tasks_stops_the_run_in_one_line(
     assert code == 2 and err.startswith("error: ") and needle in err, err
     assert len(err.strip().splitlines()) == 1 and "Traceback" not in out + err
     assert not out_dir.exists()
+
+
+def test_piped_task_list_is_tab_separated_with_whole_names(capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, err = run_cli(capsys, "tasks", "-b", "MedEval-Terms(v1)", "--type", "Retrieval")
+    assert code == 0
+    lines = out.splitlines()
+    assert lines[0].split("\t")[:2] == ["name", "type"]
+    names = [line.split("\t")[0] for line in lines[1:]]
+    assert "ICD10CMAbbreviatedTitleRetrieval" in names and len(names) == 4  # whole names, one row per task
+    assert all(len(line.split("\t")) == 7 for line in lines)
+    assert "4 tasks" in err and "4 tasks" not in out
