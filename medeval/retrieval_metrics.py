@@ -18,8 +18,9 @@ arrays, following trec_eval's definitions term by term so that each value is the
   divided by the number of queries, rounded to 5 decimals, as mteb's ``parse_metrics_from_scores`` does.
 
 The confidence scores (max, std, diff1) and the nAUCs are mteb's own functions on the same inputs. Inputs outside
-what this was checked on (relevance that is negative or not an integer, a query with no judged relevant document or
-with no retrieved document) return ``None``, and the caller scores with mteb's code instead.
+what this was checked on return ``None``, and the caller scores with mteb's code instead: relevance that is negative
+or not an integer, a query with no judged relevant document or no retrieved document, a NaN score, a document twice
+in one row, repeated query or corpus ids, and cut-offs that are repeated or not positive.
 ``tests/test_retrieval_metrics.py`` compares every value with pytrec_eval and mteb on random instances with ties,
 graded relevance and padding.
 
@@ -109,6 +110,27 @@ def _discounts(n: int) -> np.ndarray:
     return np.array([math.log2(i + 2) for i in range(n)], dtype=np.float64)
 
 
+def _cutoffs(k_values: Sequence[int]) -> list[int] | None:
+    """The cut-offs as a list of positive ints, or None when empty, repeated or not positive (mteb's own code then
+    decides what they mean)."""
+    try:
+        ks = [int(k) for k in k_values]
+    except (TypeError, ValueError):
+        return None
+    if not ks or min(ks) <= 0 or len(set(ks)) != len(ks) or any(k != kv for k, kv in zip(ks, k_values)):
+        return None
+    return ks
+
+
+def _well_formed(results: TopKResults) -> bool:
+    """Distinct query and corpus ids, a result for every query, and no NaN score among the results."""
+    valid = results.rows >= 0
+    return (len(set(results.query_ids)) == len(results.query_ids)
+            and len(set(results.corpus_ids)) == len(results.corpus_ids)
+            and bool(valid.any(axis=1).all())
+            and not bool(np.isnan(results.scores[valid]).any()))
+
+
 #: Queries per block when computing per-query values (bounds the temporary [block, k] arrays to ~16 MB each).
 BLOCK = 2048
 
@@ -126,7 +148,8 @@ def per_query_values(qrels: Mapping[str, Mapping[str, int]], results: TopKResult
         ``{"ndcg_cut_10": array[n_queries], ..., "MRR@10": array[n_queries]}`` in query order, or ``None`` when the
         inputs are outside what this covers (see the module docstring).
     """
-    if len(results) == 0 or not k_values or ((results.rows >= 0).sum(axis=1) == 0).any():
+    ks = _cutoffs(k_values)
+    if ks is None or len(results) == 0 or not _well_formed(results):
         return None
     found = _judgements(qrels, results)
     if found is None:
@@ -142,6 +165,10 @@ def per_query_values(qrels: Mapping[str, Mapping[str, int]], results: TopKResult
     for start in range(0, n, BLOCK):
         stop = min(n, start + BLOCK)
         ordered = trec_order(results, start, stop)
+        by_position = np.sort(ordered, axis=1)
+        if ((by_position[:, 1:] == by_position[:, :-1]) & (by_position[:, 1:] >= 0)).any():
+            return None  # a document twice in one row: mteb's dict would keep one of them
+        del by_position
         rel = np.zeros(ordered.shape, dtype=np.int64)
         if len(keys):
             flat = (np.arange(start, stop, dtype=np.int64)[:, None] * n_docs + ordered).ravel()
@@ -159,7 +186,7 @@ def per_query_values(qrels: Mapping[str, Mapping[str, int]], results: TopKResult
         ideal = np.cumsum(ideal_gains / disc[:depth], axis=1)
         first = np.where(relevant.any(axis=1), relevant.argmax(axis=1), np.iinfo(np.int64).max)
         block_rows = np.arange(stop - start)
-        for k in k_values:
+        for k in ks:
             col = min(k, width) - 1
             hits_k = hits[:, col].astype(np.float64)
             ideal_k = ideal[block_rows, np.minimum(k, n_rel) - 1]
@@ -199,6 +226,7 @@ def score_arrays(qrels: Mapping[str, Mapping[str, int]], results: TopKResults, k
     values = per_query_values(qrels, results, k_values)
     if values is None:
         return None
+    k_values = [int(k) for k in k_values]
     n = len(results)
     as_lists = {name: arr.tolist() for name, arr in values.items()}
     means: dict[str, dict[str, float]] = {}

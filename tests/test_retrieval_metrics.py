@@ -74,16 +74,39 @@ def test_the_instances_exercise_ties_misses_and_padding() -> None:
     assert (np.diff(results.scores[~(results.rows < 0).any(axis=1)], axis=1) == 0).any()  # tied scores
 
 
-@pytest.mark.parametrize("change", ["negative", "float", "no positive", "missing"])
+@pytest.mark.parametrize("change", ["negative", "float", "no positive", "missing", "repeated k", "k = 0", "nan score",
+                                    "document twice in a row", "repeated query id", "repeated corpus id"])
 def test_inputs_it_does_not_cover_return_none(change: str) -> None:
     results, qrels = _instance(0)
     q = results.query_ids[3]
-    if change == "negative":
+    k_values = K_VALUES
+    if change == "repeated k":
+        k_values = [1, 1, 10]
+    elif change == "k = 0":
+        k_values = [0, 10]
+    elif change == "nan score":
+        results.scores[5, 2] = np.nan
+    elif change == "document twice in a row":
+        results.rows[5, 3] = results.rows[5, 0]
+    elif change == "repeated query id":
+        results.query_ids[4] = results.query_ids[5]
+    elif change == "repeated corpus id":
+        results.corpus_ids[1] = results.corpus_ids[2]
+    elif change == "negative":
         qrels[q] = {**qrels[q], results.corpus_ids[0]: -1}
     elif change == "float":
         qrels[q] = {doc: 0.5 for doc in qrels[q]}
     elif change == "no positive":
         qrels[q] = {doc: 0 for doc in qrels[q]}
-    else:
+    elif change == "missing":
         del qrels[q]
-    assert score_arrays(qrels, results, K_VALUES) is None
+    assert score_arrays(qrels, results, k_values) is None
+
+
+def test_numpy_cut_offs_are_taken_as_ints() -> None:
+    from mteb._evaluators.retrieval_metrics import calculate_retrieval_scores
+
+    results, qrels = _instance(4)
+    got = score_arrays(qrels, results, np.array([1, 10], dtype=np.int64))
+    assert got is not None
+    assert got.ndcg == calculate_retrieval_scores(results.to_dict(), qrels, [1, 10]).ndcg

@@ -123,9 +123,8 @@ class SubmitReport:
             f"next: `medeval validate {self.leaderboard}`, commit {self.dest_root} and open a pull request",
         ]
 #: Why a result of a user task (``--include-path``, ``$MEDEVAL_INCLUDE_PATH``) is not copied into the leaderboard.
-OWN_TASK_NOTE = ("a task of your own (--include-path / $MEDEVAL_INCLUDE_PATH), not one of medeval's: the leaderboard "
-                 "takes only tasks `medeval tasks` lists; add the task to medeval first (docs/adding-a-task.md) or "
-                 "submit the folder without this file")
+OWN_TASK_NOTE = ("your own task (--include-path), not one of `medeval tasks`: the leaderboard takes only medeval's "
+                 "tasks; leave this file out, or add the task to medeval first (docs/adding-a-task.md)")
 
 
 def _sha(data: bytes) -> str:
@@ -206,7 +205,28 @@ def _merged_run_settings(old: bytes, new: bytes, written_tasks: set[str]) -> byt
     return ("\n".join(merged) + "\n").encode("utf-8")
 
 
-def _plan_folder(rev: RevisionFolder, dest_dir: Path, force: bool, skip: set[str]) -> list[Action]:
+def _only_tasks(raw: bytes, allowed: set[str] | None) -> bytes:
+    """``run_settings.jsonl`` bytes keeping only the lines of ``allowed`` tasks (lines without a task name stay, for
+    validation to judge); unchanged when ``allowed`` is None or nothing is dropped."""
+    if allowed is None:
+        return raw
+    kept, dropped = [], False
+    for line in raw.decode("utf-8", "replace").splitlines():
+        try:
+            task = json.loads(line).get("task") if line.strip() else None
+        except (ValueError, AttributeError, RecursionError):
+            task = None
+        if isinstance(task, str) and task not in allowed:
+            dropped = True
+        else:
+            kept.append(line)
+    return ("\n".join(kept) + "\n").encode("utf-8") if dropped else raw
+
+
+def _plan_folder(rev: RevisionFolder, dest_dir: Path, force: bool, skip: set[str],
+                 allowed: set[str] | None = None) -> list[Action]:
+    """The actions for one revision folder's files (``skip``: task files not to copy; ``allowed``: the tasks whose
+    ``run_settings.jsonl`` lines may travel, None for all)."""
     actions: list[Action] = []
     written: set[str] = set()
     names = sorted(set(rev.task_files) - skip) + [MODEL_META]
@@ -249,7 +269,7 @@ def _plan_folder(rev: RevisionFolder, dest_dir: Path, force: bool, skip: set[str
     if RUN_SETTINGS in rev.digests:
         src = rev.path / RUN_SETTINGS
         dest = dest_dir / RUN_SETTINGS
-        data = src.read_bytes()
+        data = _only_tasks(src.read_bytes(), allowed)
         if dest.is_symlink():
             actions.append(Action("conflict", dest, note="is a symbolic link; remove it"))
         elif not dest.exists():
@@ -320,10 +340,11 @@ def submit(results_dir: str | os.PathLike[str], leaderboard: str | os.PathLike[s
 def _plan(folders: list[RevisionFolder], dest_root: Path, force: bool) -> list[Action]:
     """The actions for every file of ``folders``, refusing a second revision of a model for a task it already has
     and any result of the user's own tasks (``--include-path``), which the leaderboard's validation would reject."""
-    from medeval.catalog import user_task_names
+    from medeval.catalog import task_classes, user_task_names
 
     existing = validate([dest_root]) if dest_root.is_dir() else ValidationReport()
     own = set(user_task_names())  # --include-path tasks validate a run, but the leaderboard has only medeval's
+    packaged = set(task_classes()) - own  # run settings of any other task never reach the leaderboard
     taken: dict[tuple[str, str], Path] = {}
     for rev in existing.folders:
         for fname in rev.task_files:
@@ -336,14 +357,13 @@ def _plan(folders: list[RevisionFolder], dest_root: Path, force: bool) -> list[A
                 raise MedEvalError(f"{part}: is a symbolic link in the leaderboard; remove it")
         if not _inside(dest_dir, dest_root):
             raise MedEvalError(f"{dest_dir}: resolves outside {dest_root}; refusing to write there")
+        skip = {fname for fname in rev.task_files if Path(fname).stem in own}
+        actions += [Action("conflict", rev.path / fname, note=OWN_TASK_NOTE) for fname in sorted(skip)]
         if os.path.realpath(dest_dir) == os.path.realpath(rev.path):
-            actions += [Action("unchanged", dest_dir / n) for n in sorted(rev.digests)]
+            actions += [Action("unchanged", dest_dir / n) for n in sorted(set(rev.digests) - skip)]
             continue
-        skip: set[str] = set()
         for fname in rev.task_files:
-            if Path(fname).stem in own:
-                skip.add(fname)
-                actions.append(Action("conflict", dest_dir / fname, note=OWN_TASK_NOTE))
+            if fname in skip:
                 continue
             other = taken.get((rev.model_folder.lower(), fname))
             if other is not None and os.path.realpath(other) != os.path.realpath(dest_dir):
@@ -352,5 +372,5 @@ def _plan(folders: list[RevisionFolder], dest_root: Path, force: bool) -> list[A
                                       note=f"the leaderboard already has this model's result for this task in {other}; "
                                            "if the new revision replaces it, delete the old file first (git rm), "
                                            "else publish the new weights under their own model name"))
-        actions += _plan_folder(rev, dest_dir, force, skip)
+        actions += _plan_folder(rev, dest_dir, force, skip, packaged)
     return actions

@@ -226,3 +226,26 @@ def test_a_failed_write_leaves_no_partial_file(tmp_path: Path, built: Path, lead
     assert not list(leaderboard.rglob(".*.tmp"))
     assert submit_cmd(tmp_path / "run", leaderboard) == 0  # running again completes the copy
     assert files_under(leaderboard / "results") == source
+
+
+
+def test_own_tasks_are_refused_even_when_submitting_the_leaderboard_to_itself(
+        tmp_path: Path, built: Path, leaderboard: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    write_run(leaderboard, (TASK, TASK2))  # the user's task already sits in the leaderboard folder
+    monkeypatch.setattr("medeval.catalog.user_task_names", lambda: [TASK2])
+    before = files_under(leaderboard / "results")
+    assert submit_cmd(leaderboard / "results" / FOLDER / REV, leaderboard) == 1
+    assert files_under(leaderboard / "results") == before
+
+
+def test_run_settings_of_other_tasks_never_reach_the_leaderboard(tmp_path: Path, built: Path, leaderboard: Path,
+                                                                  monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr("medeval.catalog.user_task_names", lambda: [TASK2])
+    run = tmp_path / "run"
+    rev_dir = write_run(run, (TASK, TASK2))
+    (rev_dir / f"{TASK2}.json").unlink()  # the refusal's advice: leave the own task's file out
+    with (rev_dir / "run_settings.jsonl").open("a") as fh:
+        fh.write(json.dumps({"task": "NotATaskAnywhere", "splits": ["test"]}) + "\n")
+    assert submit_cmd(run, leaderboard) == 0
+    lines = [json.loads(x) for x in dest(leaderboard, "run_settings.jsonl").read_text().splitlines() if x.strip()]
+    assert [line["task"] for line in lines] == [TASK]
