@@ -36,7 +36,7 @@ def _modules_after(argv: list[str], home: Path) -> tuple[int, list[str], str]:
 @pytest.mark.parametrize(
     ("argv", "needle"),
     [
-        (["tasks"], f"{len(list((REPO / 'tasks').glob('*.yaml')))} tasks"),  # every packaged task
+        (["tasks"], "\nWikiSyndromesClassification\tClassification\t"),  # piped: tab-separated rows
         (["tasks", "-b", "terms", "--type", "Retrieval", "--format", "json"], '"name": "HPOLaypersonRetrieval"'),
         (["show", "retrieval_medquad_dataset"], "name: MedQuADRetrieval"),
         (["cite", "WikiSyndromesClassification", "HPOLaypersonRetrieval"], "@article{khodadad2025medte"),
@@ -47,6 +47,8 @@ def test_catalogue_commands_import_no_mteb(tmp_path: Path, argv: list[str], need
     rc, loaded, stdout = _modules_after(argv, tmp_path)
     assert rc == 0 and needle in stdout, (rc, stdout[-1000:])
     assert loaded == [], f"medeval {' '.join(argv)} imported {loaded}"
+    if argv == ["tasks"]:  # a header line, then every packaged task
+        assert len(stdout.strip().splitlines()) == 1 + len(list((REPO / "tasks").glob("*.yaml")))
 
 
 def test_user_tasks_still_go_through_the_catalogue(tmp_path: Path, examples_dir: Path) -> None:

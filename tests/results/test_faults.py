@@ -30,6 +30,12 @@ FORK = multiprocessing.get_context("fork")
 pytestmark = pytest.mark.usefixtures("demo_tasks")
 
 
+@pytest.fixture(autouse=True)
+def demo_tasks_as_medevals_own(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The demo tasks stand in for medeval's packaged tasks (submit refuses the user's own; forked children inherit)."""
+    monkeypatch.setattr("medeval.catalog.user_task_names", lambda: [])
+
+
 def settings_tasks(folder: Path) -> list[str]:
     return sorted(json.loads(line)["task"] for line in (folder / "run_settings.jsonl").read_text().splitlines())
 
@@ -225,8 +231,8 @@ def test_a_file_changed_between_plan_and_write_is_a_conflict(tmp_path: Path, bui
     write_run(tmp_path / "run")
     real_plan = submitmod._plan_folder
 
-    def plan_then_someone_writes(rev: Any, dest_dir: Path, force: bool, skip: set[str]) -> Any:
-        actions = real_plan(rev, dest_dir, force, skip)
+    def plan_then_someone_writes(rev: Any, dest_dir: Path, *args: Any) -> Any:
+        actions = real_plan(rev, dest_dir, *args)
         dest_dir.mkdir(parents=True, exist_ok=True)
         (dest_dir / f"{TASK}.json").write_text("{}")  # another writer, not holding medeval's lock
         return actions
