@@ -226,7 +226,7 @@ def score_arrays(qrels: Mapping[str, Mapping[str, int]], results: TopKResults, k
     values = per_query_values(qrels, results, k_values)
     if values is None:
         return None
-    k_values = [int(k) for k in k_values]
+    k_values = _cutoffs(k_values) or []  # as per_query_values took them (checked there)
     n = len(results)
     as_lists = {name: arr.tolist() for name, arr in values.items()}
     means: dict[str, dict[str, float]] = {}
@@ -270,7 +270,8 @@ def confidence_arrays(results: TopKResults) -> dict[str, np.ndarray]:
         row = results.scores[i][valid[i]].astype(np.float64)
         if row.size == 0:
             continue
-        out["max"][i] = row.max()
+        top = row.max()
+        out["max"][i] = top
         out["std"][i] = float(np.std(row))
-        out["diff1"][i] = row.max() - np.partition(row, -2)[-2] if row.size > 1 else 0.0
+        out["diff1"][i] = top - np.partition(row, -2)[-2] if row.size > 1 else 0.0
     return out

@@ -183,21 +183,23 @@ def _changed_keys(old: bytes, new: bytes) -> str:
         return "unreadable file"
 
 
+def _settings_lines(raw: bytes) -> list[tuple[str, str]]:
+    """``(task, line)`` for each non-blank line of ``run_settings.jsonl`` bytes, in order; ``task`` is ``""`` for a line
+    that is not a JSON object with a string ``"task"`` (the lines themselves are kept as written)."""
+    out = []
+    for line in raw.decode("utf-8", "replace").splitlines():
+        if line.strip():
+            try:
+                task = json.loads(line).get("task")
+            except (ValueError, AttributeError, RecursionError):
+                task = None
+            out.append((task if isinstance(task, str) else "", line))
+    return out
+
+
 def _merged_run_settings(old: bytes, new: bytes, written_tasks: set[str]) -> bytes:
     """Lines of ``old`` for tasks not written now, then ``new``'s lines for the written tasks (mteb's keyed jsonl)."""
-
-    def rows(raw: bytes) -> list[tuple[str, str]]:
-        out = []
-        for line in raw.decode("utf-8", "replace").splitlines():
-            if line.strip():
-                try:
-                    task = json.loads(line).get("task")
-                except (ValueError, AttributeError, RecursionError):
-                    task = None
-                out.append((task if isinstance(task, str) else "", line))
-        return out
-
-    old_rows, new_rows = rows(old), rows(new)
+    old_rows, new_rows = _settings_lines(old), _settings_lines(new)
     old_tasks = {t for t, _ in old_rows}
     keep = [line for t, line in old_rows if t not in written_tasks]
     add = [line for t, line in new_rows if t in written_tasks or t not in old_tasks]
@@ -210,17 +212,9 @@ def _only_tasks(raw: bytes, allowed: set[str] | None) -> bytes:
     validation to judge); unchanged when ``allowed`` is None or nothing is dropped."""
     if allowed is None:
         return raw
-    kept, dropped = [], False
-    for line in raw.decode("utf-8", "replace").splitlines():
-        try:
-            task = json.loads(line).get("task") if line.strip() else None
-        except (ValueError, AttributeError, RecursionError):
-            task = None
-        if isinstance(task, str) and task not in allowed:
-            dropped = True
-        else:
-            kept.append(line)
-    return ("\n".join(kept) + "\n").encode("utf-8") if dropped else raw
+    rows = _settings_lines(raw)
+    kept = [line for task, line in rows if not task or task in allowed]
+    return ("\n".join(kept) + "\n").encode("utf-8") if len(kept) < len(rows) else raw
 
 
 def _plan_folder(rev: RevisionFolder, dest_dir: Path, force: bool, skip: set[str],
