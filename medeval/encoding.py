@@ -28,6 +28,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from medeval.batching import call_with_batch_backoff, dedup, parse_devices, text_rows, texts_dataloader, to_numpy
+from medeval.columns import column_values
 from medeval.errors import MedEvalError
 
 if TYPE_CHECKING:
@@ -120,9 +121,8 @@ class EncoderAdapter:
             One id per row (the text, or the row as sorted-key JSON); None when a text-only encoder's ``text``
             column holds something other than strings.
         """
-        texts = dataset["text"]
         if self.reads_text_only():
-            texts = list(texts)
+            texts = list(column_values(dataset["text"]))  # one batch read, not one row at a time
             return texts if all(isinstance(t, str) for t in texts) else None
         return [json.dumps(row, sort_keys=True, ensure_ascii=False, default=repr) for row in dataset.to_list()]
 
@@ -224,7 +224,7 @@ class EncoderAdapter:
             MedEvalError: the wrapped encoder returned the wrong shape, or vectors that are NaN, infinite or all zeros.
         """
         dataset = inputs.dataset
-        texts = list(dataset.select(rows)["text"])
+        texts = list(column_values(dataset.select(rows)["text"]))
         order = sorted(range(len(texts)), key=lambda i: -len(texts[i]))
         per_call = self.chunk_texts * max(1, len(self.devices or ()))
         text_only = self.reads_text_only()

@@ -23,6 +23,8 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from medeval.columns import column_values
+
 if TYPE_CHECKING:
     from mteb.types import RetrievalEvaluationResult
 
@@ -56,7 +58,7 @@ class TopKResults(Mapping):
         if scores.shape != rows.shape or scores.ndim != 2 or len(scores) != len(query_ids):
             raise ValueError(f"top-k arrays of shapes {scores.shape} and {rows.shape} for {len(query_ids)} queries")
         self.query_ids = list(query_ids)
-        self.corpus_ids = corpus_ids if isinstance(corpus_ids, list) else list(corpus_ids)
+        self.corpus_ids = corpus_ids if isinstance(corpus_ids, list) else list(column_values(corpus_ids))
         self.scores, self.rows = scores, rows
         self._position = {q: i for i, q in enumerate(self.query_ids)}
 

@@ -172,3 +172,29 @@ def test_backend_choice(monkeypatch: pytest.MonkeyPatch) -> None:
         make_index_backend(HashEncoder(), backend="faiss")
     monkeypatch.delenv("MEDEVAL_SEARCH_BACKEND")
     assert isinstance(make_index_backend(HashEncoder()), BlockedExactIndex)  # auto without faiss
+
+
+@pytest.mark.parametrize("similarity", ["COSINE", "DOT_PRODUCT", "EUCLIDEAN"])
+def test_blocked_faiss_index_returns_mteb_faiss_values_as_arrays(similarity: str) -> None:
+    """medeval's FAISS index keeps the top k in arrays; scores and rows equal mteb's FaissSearchIndex lists."""
+    pytest.importorskip("faiss", reason="faiss-cpu is not installed (pip install 'medeval-mteb[search]')")
+    from mteb.models.model_meta import ScoringFunction
+    from mteb.models.search_encoder_index import FaissSearchIndex
+
+    from medeval.search import _faiss_index_class
+
+    model = HashEncoder()
+    model.mteb_model_meta.similarity_fn_name = getattr(ScoringFunction, similarity)
+    rng = np.random.default_rng(7)
+    docs = rng.standard_normal((300, DIM)).astype(np.float32)
+    docs[::5] = docs[1::5][: len(docs[::5])]  # repeated documents: tied scores
+    queries = rng.standard_normal((45, DIM)).astype(np.float32)
+    ours, theirs = _faiss_index_class()(model, queries_per_block=7), FaissSearchIndex(model)
+    for index in (ours, theirs):
+        index.add_documents(docs.copy(), [f"d{i}" for i in range(len(docs))])
+    scores, rows = ours.search(queries.copy(), 40, model.similarity)
+    want_scores, want_rows = theirs.search(queries.copy(), 40, model.similarity)
+    assert np.array_equal(rows.array, np.asarray(want_rows))
+    assert np.array_equal(scores.array, np.asarray(want_scores, dtype=np.float32))
+    if similarity == "EUCLIDEAN":
+        assert (scores.array <= 0).all()  # distances turned into negated scores, as mteb does
