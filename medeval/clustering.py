@@ -29,6 +29,8 @@ from mteb.models import EncoderProtocol
 from sklearn.cluster import MiniBatchKMeans
 from sklearn.metrics.cluster import adjusted_mutual_info_score, v_measure_score
 
+from medeval.columns import column_values
+
 if TYPE_CHECKING:
     import numpy.typing as npt
     from datasets import Dataset
@@ -141,7 +143,7 @@ class AbsTaskEveryRowClustering(AbsTaskClustering):
                 hf_split=hf_split,
                 **encode_kwargs,
             )
-        labels = [lab[0] if isinstance(lab, list) else lab for lab in data[self.label_column_name]]
+        labels = [lab[0] if isinstance(lab, list) else lab for lab in column_values(data[self.label_column_name])]
         seeds = list(range(self.seed, self.seed + self.kmeans_seeds))
         with timer("Scoring", split=hf_split, subset=hf_subset, log_message="Clustering - k-means over every row..."):
             return cluster_every_row(embeddings, labels, seeds=seeds, batch_size=self.k_mean_batch_size)
