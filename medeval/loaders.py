@@ -39,32 +39,67 @@ if TYPE_CHECKING:
 logger = logging.getLogger(__name__)
 
 
-def how_to_build(spec: TaskSpec) -> str:
-    """The command that builds a task's data, with the inputs its source needs.
+def build_requirements(spec: TaskSpec) -> tuple[str, str]:
+    """The command that builds a task's data, and what its inputs need.
 
     Args:
         spec: the task's spec; its builder's declared needs (``mimic_dir``, ``llm``, ``network``) choose the options.
 
     Returns:
-        One command line to show the user, e.g. ``medeval build -t MimicDiagnosisClassification --mimic-dir ...``; for
-        a user task with its own ``data:`` folder, where to put the tables instead.
+        ``(command, note)``: one command line, e.g. ``medeval build -t MimicDiagnosisClassification --mimic-dir
+        DIR``, and a note on its inputs ("" when it needs none), e.g. ``DIR: your MIMIC-IV-Note copy (needs
+        PhysioNet credentials)``.
     """
-    if spec.data is not None:
-        return f"put the task's tables in {spec.data} (layout: see `medeval.data`)"
     from medeval.build import builder_needs
 
     try:
         needs = builder_needs(spec)  # what the builder declares (@builder(needs=...))
     except MedEvalError:
         needs = frozenset()
-    extra = ""
+    command = f"medeval build -t {spec.name}"
     if "mimic_dir" in needs:
-        extra = " --mimic-dir /path/to/your/mimic-iv (needs PhysioNet credentials)"
-    elif "llm" in needs:
-        extra = " --llm-base-url URL --llm-model MODEL (an OpenAI-compatible endpoint)"
-    elif "network" in needs:
-        extra = " [--source-dir DIR with the upstream records, or network access]"
-    return f"medeval build -t {spec.name}{extra}"
+        return f"{command} --mimic-dir DIR", "DIR: your MIMIC-IV-Note copy, which needs PhysioNet credentials"
+    if "llm" in needs:
+        return f"{command} --llm-base-url URL --llm-model MODEL", "URL: an OpenAI-compatible endpoint"
+    if "network" in needs:
+        return (f"{command} --source-dir DIR",
+                "DIR: a folder with the upstream records; without --source-dir they are downloaded")
+    return command, ""
+
+
+def how_to_build(spec: TaskSpec) -> str:
+    """The command that builds a task's data (:func:`build_requirements`' command).
+
+    Args:
+        spec: the task's spec.
+
+    Returns:
+        One command line, e.g. ``medeval build -t ICD10CMChapterClassification``; for a user task with its own
+        ``data:`` folder, where to put the tables instead.
+    """
+    if spec.data is not None:
+        return f"put the task's tables in {spec.data} (layout: see medeval.data)"
+    return build_requirements(spec)[0]
+
+
+def build_instruction(spec: TaskSpec) -> str:
+    """What to tell a user whose task has no data, for the end of a message.
+
+    Args:
+        spec: the task's spec.
+
+    Returns:
+        ``build it with `COMMAND` (NOTE)``, the command in backticks and its note outside them; for a user task
+        with its own ``data:`` folder, where to put the tables.
+
+    Example:
+        >>> build_instruction(medeval.get_spec("TrialsTitleOutcomesRetrieval"))
+        'build it with `medeval build -t TrialsTitleOutcomesRetrieval --source-dir DIR` (DIR: a folder ...)'
+    """
+    if spec.data is not None:
+        return how_to_build(spec)
+    command, note = build_requirements(spec)
+    return f"build it with `{command}`" + (f" ({note})" if note else "")
 
 
 class MedEvalTaskMixin:
@@ -132,7 +167,7 @@ class MedEvalTaskMixin:
             build_task(cls.spec)
             return folder
         raise DataNotBuiltError(
-            f"task {cls.spec.name}: no built data in {folder}; build it with `{how_to_build(cls.spec)}`"
+            f"task {cls.spec.name}: no built data in {folder}; {build_instruction(cls.spec)}"
         )
 
     # -- loading --------------------------------------------------------------------------------------------

@@ -90,7 +90,7 @@ def test_reported_rows_flatten(tmp_path: Path) -> None:
 
 
 @pytest.mark.parametrize("edit,message", [
-    (("id: demo", "id: Demo Bench"), "field 'id': Value error, must be lower-case"),
+    (("id: demo", "id: Demo Bench"), "field 'id': must be lower-case"),
     (("tasks: [TaskA, TaskB]", "tasks: [TaskA, TaskA]"), "tasks listed twice: TaskA"),
     (("Retrieval: 0.25", "Retrieval: 25"), "field 'reported.rows.0.scores'"),
     (("Retrieval: 0.25", "Search: 0.25"), "unknown task type(s) Search"),

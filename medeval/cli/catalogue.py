@@ -130,7 +130,7 @@ def check_cmd(
     """
     from medeval.catalog import get_task
     from medeval.checks import check_task
-    from medeval.loaders import how_to_build
+    from medeval.loaders import build_instruction
 
     apply_shared_options(include_path, data_dir, allow_custom_loaders)
     tasks = list({t.metadata.name: t for t in (get_task(name) for name in task)}.values())  # each task once
@@ -138,7 +138,7 @@ def check_cmd(
     for t in tasks:
         name = t.metadata.name
         if not t.is_built():
-            fix = how_to_build(t.spec) if t.spec.data is not None else f"build it with `{how_to_build(t.spec)}`"
+            fix = build_instruction(t.spec)
             typer.echo(f"error: {name}: no data in {t.data_folder()}; {fix}", err=True)
             failed += 1
             continue

@@ -38,7 +38,7 @@ META_RANGES: dict[str, tuple[int, int, str]] = {
 #: The earliest plausible release date of a model.
 EARLIEST_RELEASE = date(1990, 1, 1)
 
-_RERUN = "re-run the task with `medeval run -m MODEL -t {task} --overwrite` to regenerate the file"
+_RERUN = "re-run the task with `{command}` to regenerate the file"
 
 
 def metric_range(metric: str) -> tuple[float, float]:
@@ -232,7 +232,7 @@ class FileChecks:
             The task name if its data revision could not be verified here (not built, nothing pinned), else None.
         """
         stem = path.name[: -len(".json")]
-        fix = _RERUN.format(task=clean(stem, 80))
+        fix = _RERUN.format(command=rev.rerun_command(stem))
         data = self._read_json(path, rev, fix)
         if data is None:
             return None

@@ -118,6 +118,23 @@ class RevisionFolder:
     task_files: list[str] = field(default_factory=list)
     errors: int = 0
 
+    def rerun_command(self, task: str | None = None) -> str:
+        """The ``medeval run`` command that scores ``task`` again for this folder's model and revision.
+
+        Args:
+            task: The task name, or None for every task of the default benchmark.
+
+        Returns:
+            e.g. ``medeval run -m org/name --model-revision abc123 -t Task --overwrite``; ``MODEL`` stands in for a
+            model the folder does not name (``no_model_name_available``), and the revision is left out when the
+            folder has none. Both come from the folder's names, cleaned for a message.
+        """
+        from medeval.results.layout import NO_NAME, NO_REVISION
+
+        model = "MODEL" if self.model_folder in NO_NAME else clean(self.model_folder.replace("__", "/", 1), 120)
+        revision = "" if self.revision == NO_REVISION else f" --model-revision {clean(self.revision, 60)}"
+        return f"medeval run -m {model}{revision}" + (f" -t {clean(task, 80)} --overwrite" if task else "")
+
 
 @dataclass
 class ValidationReport:

@@ -205,7 +205,7 @@ class _Checker(FileChecks):
                      "model_meta.json without re-running finished tasks")
         if not rev.task_files:
             self.add(folder, "path", "no result files (<TaskName>.json) in this revision folder",
-                     "run the benchmark first (`medeval run -m MODEL`) or remove the empty folder", "warning")
+                     f"run the benchmark first (`{rev.rerun_command()}`) or remove the empty folder", "warning")
         # a user task's own data: folder is never built by medeval; what works is pinning its content hash
         user = sorted(t for t in unverified if getattr(self.classes.get(t), "spec", None) and self.classes[t].spec.data)
         for group, where, fix in (
@@ -242,13 +242,13 @@ class _Checker(FileChecks):
             if not isinstance(recorded, str):
                 self.add(folder / fname, "protocol",
                          f"no protocol fingerprint recorded for {task} in {RUN_SETTINGS} (written before protocols were recorded?)",
-                         f"re-run with `medeval run -m MODEL -t {task} --overwrite`; results scored under the task's "
+                         f"re-run with `{rev.rerun_command(task)}`; results scored under the task's "
                          f"current protocol can be stamped with `medeval results migrate {folder}`")
             elif recorded != current:
                 self.add(folder / fname, "protocol",
                          f"scored under protocol {clean(recorded, 40)}; the task is now {current} "
                          f"({identity.describe_change(entry.get('protocol_params'), params)})",
-                         f"run it again: `medeval run -m MODEL -t {task} --overwrite`")
+                         f"run it again: `{rev.rerun_command(task)}`")
 
 
     # -- across folders --------------------------------------------------------------------------------------

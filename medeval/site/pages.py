@@ -173,7 +173,7 @@ def render_docs(lb: Leaderboard, docs: Path, *, n_boot: int = 1000, results_root
         _write(docs / "tasks" / f"{name}.md", _front_matter(name) + tmpl.render(
             spec=cls.spec, card=task_card(cls.spec), stats=stats, chance=task_chance(site, name),
             bibtex=bibtex_or_empty(name), scores=task_scores_table(site, name), n_models=int(lb.task_scores(name)["score"].notna().sum()),
-            how_to_build=build_hint(cls.spec), **common))
+            build_hint=build_hint(cls.spec), **common))
 
     # models
     cards_dir = results_root.parent / "models" if results_root is not None else None

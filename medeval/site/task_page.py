@@ -121,15 +121,16 @@ def bibtex_or_empty(name: str) -> str:
         return ""
 
 
-def build_hint(spec: TaskSpec) -> str:
-    """How a reader gets the task's data (the command line or the data folder to fill).
+def build_hint(spec: TaskSpec) -> tuple[str, str]:
+    """How a reader gets the task's data: the command line and a note on its inputs.
 
     Args:
         spec: the task's spec.
 
     Returns:
-        :func:`medeval.loaders.how_to_build`'s text.
+        :func:`medeval.loaders.build_requirements`' ``(command, note)``; the note is "" when the build needs no
+        input.
     """
-    from medeval.loaders import how_to_build
+    from medeval.loaders import build_requirements
 
-    return how_to_build(spec)
+    return build_requirements(spec)

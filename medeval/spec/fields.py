@@ -131,7 +131,7 @@ LicenceId = Annotated[str, AfterValidator(check_license)]
 
 
 def _format_loc(loc: tuple[Any, ...]) -> str:
-    return ".".join(str(p) for p in loc) or "<top level>"
+    return ".".join(str(p) for p in loc)
 
 
 def format_validation_error(path: Path | str, err: ValidationError, model: type[BaseModel]) -> str:
@@ -158,12 +158,12 @@ def format_validation_error(path: Path | str, err: ValidationError, model: type[
     """
     lines = []
     for e in err.errors():
-        loc = _format_loc(e["loc"])
-        msg = e["msg"]
+        msg = e["msg"].removeprefix("Value error, ")
         if e["type"] == "extra_forbidden":
             fields = sorted(model.model_fields) if len(e["loc"]) == 1 else None
             msg = "unknown field" + (f" (allowed top-level fields: {', '.join(fields)})" if fields else "")
         elif e["type"] == "missing":
             msg = "required field is missing"
-        lines.append(f"{path}: field '{loc}': {msg}")
+        # a check across fields (a model validator) has no location: its message names the fields itself
+        lines.append(f"{path}: field '{_format_loc(e['loc'])}': {msg}" if e["loc"] else f"{path}: {msg}")
     return "\n".join(lines)

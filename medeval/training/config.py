@@ -217,7 +217,7 @@ def _messages(err: ValidationError, path: Path | str) -> str:
             msg = "unknown key; check the spelling (allowed keys: see medeval.training.config)"
         elif e["type"] == "missing":
             msg = "required; add it"
-        lines.append(f"{path}: field '{loc or '<top level>'}': {msg}")
+        lines.append(f"{path}: field '{loc}': {msg}" if loc else f"{path}: {msg}")  # no field: a cross-field check
     return "\n".join(lines)
 
 

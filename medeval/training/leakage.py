@@ -153,7 +153,7 @@ class TaskTextIndex:
         """
         from medeval import catalog
         from medeval.build import can_build_without_inputs
-        from medeval.loaders import how_to_build
+        from medeval.loaders import build_instruction
 
         classes: dict[str, Any] = {}
         for b in benchmarks:
@@ -172,7 +172,7 @@ class TaskTextIndex:
                     index.not_checked[name] = f"build failed: {err}"
                     continue
             if not task.is_built():
-                index.not_checked[name] = f"not built here; build it with `{how_to_build(task.spec)}` and train again"
+                index.not_checked[name] = f"not built here; {build_instruction(task.spec)}, and train again"
                 continue
             folder = task.data_folder()
             manifest = datamod.read_manifest(folder) or {}

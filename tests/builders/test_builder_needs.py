@@ -8,7 +8,7 @@ import medeval
 from medeval import build
 from medeval.build import BuildContext, builder, builder_needs, can_build_without_inputs
 from medeval.cli.build_tasks import skip_reason
-from medeval.loaders import how_to_build
+from medeval.loaders import build_instruction, how_to_build
 
 
 def _needs(name: str) -> frozenset[str]:
@@ -39,6 +39,21 @@ def test_skip_reason_and_hint_follow_needs() -> None:
     assert skip_reason(medeval.get_spec("WikiSyndromesClassification"), ctx) is None
     assert how_to_build(medeval.get_spec("ICD10CMChapterClassification")) == "medeval build -t ICD10CMChapterClassification"
     assert "--source-dir" in how_to_build(medeval.get_spec("TrialsTitleOutcomesRetrieval"))
+
+
+@pytest.mark.parametrize("task, option", [("MimicReadmission30DayClassification", "--mimic-dir DIR"),
+                                          ("MedQuADRetrieval", "--llm-model MODEL"),
+                                          ("TrialsTitleOutcomesRetrieval", "--source-dir DIR"),
+                                          ("ICD10CMChapterClassification", "")])
+def test_build_instruction_puts_only_the_command_in_backticks(task: str, option: str) -> None:
+    """The command can be copied from between the backticks; what its inputs need follows outside them."""
+    text = build_instruction(medeval.get_spec(task))
+    command = text.split("`")[1]
+    assert text.startswith("build it with `") and text.count("`") == 2
+    assert command.startswith(f"medeval build -t {task}") and command.endswith(option)
+    assert command == f"medeval build -t {task}" or option
+    assert "(" not in command and "[" not in command
+    assert text.endswith(")") == bool(option)  # the note, outside the command
 
 
 def test_an_offline_builder_not_named_terms_builds_on_first_use(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -378,6 +378,8 @@ def test_cli_prints_one_line_per_problem_naming_the_file(tmp_path: Path, built: 
     assert lines[-1].startswith("FAILED: 1 result file(s) in 1 revision folder(s); 1 error(s)")
     assert lines[0].startswith(f"{rev_dir / TASK}.json: scores.test[default].main_score: is nan")
     assert "; re-run the task" in lines[0]
+    # the fix is a command to paste: the folder's own model and revision, not a placeholder
+    assert f"`medeval run -m {MODEL} --model-revision {REV} -t {TASK} --overwrite`" in lines[0]
 
 
 # --------------------------------------------------------------------------------------------------- properties

@@ -161,6 +161,9 @@ def test_task_page_card_stats_bibtex_scores(built):
     assert "40.00" in page.split('id="chance"')[1][:600]  # the 1:3 pairs' constant predictor
     other = (out / "tasks" / "MedQAPairClassification.html").read_text()
     assert "Not built here" in other
+    # the command alone in the code element, what its input needs after it
+    assert "<code>medeval build -t MedQAPairClassification --source-dir DIR</code> (DIR&#58; a folder" in other, \
+        other.split("Not built here")[1][:500]
     # an offline task: committed statistics (mteb's format), after the scores; every model's score, best first
     terms = (out / "tasks" / f"{tasks[0]}.html").read_text()
     assert "Not built here" not in terms and "calculate_descriptive_statistics" in terms

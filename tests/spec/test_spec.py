@@ -57,8 +57,10 @@ def test_main_score_not_of_type(tmp_path: Path) -> None:
     data = _good()
     data["evaluation"]["main_score"] = "ndcg_at_10"
     p = _write(tmp_path, "WikiSyndromesClassification", data)
-    with pytest.raises(SpecError, match=r"allowed: f1, accuracy"):
+    with pytest.raises(SpecError, match=r"allowed: f1, accuracy") as err:
         load_spec(p)
+    # a cross-field check names its field itself: no "field '<top level>'" and no pydantic "Value error," prefix
+    assert str(err.value).startswith(f"{p}: evaluation.main_score 'ndcg_at_10' is not a Classification score")
 
 
 def test_missing_and_unknown_fields(tmp_path: Path) -> None:
