@@ -64,12 +64,16 @@ def trec_order(results: TopKResults, start: int = 0, stop: int | None = None) ->
     both = valid[:, 1:] & valid[:, :-1]
     needs = np.flatnonzero(((scores[:, 1:] >= scores[:, :-1]) & both).any(axis=1)
                            | (valid[:, 1:] & ~valid[:, :-1]).any(axis=1))
-    ids = results.corpus_ids
-    for i in needs.tolist():  # ties (or rows not best first): sort those rows as trec_eval does
-        pairs = [(s, ids[j], j) for s, j in zip(scores[i].tolist(), rows[i].tolist()) if j >= 0]
-        pairs.sort(key=lambda p: (p[0], p[1]), reverse=True)
-        ordered[i] = -1
-        ordered[i, :len(pairs)] = [p[2] for p in pairs]
+    if not len(needs):
+        return ordered
+    # ties (or rows not best first): sort those rows as trec_eval does, results before padding, then score
+    # descending, then document id descending (ids compared as strings, through their rank in string order)
+    sub_rows, sub_valid = rows[needs], valid[needs]
+    id_rank = results.corpus_id_ranks[np.where(sub_valid, sub_rows, 0)]
+    order = np.lexsort((id_rank, scores[needs], sub_valid), axis=1)[:, ::-1]
+    sub_sorted = np.take_along_axis(sub_rows.astype(np.int64), order, axis=1)
+    sub_sorted[~np.take_along_axis(sub_valid, order, axis=1)] = -1
+    ordered[needs] = sub_sorted
     return ordered
 
 

@@ -61,6 +61,22 @@ class TopKResults(Mapping):
         self.corpus_ids = corpus_ids if isinstance(corpus_ids, list) else list(column_values(corpus_ids))
         self.scores, self.rows = scores, rows
         self._position = {q: i for i, q in enumerate(self.query_ids)}
+        self._id_ranks: np.ndarray | None = None
+
+    @property
+    def corpus_id_ranks(self) -> np.ndarray:
+        """Each corpus position's rank when the corpus ids are sorted as strings (computed once).
+
+        Returns:
+            int64 ``[n_corpus]``: ``ranks[j] < ranks[k]`` exactly when ``corpus_ids[j] < corpus_ids[k]``; trec_eval
+            breaks score ties by document id, and :func:`medeval.retrieval_metrics.trec_order` sorts by this.
+        """
+        if self._id_ranks is None:
+            ids = self.corpus_ids
+            ranks = np.empty(len(ids), dtype=np.int64)
+            ranks[sorted(range(len(ids)), key=ids.__getitem__)] = np.arange(len(ids), dtype=np.int64)
+            self._id_ranks = ranks
+        return self._id_ranks
 
     def __len__(self) -> int:
         return len(self.query_ids)

@@ -110,3 +110,24 @@ def test_numpy_cut_offs_are_taken_as_ints() -> None:
     got = score_arrays(qrels, results, np.array([1, 10], dtype=np.int64))
     assert got is not None
     assert got.ndcg == calculate_retrieval_scores(results.to_dict(), qrels, [1, 10]).ndcg
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_trec_order_equals_a_python_sort_of_each_row(seed: int) -> None:
+    """Rows out of order, padding anywhere, ties (also of 0.0 and -0.0, and of infinities), numeric-looking ids:
+    results first, then score descending, then document id descending, as a Python sort of (score, id) gives."""
+    from medeval.retrieval_metrics import trec_order
+
+    rng = np.random.default_rng(seed)
+    n_docs, k = 50, 12
+    corpus_ids = [str(j * 7 % 50) if j % 2 else f"doc-{j}" for j in range(n_docs)]
+    rows = np.stack([rng.permutation(n_docs)[:k] for _ in range(40)])
+    choices = np.array([0.5, 0.25, 0.0, -0.0, np.inf, -np.inf, 0.75], dtype=np.float32)
+    scores = choices[rng.integers(0, len(choices), size=rows.shape)]
+    rows[rng.random(rows.shape) < 0.15] = -1  # padding first, in the middle, at the end
+    results = TopKResults([f"q{i}" for i in range(len(rows))], corpus_ids, scores, rows)
+    got = trec_order(results)
+    for i in range(len(rows)):
+        pairs = sorted(((float(s), corpus_ids[j], j) for s, j in zip(scores[i], rows[i]) if j >= 0), reverse=True)
+        want = [p[2] for p in pairs] + [-1] * (k - len(pairs))
+        assert got[i].tolist() == want, i
