@@ -249,7 +249,13 @@ class Classification(MedEvalTaskMixin, AbsTaskClassification):
         # mteb's binary metrics (average precision) need numeric labels: readable string labels in the data are
         # mapped to their index in sorted order, the same for every split; label_names keeps the strings
         labels = {r["label"] for rows in tables.values() for r in rows}
-        if any(isinstance(x, str) for x in labels):
+        texts = {x for x in labels if isinstance(x, str)}
+        if texts and len(texts) != len(labels):  # 1 and "1" would silently become one class
+            numbers = sorted(repr(x) for x in labels - texts)[:3]
+            raise MedEvalError(f"task {self.metadata.name}: column 'label' mixes text labels ({sorted(texts)[0]!r}) "
+                               f"and numbers ({', '.join(numbers)}) in {self.data_folder()}; write every label "
+                               "the same way (all text or all integers) and load again")
+        if texts:
             self.label_names = sorted(str(x) for x in labels)
             index = {name: i for i, name in enumerate(self.label_names)}
             tables = {k: [{**r, "label": index[str(r["label"])]} for r in rows] for k, rows in tables.items()}

@@ -123,3 +123,20 @@ def test_classification_scores_equal_mteb_own_methods(task_yaml: Path, monkeypat
     assert len(ours["scores_per_experiment"]) == 10
     assert json.dumps(ours, sort_keys=True) == json.dumps(theirs, sort_keys=True)
     assert 0.25 < ours["accuracy"] <= 1.0
+
+
+def test_labels_mixing_text_and_numbers_are_refused(task_yaml: Path) -> None:
+    """1 and "1" would become one class: the data check names the line, loading refuses with the fix."""
+    from medeval.catalog import get_task
+    from medeval.checks import check_task
+    from medeval.errors import MedEvalError
+
+    path = task_yaml.parent / "data" / "data" / "train.jsonl"
+    rows = [json.loads(line) for line in path.read_text().splitlines()]
+    rows[3]["label"] = 1
+    path.write_text("".join(json.dumps(r) + "\n" for r in rows))
+    task = get_task(str(task_yaml))
+    findings = check_task(task)[0]
+    assert any("mixes text labels" in str(f) and "line 4" in str(f) for f in findings), findings
+    with pytest.raises(MedEvalError, match="mixes text labels .* write every label the same way"):
+        task.load_data()

@@ -151,6 +151,14 @@ def check_row_types(t: Table, columns: Mapping[str, str]) -> list[Finding]:
                     break
                 out.append(t.finding(col, f"{what}{example}", fix, idx))
             continue
+        if kind == "label":
+            texts = [i for i, v in enumerate(values) if isinstance(v, str)]
+            if texts and len(texts) != len(values):  # 1 and "1" would become one class when loaded
+                numbers = [i for i, v in enumerate(values) if not isinstance(v, str)]
+                out.append(t.finding(col, f"mixes text labels ({short_repr(values[texts[0]])}) and numbers "
+                                          f"({short_repr(values[numbers[0]])})",
+                                     "write every label the same way: all text or all integers", numbers))
+                continue
         if kind in ("id", "label"):
             values = [str(v) for v in values]
         elif kind == "binary":

@@ -97,7 +97,7 @@ def echo_table(rows: list[dict[str, object]], columns: list[str]) -> None:
     file, so that ``medeval tasks | grep``, ``cut -f1`` and scripts see whole names, never wrapped cells.
 
     Args:
-        rows: one mapping per row; a column a row lacks shows empty.
+        rows: one mapping per row; a column a row lacks, or holds None for, shows empty.
         columns: the keys to show, in order (also the headers).
 
     Example:
@@ -108,7 +108,7 @@ def echo_table(rows: list[dict[str, object]], columns: list[str]) -> None:
     if not sys.stdout.isatty():
         import typer
 
-        for line in [columns] + [[str(r.get(c, "")) for c in columns] for r in rows]:
+        for line in [columns] + [[_cell(r.get(c)) for c in columns] for r in rows]:
             typer.echo("\t".join(cell.replace("\t", " ").replace("\n", " ") for cell in line))
         return
     from rich.console import Console
@@ -118,5 +118,10 @@ def echo_table(rows: list[dict[str, object]], columns: list[str]) -> None:
     for c in columns:
         table.add_column(c, overflow="fold")
     for r in rows:
-        table.add_row(*[str(r.get(c, "")) for c in columns])
+        table.add_row(*[_cell(r.get(c)) for c in columns])
     Console().print(table)
+
+
+def _cell(value: object) -> str:
+    """A table cell: empty for a missing value (None), else the value as text."""
+    return "" if value is None else str(value)

@@ -132,7 +132,7 @@ class FileChecks:
                          f"rename the folder to {expected!r} (or fix \"name\")")
         if revision is None or revision == NO_REVISION:
             self.add(path, "revision", f"model revision is {short(revision)} (mteb did not know which weights were run)",
-                     "re-run with `medeval run --model-revision REV` (a commit hash or version tag)")
+                     "re-run with `medeval run -m MODEL --model-revision REV` (REV: a commit hash or version tag)")
         elif not isinstance(revision, str) or not REVISION_RE.match(revision):
             self.add(path, "revision", f"{short(revision)} is not a model revision",
                      "set \"revision\" to the commit hash or tag of the weights (letters, digits, '.', '_', '-')")
@@ -232,7 +232,7 @@ class FileChecks:
             The task name if its data revision could not be verified here (not built, nothing pinned), else None.
         """
         stem = path.name[: -len(".json")]
-        fix = _RERUN.format(command=rev.rerun_command(stem))
+        fix = _RERUN.format(command=rev.rerun_command(stem if stem in self.classes else "TASK"))
         data = self._read_json(path, rev, fix)
         if data is None:
             return None

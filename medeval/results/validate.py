@@ -151,7 +151,7 @@ class _Checker(FileChecks):
         n_errors = len(self.scan.errors)
         if rev.revision == NO_REVISION:
             self.add(folder, "folder name", f"revision folder is {NO_REVISION!r} (the model's revision was unknown)",
-                     "re-run with `medeval run --model-revision REV` (a commit hash or version tag of the weights)")
+                     "re-run with `medeval run -m MODEL --model-revision REV` (REV: a commit hash or version tag of the weights)")
         elif not REVISION_RE.match(rev.revision):
             self.add(folder, "folder name", f"{short(rev.revision)} is not a model revision",
                      "name the folder after the model's revision: letters, digits, '.', '_' or '-' (e.g. a commit hash)")

@@ -129,8 +129,10 @@ def build_hint(spec: TaskSpec) -> tuple[str, str]:
 
     Returns:
         :func:`medeval.loaders.build_requirements`' ``(command, note)``; the note is "" when the build needs no
-        input.
+        input. A user task with its own ``data:`` folder has no command: ``("", where to put its tables)``.
     """
-    from medeval.loaders import build_requirements
+    from medeval.loaders import build_requirements, how_to_build
 
+    if spec.data is not None:
+        return "", how_to_build(spec)
     return build_requirements(spec)

@@ -73,3 +73,13 @@ def test_an_offline_builder_not_named_terms_builds_on_first_use(monkeypatch: pyt
 def test_unknown_need_is_refused() -> None:
     with pytest.raises(ValueError, match="unknown need.*'internet'|unknown need\\(s\\) internet"):
         builder("demo.x", needs={"internet"})
+
+
+def test_site_build_hint_of_a_user_task_is_where_to_put_its_tables(examples_dir) -> None:
+    from medeval.catalog import get_task
+    from medeval.site.task_page import build_hint
+
+    spec = get_task(str(examples_dir / "ClinicTriage.yaml")).spec
+    command, note = build_hint(spec)
+    assert command == "" and note.startswith("put the task's tables in")
+    assert build_hint(medeval.get_spec("TrialsTitleOutcomesRetrieval"))[0].endswith("--source-dir DIR")

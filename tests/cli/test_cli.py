@@ -325,3 +325,5 @@ def test_piped_task_list_is_tab_separated_with_whole_names(capsys: pytest.Captur
     assert "ICD10CMAbbreviatedTitleRetrieval" in names and len(names) == 4  # whole names, one row per task
     assert all(len(line.split("\t")) == 7 for line in lines)
     assert "4 tasks" in err and "4 tasks" not in out
+    # MedEval-Terms tasks have no paper id: an empty cell, not the text "None"
+    assert "None" not in out and all(line.split("\t")[-1] == "" for line in lines[1:])

@@ -378,8 +378,34 @@ def test_cli_prints_one_line_per_problem_naming_the_file(tmp_path: Path, built: 
     assert lines[-1].startswith("FAILED: 1 result file(s) in 1 revision folder(s); 1 error(s)")
     assert lines[0].startswith(f"{rev_dir / TASK}.json: scores.test[default].main_score: is nan")
     assert "; re-run the task" in lines[0]
-    # the fix is a command to paste: the folder's own model and revision, not a placeholder
-    assert f"`medeval run -m {MODEL} --model-revision {REV} -t {TASK} --overwrite`" in lines[0]
+    # REV is not a Hub commit: the command names no model it cannot know how to load
+    assert f"`medeval run -m MODEL -t {TASK} --overwrite`" in lines[0]
+
+
+def test_rerun_commands_are_safe_to_paste(tmp_path: Path, built: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """A Hub model at a commit gets its own command; anything else a placeholder, never a name from the folder
+    that would run as shell (backticks), split (spaces) or read as an option."""
+    from medeval.models import DEFAULT_MODEL
+    from medeval.results.report import RevisionFolder
+
+    sha = "0123456789abcdef0123456789abcdef01234567"
+    rev_dir = write_run(tmp_path, revision=sha, score=float("nan"))
+    assert main(["validate", str(tmp_path)]) == 1
+    assert f"`medeval run -m {MODEL} --model-revision {sha} -t {TASK} --overwrite`" in capsys.readouterr().out
+    assert rev_dir.name == sha
+
+    def command(folder: str, revision: str, task: str | None = "Task") -> str:
+        return RevisionFolder(path=tmp_path, model_folder=folder, revision=revision).rerun_command(task)
+
+    default = DEFAULT_MODEL.replace("/", "__")
+    assert command(default, sha) == f"medeval run -m {DEFAULT_MODEL} -t Task --overwrite"  # no --model-revision
+    assert command("org__x`id`", sha) == "medeval run -m MODEL -t Task --overwrite"
+    assert command("a__b__c", sha) == "medeval run -m MODEL -t Task --overwrite"
+    assert command("plainname", sha) == "medeval run -m MODEL -t Task --overwrite"
+    for revision in ("rev with space", "-rf", "90c016e439", "local-abc", "no_revision_available"):
+        assert command("org__name", revision) == "medeval run -m MODEL -t Task --overwrite", revision
+    assert command("org__name", sha, "x`id`") == f"medeval run -m org/name --model-revision {sha} -t TASK --overwrite"
+    assert command("org__name", sha, None) == f"medeval run -m org/name --model-revision {sha}"
 
 
 # --------------------------------------------------------------------------------------------------- properties
