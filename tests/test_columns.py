@@ -140,3 +140,16 @@ def test_labels_mixing_text_and_numbers_are_refused(task_yaml: Path) -> None:
     assert any("mixes text labels" in str(f) and "line 4" in str(f) for f in findings), findings
     with pytest.raises(MedEvalError, match="mixes text labels .* write every label the same way"):
         task.load_data()
+
+
+def test_two_integer_labels_without_1_are_refused(task_yaml: Path) -> None:
+    """mteb's average precision takes label 1 as positive: labels 2 and 3 used to fail after encoding."""
+    from medeval.catalog import get_task
+    from medeval.errors import MedEvalError
+
+    for split in ("train", "test"):
+        path = task_yaml.parent / "data" / "data" / f"{split}.jsonl"
+        rows = [json.loads(line) for line in path.read_text().splitlines()]
+        path.write_text("".join(json.dumps({**r, "label": 2 + i % 2}) + "\n" for i, r in enumerate(rows)))
+    with pytest.raises(MedEvalError, match=r"two integer labels \(2, 3\).*use 0 and 1"):
+        get_task(str(task_yaml)).load_data()
