@@ -88,6 +88,7 @@ def run_models(opts: RunOptions, *, console: Console | None = None, errors: Cons
         problems = [o for o in outcomes if o.status in ("failed", "not built")]
         for o in problems:
             for line in o.message.splitlines() or [o.status]:  # a data check gives one line per finding
+                line = line.removeprefix(f"task {o.task}: ")  # the task is named once, at the start
                 errors.print(f"error: {o.task}: {line}", style="red", markup=False, highlight=False)
         if problems and code == 0:
             code = 1

@@ -60,7 +60,8 @@ def build_requirements(spec: TaskSpec) -> tuple[str, str]:
     if "mimic_dir" in needs:
         return f"{command} --mimic-dir DIR", "DIR: your MIMIC-IV-Note copy, which needs PhysioNet credentials"
     if "llm" in needs:
-        return f"{command} --llm-base-url URL --llm-model MODEL", "URL: an OpenAI-compatible endpoint"
+        return (f"{command} --llm-base-url URL --llm-model MODEL",
+                "URL and MODEL: an OpenAI-compatible endpoint and a model it serves")
     if "network" in needs:
         return (f"{command} --source-dir DIR",
                 "DIR: a folder with the upstream records; without --source-dir they are downloaded")
