@@ -47,8 +47,8 @@ def build_requirements(spec: TaskSpec) -> tuple[str, str]:
 
     Returns:
         ``(command, note)``: one command line, e.g. ``medeval build -t MimicDiagnosisClassification --mimic-dir
-        DIR``, and a note on its inputs ("" when it needs none), e.g. ``DIR: your MIMIC-IV-Note copy (needs
-        PhysioNet credentials)``.
+        DIR``, and a note on its inputs ("" when it needs none), e.g. ``DIR: your MIMIC-IV-Note copy, which needs
+        PhysioNet credentials``.
     """
     from medeval.build import builder_needs
 
