@@ -112,7 +112,7 @@ class HttpClient:
         self._last = time.monotonic()
 
     def request(self, method: str, path: str, **kwargs: Any) -> requests.Response:
-        """One request, retried on connection errors, timeouts, 429 (honouring ``Retry-After``, at most 120 s) and 5xx.
+        """One request, retried on connection errors (not on a host name that does not resolve), timeouts, 429 (honouring ``Retry-After``, at most 120 s) and 5xx.
 
         Waits ``backoff * 2**attempt`` seconds between attempts and keeps :attr:`min_interval` between requests.
 
@@ -125,8 +125,8 @@ class HttpClient:
             The response (status below 400).
 
         Raises:
-            SourceError: offline mode, a 4xx other than 429 (not retried), or every attempt failed; the URL is shown
-                with secrets masked (:func:`redact_url`).
+            SourceError: offline mode, a host name that does not resolve or a 4xx other than 429 (neither
+                retried), or every attempt failed; the URL is shown with secrets masked (:func:`redact_url`).
         """
         url = self._url(path)
         shown = redact_url(url)
@@ -138,6 +138,9 @@ class HttpClient:
             try:
                 resp = self.session.request(method, url, timeout=self.timeout, **kwargs)
             except requests.ConnectionError as err:
+                if _name_not_resolved(err):  # no DNS answer for the host: no network, a retry will not help
+                    raise SourceError(f"{shown}: cannot resolve the host name (no network here?); connect to the "
+                                      "internet, or use --source-dir with local copies of the records") from None
                 last_problem = f"cannot connect ({type(err).__name__})"
             except requests.Timeout:
                 last_problem = f"no answer within {self.timeout:.0f}s"
@@ -205,3 +208,11 @@ def _retry_after(resp: requests.Response, default: float) -> float:
         return min(float(value), 120.0) if value is not None else default
     except ValueError:
         return default
+
+
+def _name_not_resolved(err: requests.ConnectionError) -> bool:
+    """Whether requests failed because the host name did not resolve (urllib3's ``NameResolutionError``)."""
+    from urllib3.exceptions import NameResolutionError
+
+    reason = getattr(err.args[0], "reason", None) if err.args else None
+    return isinstance(reason, NameResolutionError) or isinstance(err.args[0] if err.args else None, NameResolutionError)
