@@ -112,7 +112,8 @@ def show_cmd(
 
 
 def check_cmd(
-    task: Annotated[list[str], typer.Argument(help="Task names, paper ids or YAML paths (one or more).")],
+    task: Annotated[Optional[list[str]], typer.Argument(
+        help="Task names, paper ids or YAML paths; none with --include-path: every task in those folders.")] = None,
     include_path: IncludePath = None,
     data_dir: DataDir = None,
     allow_custom_loaders: AllowCustomLoaders = False,
@@ -120,7 +121,8 @@ def check_cmd(
     """Check tasks' data without a model: one line per problem (file, line, field, what, fix); exit 1 on errors.
 
     Args:
-        task: task names, paper ids or YAML paths; a task named twice is checked once.
+        task: task names, paper ids or YAML paths; a task named twice is checked once. None: every task of
+            ``include_path``.
         include_path: folders of the user's own task YAMLs.
         data_dir: the data folder holding the built tables.
         allow_custom_loaders: let task YAMLs name a loader outside medeval.
@@ -133,6 +135,17 @@ def check_cmd(
     from medeval.loaders import build_instruction
 
     apply_shared_options(include_path, data_dir, allow_custom_loaders)
+    if not task:
+        from medeval.catalog import task_classes, user_task_names
+
+        folders = [Path(f).resolve() for f in include_path or []]
+        classes = task_classes()
+        task = [name for name in user_task_names()  # the tasks whose YAML sits in one of these folders
+                if (path := getattr(classes.get(name), "spec_path", None)) is not None and path.parent in folders]
+        if not task:
+            typer.echo("error: name the tasks to check (`medeval check TASK ...`), or give --include-path FOLDER "
+                       "to check every task in it" + (" (no task YAMLs found there)" if include_path else ""), err=True)
+            raise typer.Exit(2)
     tasks = list({t.metadata.name: t for t in (get_task(name) for name in task)}.values())  # each task once
     failed = 0
     for t in tasks:

@@ -329,3 +329,14 @@ def test_a_table_in_both_formats_is_one_line_naming_both(tmp_path: Path) -> None
     assert code == 1
     _one_line(output, "TwinTablesRetrieval", ["test.parquet and", "test.jsonl both hold table 'qrels/test'",
                                                "keep one of the two files"])
+
+
+def test_check_without_task_names_checks_every_task_of_the_include_path(examples_dir: Path, tmp_path: Path) -> None:
+    code, output = _cli("check", "--include-path", str(examples_dir))
+    assert code == 0, output
+    assert "ok: ClinicTriage:" in output and "ok: SymptomSearch:" in output
+    code, output = _cli("check")
+    assert code == 2 and "name the tasks to check" in output and "Traceback" not in output
+    (tmp_path / "empty").mkdir()
+    code, output = _cli("check", "--include-path", str(tmp_path / "empty"))
+    assert code == 2 and "no task YAMLs found there" in output
