@@ -256,9 +256,10 @@ class Classification(MedEvalTaskMixin, AbsTaskClassification):
             raise MedEvalError(f"task {self.metadata.name}: column 'label' mixes text labels ({sorted(texts)[0]!r}) "
                                f"and numbers ({', '.join(numbers)}) in {self.data_folder()}; write every label "
                                "the same way (all text or all integers) and load again")
-        for split in self.metadata.eval_splits:  # mteb scores two-label splits by average precision of label 1
+        # mteb scores two-label splits by the average precision of label 1 (text labels are mapped to 0/1 below)
+        for split in self.metadata.eval_splits if not texts else ():
             found = {r["label"] for r in tables.get(f"data/{split}", [])}
-            if not texts and len(found) == 2 and 1 not in found:
+            if len(found) == 2 and 1 not in found:
                 raise MedEvalError(f"task {self.metadata.name}: the {split} split has two integer labels "
                                    f"({', '.join(map(repr, sorted(found)))}) in {self.data_folder()}, and mteb takes "
                                    "label 1 as the positive class; use 0 and 1 (or text labels) and load again")

@@ -134,14 +134,9 @@ def check_cmd(
     from medeval.checks import check_task
     from medeval.loaders import build_instruction
 
-    apply_shared_options(include_path, data_dir, allow_custom_loaders)
+    included = apply_shared_options(include_path, data_dir, allow_custom_loaders)
     if not task:
-        from medeval.catalog import task_classes, user_task_names
-
-        folders = [Path(f).resolve() for f in include_path or []]
-        classes = task_classes()
-        task = [name for name in user_task_names()  # the tasks whose YAML sits in one of these folders
-                if (path := getattr(classes.get(name), "spec_path", None)) is not None and path.parent in folders]
+        task = included  # every task of the --include-path folders
         if not task:
             typer.echo("error: name the tasks to check (`medeval check TASK ...`), or give --include-path FOLDER "
                        "to check every task in it" + (" (no task YAMLs found there)" if include_path else ""), err=True)

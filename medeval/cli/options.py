@@ -60,7 +60,7 @@ def output_folder(value: str | Path) -> Path:
 
 
 def apply_shared_options(include_path: list[Path] | None = None, data_dir: Path | None = None,
-                         allow_custom_loaders: bool = False) -> None:
+                         allow_custom_loaders: bool = False) -> list[str]:
     """Apply the options every command shares, in the order they depend on each other.
 
     Loaders outside medeval are allowed first (only when asked: they run code), then the data folder is set, then
@@ -70,6 +70,9 @@ def apply_shared_options(include_path: list[Path] | None = None, data_dir: Path 
         include_path: folders of the user's own task YAMLs (``--include-path``), or None.
         data_dir: the data folder (``--data-dir``), or None for ``$MEDEVAL_HOME`` / ``~/.cache/medeval``.
         allow_custom_loaders: whether task YAMLs may name a loader class outside medeval.
+
+    Returns:
+        The names of the tasks read from ``include_path``, in folder order (empty without it).
 
     Raises:
         SpecError: a task file in an included folder is invalid (one line per problem).
@@ -85,11 +88,11 @@ def apply_shared_options(include_path: list[Path] | None = None, data_dir: Path 
         allow()
     if data_dir is not None:
         paths.set_data_dir(data_dir)
-    if include_path:
-        from medeval import catalog  # user task files are checked against mteb's metadata rules: imports mteb
+    if not include_path:
+        return []
+    from medeval import catalog  # user task files are checked against mteb's metadata rules: imports mteb
 
-        for folder in include_path:
-            catalog.add_include_path(folder)
+    return [name for folder in include_path for name in catalog.add_include_path(folder)]
 
 
 def echo_table(rows: list[dict[str, object]], columns: list[str]) -> None:

@@ -134,10 +134,10 @@ class RevisionFolder:
         import re
 
         from medeval.models import DEFAULT_MODEL
-        from medeval.results.layout import MODEL_FOLDER_RE
+        from medeval.results.layout import MODEL_FOLDER_RE, NAME_SEPARATOR, model_name_of_folder
 
-        well_formed = bool(MODEL_FOLDER_RE.match(self.model_folder)) and self.model_folder.count("__") == 1
-        model = self.model_folder.replace("__", "/") if well_formed else "MODEL"
+        well_formed = bool(MODEL_FOLDER_RE.match(self.model_folder)) and self.model_folder.count(NAME_SEPARATOR) == 1
+        model = model_name_of_folder(self.model_folder) if well_formed else "MODEL"
         if model == DEFAULT_MODEL:
             args = f"-m {model}"
         elif model != "MODEL" and re.fullmatch(r"[0-9a-f]{40}", self.revision):

@@ -112,7 +112,8 @@ class HttpClient:
         self._last = time.monotonic()
 
     def request(self, method: str, path: str, **kwargs: Any) -> requests.Response:
-        """One request, retried on connection errors (not on a host name that does not resolve), timeouts, 429 (honouring ``Retry-After``, at most 120 s) and 5xx.
+        """One request, retried on connection errors (not on a host name that does not resolve), timeouts, 429
+        (honouring ``Retry-After``, at most 120 s) and 5xx.
 
         Waits ``backoff * 2**attempt`` seconds between attempts and keeps :attr:`min_interval` between requests.
 
@@ -214,5 +215,5 @@ def _name_not_resolved(err: requests.ConnectionError) -> bool:
     """Whether requests failed because the host name did not resolve (urllib3's ``NameResolutionError``)."""
     from urllib3.exceptions import NameResolutionError
 
-    reason = getattr(err.args[0], "reason", None) if err.args else None
-    return isinstance(reason, NameResolutionError) or isinstance(err.args[0] if err.args else None, NameResolutionError)
+    first = err.args[0] if err.args else None  # requests wraps urllib3's MaxRetryError, whose reason says why
+    return isinstance(first, NameResolutionError) or isinstance(getattr(first, "reason", None), NameResolutionError)
